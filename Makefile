@@ -1,0 +1,12 @@
+.PHONY: setup demo test lint bench
+setup:
+	bash scripts/setup.sh
+demo: setup
+	HF_HUB_OFFLINE=1 .venv/bin/packetflow-arena demo
+test: setup
+	.venv/bin/ruff check .
+	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -p no:cacheprovider
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+bench: setup
+	HF_HUB_OFFLINE=1 .venv/bin/packetflow-arena bench

@@ -1,0 +1,82 @@
+"""PacketFlow capabilities: declare units of work with contracts, find them by meaning, run them.
+
+>>> from capabilities import Registry, Engine, audit_log, metric
+>>> registry = Registry()
+>>> @registry.capability(provides=["greeting"], effects=[audit_log(), metric("calls")])
+... def greet(name: str) -> str:
+...     '''Say hello to someone by name.'''
+...     return f"hello {name}"
+>>> Engine(registry).run("greet", {"name": "ada"}).outputs
+{'greeting': 'hello ada'}
+"""
+
+from .context import Context
+from .contracts import check_inputs, check_outputs
+from .effects import AuditLog, AuditStore, Execution, Metric, MetricsRegistry, audit_log, metric
+from .embeddings import (
+    CachedEmbedder,
+    Embedder,
+    EmbeddingCache,
+    SentenceTransformerEmbedder,
+    default_cache_dir,
+    default_embedder,
+    normalise_rows,
+)
+from .engine import Engine, ExecutionPolicy, PolicyOutcome, Result
+from .errors import (
+    CapabilityNotFound,
+    CircuitOpen,
+    ContractError,
+    EmbeddingError,
+    ExecutionTimeout,
+    PacketFlowError,
+    PermissionDenied,
+    RegistrationError,
+)
+from .model import Capability, Field, import_dotted
+from .registry import Match, Registry, capability_vectors
+from .security import DEFAULT_HIERARCHY, Permission, PermissionHierarchy
+from .tracing import Span, Trace
+
+__all__ = [
+    "DEFAULT_HIERARCHY",
+    "AuditLog",
+    "AuditStore",
+    "CachedEmbedder",
+    "Capability",
+    "CapabilityNotFound",
+    "CircuitOpen",
+    "Context",
+    "ContractError",
+    "Embedder",
+    "EmbeddingCache",
+    "EmbeddingError",
+    "Engine",
+    "Execution",
+    "ExecutionPolicy",
+    "ExecutionTimeout",
+    "Field",
+    "Match",
+    "Metric",
+    "MetricsRegistry",
+    "PacketFlowError",
+    "Permission",
+    "PermissionDenied",
+    "PermissionHierarchy",
+    "PolicyOutcome",
+    "RegistrationError",
+    "Registry",
+    "Result",
+    "SentenceTransformerEmbedder",
+    "Span",
+    "Trace",
+    "audit_log",
+    "capability_vectors",
+    "check_inputs",
+    "check_outputs",
+    "default_cache_dir",
+    "default_embedder",
+    "import_dotted",
+    "metric",
+    "normalise_rows",
+]

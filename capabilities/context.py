@@ -1,0 +1,97 @@
+"""The caller's context: who is asking, with which grants, as part of which request.
+
+Contexts are immutable. Each nested execution (a workflow step, an actor calling a capability)
+runs in a *child* context derived by one of three propagation strategies:
+
+- ``inherit``: same principal and grants (the default);
+- ``restrict``: a subset of the parent's grants — a step runs with less power, never more;
+- ``merge``: the union of two contexts' grants, for composing two callers' authority.
+
+Every context of one request shares the request id and the :class:`Trace`, and remembers its
+parent, so ``chain()`` shows how authority flowed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from .errors import PacketFlowError
+from .security import DEFAULT_HIERARCHY, PermissionHierarchy
+from .tracing import Trace
+
+STRATEGIES = ("inherit", "restrict", "merge")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    principal: str = "anonymous"
+    grants: frozenset[str] = frozenset()
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    trace: Trace = field(default_factory=Trace, compare=False, repr=False)
+    span_id: int | None = None
+    parent: Context | None = field(default=None, compare=False, repr=False)
+    strategy: str = "root"
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.grants, frozenset):
+            object.__setattr__(self, "grants", frozenset(self.grants))
+
+    def child(
+        self,
+        strategy: str = "inherit",
+        *,
+        grants: Iterable[str] | None = None,
+        other: Context | None = None,
+        label: str | None = None,
+        hierarchy: PermissionHierarchy = DEFAULT_HIERARCHY,
+    ) -> Context:
+        """Derive the context a nested execution runs in (see the module docstring)."""
+        if strategy == "inherit":
+            new_grants = self.grants
+            principal = self.principal
+        elif strategy == "restrict":
+            if grants is None:
+                raise PacketFlowError("restrict needs grants=[...] (the subset the child keeps)")
+            wanted = frozenset(grants)
+            excess = [g for g in sorted(wanted) if not hierarchy.allows(self.grants, g)]
+            if excess:
+                raise PacketFlowError(
+                    f"restrict cannot add grants the parent lacks: {excess} "
+                    f"(parent {self.principal!r} holds {sorted(self.grants)})"
+                )
+            new_grants, principal = wanted, self.principal
+        elif strategy == "merge":
+            if other is None:
+                raise PacketFlowError("merge needs other=<Context> to combine with")
+            new_grants = self.grants | other.grants
+            principal = (
+                self.principal
+                if other.principal == self.principal
+                else f"{self.principal}+{other.principal}"
+            )
+        else:
+            raise PacketFlowError(f"unknown propagation strategy {strategy!r}; use {STRATEGIES}")
+        return replace(
+            self,
+            principal=principal,
+            grants=new_grants,
+            parent=self,
+            strategy=strategy,
+            label=label,
+        )
+
+    def at_span(self, span_id: int | None) -> Context:
+        """The same authority, with ``span_id`` as the parent of spans started under it."""
+        return replace(self, span_id=span_id, parent=self.parent)
+
+    def chain(self) -> list[Context]:
+        """This context and its ancestors, root first."""
+        out: list[Context] = []
+        node: Context | None = self
+        while node is not None:
+            out.append(node)
+            node = node.parent
+        return out[::-1]

@@ -1,0 +1,88 @@
+"""One exception hierarchy for the whole project.
+
+Every error a user can cause names what is at fault (the capability, the field, the file) and,
+where there is one, the fix. Catch :class:`PacketFlowError` to handle all of them.
+"""
+
+from __future__ import annotations
+
+
+class PacketFlowError(Exception):
+    """Root of every error raised on purpose by PacketFlow Arena."""
+
+
+class CapabilityNotFound(PacketFlowError, KeyError):
+    """A capability was asked for by a name the registry does not hold."""
+
+    def __init__(self, name: str, known: list[str] | None = None):
+        self.name = name
+        hint = ""
+        if known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=3)
+            if close:
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?"
+        super().__init__(f"no capability named {name!r} is registered{hint}")
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return self.args[0]
+
+
+class RegistrationError(PacketFlowError):
+    """A capability could not be declared: bad signature, duplicate name, bad data."""
+
+
+class ContractError(PacketFlowError):
+    """Inputs or outputs do not match a capability's declared contract.
+
+    ``capability`` and ``field`` say exactly where: the message reads
+    ``capability 'x': field 'y': <what is wrong>``.
+    """
+
+    def __init__(self, capability: str, field: str | None, problem: str):
+        self.capability = capability
+        self.field = field
+        self.problem = problem
+        where = f"capability {capability!r}"
+        if field is not None:
+            where += f": field {field!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+class PermissionDenied(PacketFlowError):
+    """The caller's context lacks a permission the capability needs."""
+
+    def __init__(self, capability: str, permission: str, principal: str | None = None):
+        self.capability = capability
+        self.permission = permission
+        self.principal = principal
+        who = f"principal {principal!r}" if principal else "the caller"
+        super().__init__(
+            f"capability {capability!r}: {who} lacks permission {permission!r}; "
+            f"grant {permission!r} (or a permission that implies it) in the Context"
+        )
+
+
+class CircuitOpen(PacketFlowError):
+    """A circuit breaker is open: calls are refused until its reset timeout passes."""
+
+    def __init__(self, capability: str, retry_after: float):
+        self.capability = capability
+        self.retry_after = retry_after
+        super().__init__(
+            f"capability {capability!r}: circuit breaker is open; retry in {retry_after:.3g}s"
+        )
+
+
+class ExecutionTimeout(PacketFlowError):
+    """A capability ran longer than its policy allows."""
+
+    def __init__(self, capability: str, seconds: float):
+        self.capability = capability
+        self.seconds = seconds
+        super().__init__(f"capability {capability!r}: timed out after {seconds:.3g}s")
+
+
+class EmbeddingError(PacketFlowError):
+    """The embedding model could not be loaded or used."""

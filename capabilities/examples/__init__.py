@@ -1,0 +1,1 @@
+"""Working example capabilities shipped with the library (used by scenarios, tests, notebooks)."""

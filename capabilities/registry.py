@@ -1,0 +1,219 @@
+"""The registry: where capabilities are declared, looked up and found by meaning."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
+
+from .embeddings import Embedder, default_embedder, normalise_rows
+from .errors import CapabilityNotFound, RegistrationError
+from .model import Capability
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Match(NamedTuple):
+    """A discovery hit: unpacks as ``(capability, score)``; score is cosine similarity."""
+
+    capability: Capability
+    score: float
+
+
+class Registry:
+    """Holds capabilities by name and finds them by meaning or by contract.
+
+    ``embedder`` defaults to the process-wide all-MiniLM-L6-v2 with its persistent cache; it is
+    only loaded the first time something is discovered.
+    """
+
+    def __init__(self, embedder: Embedder | None = None):
+        self._capabilities: dict[str, Capability] = {}
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._vectors: np.ndarray | None = None
+        self._vector_names: tuple[str, ...] = ()
+
+    # -- declaration ---------------------------------------------------------------------------
+    def capability(
+        self,
+        fn: F | None = None,
+        *,
+        name: str | None = None,
+        intent: str | None = None,
+        provides: Sequence[str] | Mapping[str, Any] | None = None,
+        effects: Sequence[Any] = (),
+        permissions: Sequence[str] = (),
+        examples: Sequence[str] = (),
+        policy: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Decorator: declare the function as a capability (see ``Capability.from_function``).
+
+        Returns the function unchanged, so it stays callable and testable as plain Python.
+        """
+
+        def register(f: F) -> F:
+            self.register(
+                Capability.from_function(
+                    f,
+                    name=name,
+                    intent=intent,
+                    provides=provides,
+                    effects=effects,
+                    permissions=permissions,
+                    examples=examples,
+                    policy=policy,
+                    metadata=metadata,
+                )
+            )
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def register(self, cap: Capability, *, replace: bool = False) -> Capability:
+        """Add a capability; a second one with the same name is an error unless ``replace``."""
+        if not isinstance(cap, Capability):
+            raise RegistrationError(f"can only register a Capability, got {type(cap).__name__}")
+        with self._lock:
+            if cap.name in self._capabilities and not replace:
+                raise RegistrationError(
+                    f"capability {cap.name!r} is already registered; pass replace=True to swap it"
+                )
+            self._capabilities[cap.name] = cap
+            self._vectors = None
+        return cap
+
+    def register_data(self, data: Mapping[str, Any], *, where: str = "capability") -> Capability:
+        """Declare a capability from plain data (see ``Capability.from_data``)."""
+        return self.register(Capability.from_data(data, where=where))
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            if self._capabilities.pop(name, None) is None:
+                raise CapabilityNotFound(name, self.names())
+            self._vectors = None
+
+    # -- lookup --------------------------------------------------------------------------------
+    def get(self, name: str) -> Capability:
+        try:
+            return self._capabilities[name]
+        except KeyError:
+            raise CapabilityNotFound(name, self.names()) from None
+
+    def names(self) -> list[str]:
+        return list(self._capabilities)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._capabilities
+
+    def __iter__(self) -> Iterator[Capability]:
+        return iter(list(self._capabilities.values()))
+
+    def __len__(self) -> int:
+        return len(self._capabilities)
+
+    def catalogue(self) -> list[dict[str, Any]]:
+        """Every capability described as JSON-ready data, in registration order."""
+        return [c.describe() for c in self]
+
+    # -- discovery by contract -----------------------------------------------------------------
+    def find(
+        self, *, can_run_with: Iterable[str] | None = None, provides: Iterable[str] | None = None
+    ) -> list[Capability]:
+        """Capabilities whose required inputs are all in ``can_run_with`` and/or that provide
+        every name in ``provides``."""
+        have = None if can_run_with is None else frozenset(can_run_with)
+        want = None if provides is None else frozenset(provides)
+        return [
+            c
+            for c in self
+            if (have is None or c.required_inputs <= have)
+            and (want is None or want <= c.output_names)
+        ]
+
+    # -- discovery by meaning ------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def capability_vectors(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """Names and one unit vector per capability (its name and intent, and its examples)."""
+        with self._lock:
+            if self._vectors is not None:
+                return self._vector_names, self._vectors
+            caps = list(self._capabilities.values())
+        vectors = capability_vectors(self.embedder, caps)
+        with self._lock:
+            self._vector_names = tuple(c.name for c in caps)
+            self._vectors = vectors
+        return self._vector_names, vectors
+
+    def discover(
+        self,
+        text: str,
+        k: int = 5,
+        *,
+        can_run_with: Iterable[str] | None = None,
+        provides: Iterable[str] | None = None,
+    ) -> list[Match]:
+        """The ``k`` capabilities closest in meaning to ``text``, best first.
+
+        ``can_run_with`` / ``provides`` first narrow the candidates by contract.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise RegistrationError("discover needs a non-empty text to search for")
+        names, vectors = self.capability_vectors()
+        if not names:
+            return []
+        scores = vectors @ self.embedder.encode([text])[0]
+        allowed = None
+        if can_run_with is not None or provides is not None:
+            allowed = {c.name for c in self.find(can_run_with=can_run_with, provides=provides)}
+        order = np.argsort(-scores, kind="stable")
+        out: list[Match] = []
+        for i in order:
+            if allowed is None or names[i] in allowed:
+                out.append(Match(self._capabilities[names[i]], float(scores[i])))
+                if len(out) == k:
+                    break
+        return out
+
+    def discover_many(self, texts: Sequence[str], k: int = 5) -> tuple[list[list[str]], np.ndarray]:
+        """Vectorised discovery for many texts: top-``k`` names per text and their scores."""
+        names, vectors = self.capability_vectors()
+        scores = self.embedder.encode(list(texts)) @ vectors.T
+        k = min(k, len(names))
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        return [[names[i] for i in row] for row in top], np.take_along_axis(top_scores, order, 1)
+
+
+def capability_vectors(embedder: Embedder, caps: Sequence[Capability]) -> np.ndarray:
+    """One unit vector per capability: its description, averaged with its examples if any.
+
+    Examples (sample requests) pull the vector toward how people actually phrase the need,
+    which is what discovery and routing compare against.
+    """
+    if not caps:
+        return np.zeros((0, embedder.dim or 0), dtype=np.float32)
+    texts = [c.description_text for c in caps]
+    base = embedder.encode(texts)
+    if not any(c.examples for c in caps):
+        return base
+    flat = [e for c in caps for e in c.examples]
+    ex = embedder.encode(flat)
+    out = base.copy()
+    start = 0
+    for i, c in enumerate(caps):
+        n = len(c.examples)
+        if n:
+            out[i] = base[i] + ex[start : start + n].mean(axis=0) * 2.0
+            start += n
+    return normalise_rows(out)

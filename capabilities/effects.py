@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .errors import RegistrationError
 from .sqlite import connect
 
 if TYPE_CHECKING:
@@ -110,6 +111,42 @@ def audit_log(level: str = "info") -> AuditLog:
 
 def metric(name: str, kind: str = "counter", value: str | None = None) -> Metric:
     return Metric(name, kind, value)
+
+
+_EFFECT_FACTORIES = {"audit_log": audit_log, "metric": metric}
+
+
+def effect_from_data(item: Any, where: str = "effects") -> Effect:
+    """An effect written in plain data, so scenario files can declare effects too.
+
+    Accepts an effect object as is, a bare name (``"audit_log"``), or a one-key mapping of the
+    name to its options (``{"metric": {"name": "calls", "kind": "histogram"}}``; a string option
+    is the metric's name or the audit level).
+    """
+    if callable(getattr(item, "apply", None)):
+        return item
+    if isinstance(item, str):
+        kind, options = item, {}
+    elif isinstance(item, Mapping) and len(item) == 1:
+        ((kind, options),) = item.items()
+        options = {} if options is None else options
+    else:
+        raise RegistrationError(
+            f"{where}: {item!r} is not an effect; write 'audit_log' or {{'metric': {{'name': ...}}}}"
+        )
+    factory = _EFFECT_FACTORIES.get(kind)
+    if factory is None:
+        raise RegistrationError(
+            f"{where}: unknown effect {kind!r}; use one of {sorted(_EFFECT_FACTORIES)}"
+        )
+    if isinstance(options, str):
+        options = {"name" if kind == "metric" else "level": options}
+    if not isinstance(options, Mapping):
+        raise RegistrationError(f"{where}: options of {kind!r} must be a mapping, got {options!r}")
+    try:
+        return factory(**options)
+    except (TypeError, ValueError) as exc:
+        raise RegistrationError(f"{where}: {kind}: {exc}") from None
 
 
 @dataclass

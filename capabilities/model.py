@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .effects import effect_from_data
 from .errors import RegistrationError
 from .typecheck import Predicate, compile_hint, describe, fields_of_return_type, parse_type
 
@@ -85,6 +86,12 @@ class Capability:
                         f"capability {self.name!r}: {group} names {f.name!r} twice"
                     )
                 seen.add(f.name)
+        for effect in self.effects:
+            if not callable(getattr(effect, "apply", None)):
+                raise RegistrationError(
+                    f"capability {self.name!r}: effect {effect!r} is not an effect; "
+                    "use audit_log(...) or metric(...)"
+                )
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -195,7 +202,8 @@ class Capability:
 
         Keys: ``name``, ``intent``, ``function`` (dotted path ``package.module:function`` or
         ``package.module.function``), optional ``requires`` / ``provides`` (a list of names or a
-        mapping name -> type name such as ``"list[str]"``), ``permissions``, ``examples`` and
+        mapping name -> type name such as ``"list[str]"``), ``permissions``, ``examples``,
+        ``effects`` (``"audit_log"`` or ``{"metric": {...}}``, see ``effect_from_data``) and
         ``metadata``. When ``requires`` is omitted the function's signature supplies it.
         """
         known = {
@@ -223,9 +231,12 @@ class Capability:
             name=str(data["name"]),
             intent=data.get("intent"),
             provides=data.get("provides"),
-            permissions=data.get("permissions", ()),
-            examples=data.get("examples", ()),
-            effects=data.get("effects", ()),
+            permissions=_as_list(data.get("permissions", ()), f"{where}.permissions"),
+            examples=_as_list(data.get("examples", ()), f"{where}.examples"),
+            effects=[
+                effect_from_data(e, f"{where}.effects[{i}]")
+                for i, e in enumerate(_as_list(data.get("effects", ()), f"{where}.effects"))
+            ],
             metadata=data.get("metadata"),
         )
         if "requires" in data:
@@ -256,6 +267,12 @@ class Capability:
         return base
 
 
+def _as_list(value: Any, where: str) -> list[Any]:
+    if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
+        raise RegistrationError(f"{where}: expected a list, got {value!r}")
+    return list(value)
+
+
 def _injected_service(hint: Any) -> str | None:
     """``"context"`` / ``"engine"`` for parameters the engine fills in rather than the caller.
 
@@ -275,17 +292,29 @@ def _parse_fields(spec: Any, where: str) -> tuple[Field, ...]:
     if isinstance(spec, str):
         spec = [spec]
     if isinstance(spec, Mapping):
-        out = []
-        for k, v in spec.items():
-            try:
-                hint = v if not isinstance(v, str) else parse_type(v, where=f"{where}.{k}")
-            except ValueError as exc:
-                raise RegistrationError(str(exc)) from None
-            out.append(Field(str(k), hint))
-        return tuple(out)
-    if isinstance(spec, Sequence):
-        return tuple(Field(str(n)) for n in spec)
-    raise RegistrationError(f"{where}: expected a list of names or a mapping name -> type")
+        pairs = [(str(k), _hint_from_data(v, f"{where}.{k}")) for k, v in spec.items()]
+    elif isinstance(spec, Sequence):
+        pairs = [(str(n), Any) for n in spec]
+    else:
+        raise RegistrationError(f"{where}: expected a list of names or a mapping name -> type")
+    try:
+        return tuple(Field(n, hint) for n, hint in pairs)
+    except RegistrationError as exc:  # a bad field name: say where it was declared
+        raise RegistrationError(f"{where}: {exc}") from None
+
+
+def _hint_from_data(value: Any, where: str) -> Any:
+    """A type given in data: a type name (``"list[str]"``), a real hint, or nothing (any)."""
+    if value is None:
+        return Any
+    if isinstance(value, str):
+        try:
+            return parse_type(value, where=where)
+        except ValueError as exc:
+            raise RegistrationError(str(exc)) from None
+    if value is Any or isinstance(value, type) or typing.get_origin(value) is not None:
+        return value
+    raise RegistrationError(f"{where}: {value!r} is not a type; write it like 'list[str]'")
 
 
 def _provides_fields(

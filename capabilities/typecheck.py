@@ -69,7 +69,14 @@ def compile_hint(hint: Any) -> Predicate:
         return lambda v: any(p(v) for p in preds)
     if origin is typing.Literal:
         allowed = set(args)
-        return lambda v: v in allowed
+
+        def check_literal(v: Any) -> bool:
+            try:
+                return v in allowed
+            except TypeError:  # an unhashable value (list, dict) is never one of the literals
+                return False
+
+        return check_literal
     if origin is typing.Annotated:
         return compile_hint(args[0])
     if origin in (list, set, frozenset, Sequence) or origin is typing.Sequence:
@@ -123,6 +130,8 @@ def parse_type(text: str, where: str = "type") -> Any:
     Only builtin names, subscripts and ``|`` are allowed; anything else raises ``ValueError``
     naming ``where`` and the offending text.
     """
+    if not isinstance(text, str):
+        raise ValueError(f"{where}: a type must be written as text like 'list[str]', got {text!r}")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:

@@ -10,6 +10,7 @@
 {'greeting': 'hello ada'}
 """
 
+from .actors import ActorRuntime, ActorSpec
 from .context import Context
 from .contracts import check_inputs, check_outputs
 from .effects import AuditLog, AuditStore, Execution, Metric, MetricsRegistry, audit_log, metric
@@ -40,6 +41,8 @@ from .tracing import Span, Trace
 
 __all__ = [
     "DEFAULT_HIERARCHY",
+    "ActorRuntime",
+    "ActorSpec",
     "AuditLog",
     "AuditStore",
     "CachedEmbedder",

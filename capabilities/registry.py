@@ -73,6 +73,43 @@ class Registry:
 
         return register(fn) if fn is not None else register
 
+    def actor(
+        self,
+        fn: F | None = None,
+        *,
+        name: str | None = None,
+        intent: str | None = None,
+        requires: Sequence[str] | Mapping[str, Any] | None = None,
+        provides: Sequence[str] | Mapping[str, Any] | None = None,
+        initial_state: Any = None,
+        effects: Sequence[Any] = (),
+        permissions: Sequence[str] = (),
+        examples: Sequence[str] = (),
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Decorator: declare ``on_message(message, state) -> (reply, new_state)`` as a durable
+        actor capability (see ``capabilities.actors.actor_capability``)."""
+        from .actors import actor_capability
+
+        def register(f: F) -> F:
+            self.register(
+                actor_capability(
+                    f,
+                    name=name,
+                    intent=intent,
+                    requires=requires,
+                    provides=provides,
+                    initial_state=initial_state,
+                    effects=effects,
+                    permissions=permissions,
+                    examples=examples,
+                    metadata=metadata,
+                )
+            )
+            return f
+
+        return register(fn) if fn is not None else register
+
     def register(self, cap: Capability, *, replace: bool = False) -> Capability:
         """Add a capability; a second one with the same name is an error unless ``replace``."""
         if not isinstance(cap, Capability):
@@ -125,8 +162,8 @@ class Registry:
     ) -> list[Capability]:
         """Capabilities whose required inputs are all in ``can_run_with`` and/or that provide
         every name in ``provides``."""
-        have = None if can_run_with is None else frozenset(can_run_with)
-        want = None if provides is None else frozenset(provides)
+        have = None if can_run_with is None else _names(can_run_with)
+        want = None if provides is None else _names(provides)
         return [
             c
             for c in self
@@ -167,6 +204,7 @@ class Registry:
         """
         if not isinstance(text, str) or not text.strip():
             raise RegistrationError("discover needs a non-empty text to search for")
+        _check_k(k)
         names, vectors = self.capability_vectors()
         if not names:
             return []
@@ -185,7 +223,10 @@ class Registry:
 
     def discover_many(self, texts: Sequence[str], k: int = 5) -> tuple[list[list[str]], np.ndarray]:
         """Vectorised discovery for many texts: top-``k`` names per text and their scores."""
+        _check_k(k)
         names, vectors = self.capability_vectors()
+        if not names:
+            return [[] for _ in texts], np.zeros((len(texts), 0), dtype=np.float32)
         scores = self.embedder.encode(list(texts)) @ vectors.T
         k = min(k, len(names))
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -193,6 +234,16 @@ class Registry:
         order = np.argsort(-top_scores, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         return [[names[i] for i in row] for row in top], np.take_along_axis(top_scores, order, 1)
+
+
+def _names(names: Iterable[str]) -> frozenset[str]:
+    """One name or several: a bare string is one name, not a set of letters."""
+    return frozenset((names,) if isinstance(names, str) else names)
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise RegistrationError(f"discover: k must be a positive whole number, got {k!r}")
 
 
 def capability_vectors(embedder: Embedder, caps: Sequence[Capability]) -> np.ndarray:

@@ -86,3 +86,42 @@ class ExecutionTimeout(PacketFlowError):
 
 class EmbeddingError(PacketFlowError):
     """The embedding model could not be loaded or used."""
+
+
+class WorkflowError(ContractError):
+    """A workflow definition breaks a contract; found when the workflow is built, not run.
+
+    ``capability`` is the workflow, ``field`` the data field at fault, ``step`` the step's
+    label and ``path`` where it sits in the definition (e.g. ``steps[1].then[0]``).
+    """
+
+    def __init__(
+        self, workflow: str, field: str | None, problem: str, *, step: str | None, path: str
+    ):
+        self.step = step
+        self.path = path
+        self.detail = problem
+        where = f"{path} (step {step!r})" if step else path
+        super().__init__(workflow, field, f"{where}: {problem}" if where else problem)
+
+
+class StepFailed(PacketFlowError):
+    """A workflow step failed at run time; ``cause`` is the step's own error."""
+
+    def __init__(self, workflow: str, step: str, cause: BaseException | None):
+        self.workflow = workflow
+        self.step = step
+        self.cause = cause
+        super().__init__(f"workflow {workflow!r}: step {step!r} failed: {cause}")
+
+
+class CompositionError(PacketFlowError):
+    """No chain of capabilities produces what was asked for.
+
+    ``unreachable`` maps each output that cannot be produced to the inputs that are missing
+    for it (fields no capability provides and the caller did not supply).
+    """
+
+    def __init__(self, unreachable: dict[str, tuple[str, ...]], detail: str):
+        self.unreachable = unreachable
+        super().__init__(detail)

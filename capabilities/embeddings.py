@@ -98,6 +98,7 @@ class SentenceTransformerEmbedder:
         return model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        _check_texts(texts)
         model = self._model()
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -109,6 +110,14 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _check_texts(texts: Sequence[str]) -> None:
+    """A bare string is a sequence of characters: refuse it rather than embed each letter."""
+    if isinstance(texts, str | bytes):
+        raise EmbeddingError(
+            f"encode takes a list of texts, got one {type(texts).__name__}: wrap it in [...]"
+        )
 
 
 def _default_model_path() -> str:
@@ -229,10 +238,16 @@ class CachedEmbedder:
 
     def indices(self, texts: Sequence[str]) -> np.ndarray:
         """Row numbers of ``texts`` in :attr:`matrix`, encoding the ones never seen."""
+        _check_texts(texts)
         with self._lock:
             self._load()
             by_text = self._by_text
-            idx = np.fromiter((by_text.get(t, -1) for t in texts), dtype=np.int64, count=len(texts))
+            try:
+                idx = np.fromiter(
+                    (by_text.get(t, -1) for t in texts), dtype=np.int64, count=len(texts)
+                )
+            except TypeError:  # an unhashable item; reported by position below
+                idx = np.full(len(texts), -1, dtype=np.int64)
             if (idx >= 0).all():
                 return idx
             missing: dict[str, bytes] = {}
@@ -240,7 +255,7 @@ class CachedEmbedder:
                 t = texts[pos]
                 if not isinstance(t, str):
                     raise EmbeddingError(
-                        f"can only embed strings; item {pos} is {type(t).__name__}"
+                        f"can only embed strings; item {pos} is {type(t).__name__} {t!r:.40}"
                     )
                 if t in by_text or t in missing:
                     continue
@@ -274,6 +289,8 @@ class CachedEmbedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         idx = self.indices(texts)
+        if len(idx) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
         return self._matrix[idx]
 
 

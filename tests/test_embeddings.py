@@ -1,0 +1,163 @@
+"""Embeddings: unit vectors, a persistent cache that never encodes a text twice, clear errors."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from fakes import BagOfWordsEmbedder, CountingEmbedder
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from capabilities import (
+    CachedEmbedder,
+    Embedder,
+    EmbeddingCache,
+    EmbeddingError,
+    default_cache_dir,
+    default_embedder,
+    normalise_rows,
+)
+
+
+def cached(tmp_path, inner=None) -> tuple[CachedEmbedder, CountingEmbedder]:
+    counting = CountingEmbedder(inner)
+    return CachedEmbedder(counting, EmbeddingCache(tmp_path)), counting
+
+
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(1, 8)),
+        elements=st.floats(-1e3, 1e3, allow_nan=False),
+    )
+)
+def test_normalise_rows_gives_unit_float32_rows_and_keeps_zero_rows_zero(matrix):
+    out = normalise_rows(matrix)
+    assert out.dtype == np.float32 and out.shape == matrix.shape
+    norms = np.linalg.norm(matrix, axis=1)
+    out_norms = np.linalg.norm(out, axis=1)
+    big = norms > 1e-6
+    assert np.allclose(out_norms[big], 1.0, atol=1e-5)
+    assert np.all(out[norms == 0] == 0)
+
+
+def test_the_real_model_gives_unit_float32_vectors_that_capture_meaning():
+    embedder = default_embedder()
+    assert isinstance(embedder, Embedder)
+    texts = [
+        "what is the balance of my bank account",
+        "how much money do I have in checking",
+        "play some jazz music",
+    ]
+    v = embedder.encode(texts)
+    assert v.dtype == np.float32 and v.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    sims = v @ v.T
+    assert sims[0, 1] > sims[0, 2] + 0.2  # paraphrases are closer than unrelated requests
+    assert embedder.name == "all-MiniLM-L6-v2"
+
+
+def test_each_text_is_encoded_once_even_within_one_batch(tmp_path):
+    emb, counting = cached(tmp_path)
+    first = emb.encode(["alpha", "beta", "alpha", "gamma"])
+    assert counting.calls == 1  # one batch for all missing texts
+    assert counting.encoded == {"alpha": 1, "beta": 1, "gamma": 1}
+    assert np.array_equal(first[0], first[2])
+    again = emb.encode(["gamma", "alpha", "beta"])
+    assert counting.calls == 1
+    assert np.array_equal(again, first[[3, 0, 1]])
+    emb.encode(["beta", "delta"])
+    assert counting.encoded == {"alpha": 1, "beta": 1, "gamma": 1, "delta": 1}
+    assert emb.encoded_count == 4
+
+
+def test_cached_vectors_equal_fresh_ones(tmp_path):
+    emb, _ = cached(tmp_path)
+    texts = ["open a ticket", "close my account"]
+    assert np.array_equal(emb.encode(texts), BagOfWordsEmbedder().encode(texts))
+
+
+def test_cache_persists_across_embedders_on_the_same_directory(tmp_path):
+    first, _ = cached(tmp_path)
+    vectors = first.encode(["one", "two", "three"])
+    first.cache.close()
+
+    second, counting = cached(tmp_path)
+    assert np.array_equal(second.encode(["three", "one", "two"]), vectors[[2, 0, 1]])
+    assert counting.calls == 0 and second.encoded_count == 0
+    second.encode(["four"])
+    assert counting.encoded == {"four": 1}
+    assert second.cache.count(second.name) == 4
+
+
+def test_cache_is_keyed_by_model_name(tmp_path):
+    a = CachedEmbedder(
+        CountingEmbedder(BagOfWordsEmbedder(name="model-a")), EmbeddingCache(tmp_path)
+    )
+    b_inner = CountingEmbedder(BagOfWordsEmbedder(dim=64, name="model-b"))
+    b = CachedEmbedder(b_inner, EmbeddingCache(tmp_path))
+    a.encode(["shared text"])
+    out = b.encode(["shared text"])
+    assert b_inner.encoded == {"shared text": 1}  # another model never reuses a's vector
+    assert out.shape == (1, 64)
+
+
+def test_empty_batch_has_the_right_shape(tmp_path):
+    emb, counting = cached(tmp_path)
+    out = emb.encode([])
+    assert out.shape == (0, 256) and out.dtype == np.float32
+    assert counting.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        ("just one string", "list of texts, got one str"),
+        (["ok", 3], "item 1 is int"),
+        (["ok", None], "item 1 is NoneType"),
+        ([["nested"]], "item 0 is list"),
+        ([b"bytes"], "item 0 is bytes"),
+    ],
+)
+def test_non_string_input_is_a_clear_error(tmp_path, texts, message):
+    emb, counting = cached(tmp_path)
+    with pytest.raises(EmbeddingError, match=message):
+        emb.encode(texts)
+    assert counting.calls == 0
+
+
+def test_an_embedder_returning_the_wrong_number_of_vectors_is_caught(tmp_path):
+    class Broken(BagOfWordsEmbedder):
+        def encode(self, texts):
+            return super().encode(list(texts)[:-1])
+
+    emb = CachedEmbedder(Broken(), EmbeddingCache(tmp_path))
+    with pytest.raises(EmbeddingError, match="returned 1 vectors for 2 texts"):
+        emb.encode(["a", "b"])
+
+
+def test_concurrent_callers_never_encode_a_text_twice(tmp_path):
+    emb, counting = cached(tmp_path)
+    texts = [f"text number {i}" for i in range(200)]
+
+    def work(offset: int) -> None:
+        for i in range(0, 200, 7):
+            emb.encode(texts[(i + offset) % 200 : (i + offset) % 200 + 5])
+
+    threads = [threading.Thread(target=work, args=(k * 13,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(counting.encoded.values()) == 1
+    assert emb.matrix.shape[0] == len(counting.encoded)
+
+
+def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PACKETFLOW_CACHE_DIR", str(tmp_path / "pf"))
+    assert default_cache_dir() == tmp_path / "pf"
+    monkeypatch.delenv("PACKETFLOW_CACHE_DIR")
+    assert default_cache_dir().name == "packetflow-arena"

@@ -36,6 +36,17 @@ from .errors import (
 )
 from .model import Capability, Field, import_dotted
 from .registry import Match, Registry, capability_vectors
+from .resilience import (
+    CircuitBreaker,
+    Clock,
+    InjectedFault,
+    ManualClock,
+    Policy,
+    Retry,
+    resilience_counts,
+    retry,
+    with_faults,
+)
 from .security import DEFAULT_HIERARCHY, Permission, PermissionHierarchy
 from .tracing import Span, Trace
 
@@ -48,7 +59,9 @@ __all__ = [
     "CachedEmbedder",
     "Capability",
     "CapabilityNotFound",
+    "CircuitBreaker",
     "CircuitOpen",
+    "Clock",
     "Context",
     "ContractError",
     "Embedder",
@@ -59,6 +72,8 @@ __all__ = [
     "ExecutionPolicy",
     "ExecutionTimeout",
     "Field",
+    "InjectedFault",
+    "ManualClock",
     "Match",
     "Metric",
     "MetricsRegistry",
@@ -66,10 +81,12 @@ __all__ = [
     "Permission",
     "PermissionDenied",
     "PermissionHierarchy",
+    "Policy",
     "PolicyOutcome",
     "RegistrationError",
     "Registry",
     "Result",
+    "Retry",
     "SentenceTransformerEmbedder",
     "Span",
     "Trace",
@@ -82,4 +99,7 @@ __all__ = [
     "import_dotted",
     "metric",
     "normalise_rows",
+    "resilience_counts",
+    "retry",
+    "with_faults",
 ]

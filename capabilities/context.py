@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from .errors import PacketFlowError
-from .security import DEFAULT_HIERARCHY, PermissionHierarchy
+from .security import DEFAULT_HIERARCHY, PermissionHierarchy, validate_grants
 from .tracing import Trace
 
 STRATEGIES = ("inherit", "restrict", "merge")
@@ -37,7 +37,13 @@ class Context:
 
     def __post_init__(self) -> None:
         if not isinstance(self.grants, frozenset):
-            object.__setattr__(self, "grants", frozenset(self.grants))
+            grants = self.grants
+            # one string is one grant, not a set of characters
+            grants = (grants,) if isinstance(grants, str) else grants
+            object.__setattr__(self, "grants", frozenset(grants))
+        if self.parent is None and self.grants:
+            # children derive from a validated root, so checking the root suffices
+            validate_grants(self.grants, where=f"Context(principal={self.principal!r}).grants")
 
     def child(
         self,
@@ -55,7 +61,7 @@ class Context:
         elif strategy == "restrict":
             if grants is None:
                 raise PacketFlowError("restrict needs grants=[...] (the subset the child keeps)")
-            wanted = frozenset(grants)
+            wanted = frozenset((grants,) if isinstance(grants, str) else grants)
             excess = [g for g in sorted(wanted) if not hierarchy.allows(self.grants, g)]
             if excess:
                 raise PacketFlowError(
@@ -64,8 +70,10 @@ class Context:
                 )
             new_grants, principal = wanted, self.principal
         elif strategy == "merge":
-            if other is None:
-                raise PacketFlowError("merge needs other=<Context> to combine with")
+            if not isinstance(other, Context):
+                raise PacketFlowError(
+                    f"merge needs other=<Context> to combine with, got {type(other).__name__}"
+                )
             new_grants = self.grants | other.grants
             principal = (
                 self.principal
@@ -86,6 +94,12 @@ class Context:
     def at_span(self, span_id: int | None) -> Context:
         """The same authority, with ``span_id`` as the parent of spans started under it."""
         return replace(self, span_id=span_id, parent=self.parent)
+
+    def describe(self) -> str:
+        """The chain as one line, for traces and audit: ``alice[root] > alice[restrict:step]``."""
+        return " > ".join(
+            f"{c.principal}[{c.strategy}{':' + c.label if c.label else ''}]" for c in self.chain()
+        )
 
     def chain(self) -> list[Context]:
         """This context and its ancestors, root first."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .context import Context
 from .contracts import check_inputs, check_outputs
-from .effects import AuditStore, Execution, MetricsRegistry
+from .effects import AuditLog, AuditStore, Execution, MetricsRegistry
 from .errors import CapabilityNotFound, ContractError, PacketFlowError, PermissionDenied
 from .model import Capability
 from .security import DEFAULT_HIERARCHY, PermissionHierarchy
@@ -35,14 +35,26 @@ class ExecutionPolicy(Protocol):
 
     ``call`` performs one attempt; a policy decides how often and whether to call it, and
     returns the raw output plus the number of attempts and whether the answer is degraded.
+    ``inputs`` are the checked inputs, for a fallback capability to be called with.
+    ``capabilities.resilience.Policy`` is the implementation.
     """
 
     def execute_sync(
-        self, call: Callable[[], Any], cap: Capability, engine: Engine, context: Context
+        self,
+        call: Callable[[], Any],
+        cap: Capability,
+        engine: Engine,
+        context: Context,
+        inputs: Mapping[str, Any],
     ) -> PolicyOutcome: ...
 
     async def execute_async(
-        self, call: Callable[[], Awaitable[Any]], cap: Capability, engine: Engine, context: Context
+        self,
+        call: Callable[[], Awaitable[Any]],
+        cap: Capability,
+        engine: Engine,
+        context: Context,
+        inputs: Mapping[str, Any],
     ) -> PolicyOutcome: ...
 
 
@@ -131,7 +143,7 @@ class Engine:
                 outcome = PolicyOutcome(cap.execute(**kwargs))
             else:
                 outcome = cap.policy.execute_sync(
-                    lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id)
+                    lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
                 )
         except Exception as exc:
             return self._finish(cap, ctx, span, kwargs, None, exc)
@@ -152,13 +164,13 @@ class Engine:
                     outcome = PolicyOutcome(await cap.execute(**kwargs))
                 else:
                     outcome = await cap.policy.execute_async(
-                        lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id)
+                        lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
                     )
             elif cap.policy is None:
                 outcome = PolicyOutcome(cap.execute(**kwargs))
             else:
                 outcome = cap.policy.execute_sync(
-                    lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id)
+                    lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
                 )
         except Exception as exc:
             return self._finish(cap, ctx, span, kwargs, None, exc)
@@ -204,12 +216,12 @@ class Engine:
             status = "denied" if isinstance(exc, PermissionDenied) else "rejected"
             self._close_span(span, status, exc)
             keys = tuple(inputs) if isinstance(inputs, Mapping) else ()
-            self._effects(
-                cap,
-                Execution(
-                    cap.name, keys, status, span.duration, ctx.request_id, ctx.principal, str(exc)
-                ),
+            execution = Execution(
+                cap.name, keys, status, span.duration, ctx.request_id, ctx.principal, str(exc)
             )
+            self._effects(cap, execution)
+            if status == "denied" and not any(isinstance(e, AuditLog) for e in cap.effects):
+                self.audit.write(execution, "warning")  # a denial is audited, declared or not
             raise
         for param, service in cap.inject:
             kwargs[param] = ctx.at_span(span.span_id) if service == "context" else self
@@ -243,6 +255,7 @@ class Engine:
                 status = "degraded" if outcome.degraded else "ok"
         if error is not None:
             status = "failed"
+            attempts = getattr(error, "packetflow_attempts", attempts)  # set by a retry policy
         self._close_span(span, status, error)
         if attempts != 1:
             span.attributes["attempts"] = attempts

@@ -203,8 +203,9 @@ class Capability:
         Keys: ``name``, ``intent``, ``function`` (dotted path ``package.module:function`` or
         ``package.module.function``), optional ``requires`` / ``provides`` (a list of names or a
         mapping name -> type name such as ``"list[str]"``), ``permissions``, ``examples``,
-        ``effects`` (``"audit_log"`` or ``{"metric": {...}}``, see ``effect_from_data``) and
-        ``metadata``. When ``requires`` is omitted the function's signature supplies it.
+        ``effects`` (``"audit_log"`` or ``{"metric": {...}}``, see ``effect_from_data``),
+        ``policy`` (see ``capabilities.resilience.Policy.from_data``) and ``metadata``. When
+        ``requires`` is omitted the function's signature supplies it.
         """
         known = {
             "name",
@@ -216,6 +217,7 @@ class Capability:
             "examples",
             "metadata",
             "effects",
+            "policy",
         }
         unknown = set(data) - known
         if unknown:
@@ -238,6 +240,7 @@ class Capability:
                 for i, e in enumerate(_as_list(data.get("effects", ()), f"{where}.effects"))
             ],
             metadata=data.get("metadata"),
+            policy=_policy_from_data(data.get("policy"), f"{where}.policy"),
         )
         if "requires" in data:
             declared = _parse_fields(data["requires"], f"{where}.requires")
@@ -265,6 +268,14 @@ class Capability:
             )
             base = base.replace(requires=merged)
         return base
+
+
+def _policy_from_data(spec: Any, where: str) -> Any:
+    if spec is None:
+        return None
+    from .resilience import Policy  # resilience builds on the engine, which builds on this
+
+    return Policy.from_data(spec, where=where)
 
 
 def _as_list(value: Any, where: str) -> list[Any]:

@@ -156,6 +156,18 @@ class Registry:
         """Every capability described as JSON-ready data, in registration order."""
         return [c.describe() for c in self]
 
+    def health(self) -> dict[str, dict[str, Any]]:
+        """Per capability: its policy's breaker state, failure counts and last error.
+
+        Capabilities without a policy read ``{"state": None}`` (nothing guards them). JSON-ready;
+        see ``capabilities.resilience.Policy.health``.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for c in self:
+            report = getattr(c.policy, "health", None)
+            out[c.name] = report(c.name) if report is not None else {"state": None}
+        return out
+
     # -- discovery by contract -----------------------------------------------------------------
     def find(
         self, *, can_run_with: Iterable[str] | None = None, provides: Iterable[str] | None = None

@@ -30,6 +30,7 @@ _LEVELS = {
     "error": logging.ERROR,
 }
 audit_logger = logging.getLogger("packetflow.audit")
+_metrics_logger = logging.getLogger("packetflow.metrics")
 logging.getLogger("packetflow").addHandler(logging.NullHandler())  # the app decides where logs go
 
 
@@ -99,7 +100,18 @@ class Metric:
             if self.value is None:
                 v = execution.duration
             elif execution.outputs is not None and self.value in execution.outputs:
-                v = float(execution.outputs[self.value])
+                raw = execution.outputs[self.value]
+                try:
+                    v = float(raw)
+                except (TypeError, ValueError):  # a misdeclared metric must not fail the call
+                    _metrics_logger.warning(
+                        "metric %r of capability %r: output %r is not a number (%r); skipped",
+                        self.name,
+                        execution.capability,
+                        self.value,
+                        raw,
+                    )
+                    return
             else:
                 return
             engine.metrics.observe(self.name, execution.capability, v)

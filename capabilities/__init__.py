@@ -27,12 +27,15 @@ from .engine import Engine, ExecutionPolicy, PolicyOutcome, Result
 from .errors import (
     CapabilityNotFound,
     CircuitOpen,
+    CompositionError,
     ContractError,
     EmbeddingError,
     ExecutionTimeout,
     PacketFlowError,
     PermissionDenied,
     RegistrationError,
+    StepFailed,
+    WorkflowError,
 )
 from .model import Capability, Field, import_dotted
 from .registry import Match, Registry, capability_vectors
@@ -49,6 +52,8 @@ from .resilience import (
 )
 from .security import DEFAULT_HIERARCHY, Permission, PermissionHierarchy
 from .tracing import Span, Trace
+from .workflow import Workflow, branch, parallel, step
+from .workflow_yaml import load_workflows
 
 __all__ = [
     "DEFAULT_HIERARCHY",
@@ -62,6 +67,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpen",
     "Clock",
+    "CompositionError",
     "Context",
     "ContractError",
     "Embedder",
@@ -89,17 +95,24 @@ __all__ = [
     "Retry",
     "SentenceTransformerEmbedder",
     "Span",
+    "StepFailed",
     "Trace",
+    "Workflow",
+    "WorkflowError",
     "audit_log",
+    "branch",
     "capability_vectors",
     "check_inputs",
     "check_outputs",
     "default_cache_dir",
     "default_embedder",
     "import_dotted",
+    "load_workflows",
     "metric",
     "normalise_rows",
+    "parallel",
     "resilience_counts",
     "retry",
+    "step",
     "with_faults",
 ]

@@ -79,13 +79,16 @@ def load_workflows(
         if "steps" in data:  # a file holding a single workflow
             data = {"workflows": [data]}
         else:
-            raise RegistrationError(f"{origin}: no 'workflows:' section")
+            found = f" (unknown top-level key(s) {sorted(unknown)})" if unknown else ""
+            raise RegistrationError(f"{origin}: no 'workflows:' section{found}")
     elif unknown and not isinstance(source, Mapping):
         raise RegistrationError(
             f"{origin}: unknown top-level key(s) {sorted(unknown)}; "
             "expected 'capabilities' and 'workflows'"
         )
-    for i, entry in enumerate(_as_list(data.get("capabilities", []), origin, "capabilities")):
+    for i, entry in enumerate(
+        _as_list(data.get("capabilities", []), f"{origin}: capabilities", None)
+    ):
         field_path = f"{origin}: capabilities[{i}]"
         if not isinstance(entry, Mapping):
             raise RegistrationError(f"{field_path}: expected a mapping with name and function")
@@ -96,7 +99,7 @@ def load_workflows(
                 raise
             raise RegistrationError(f"{field_path}: {exc}") from None
     built = []
-    for i, entry in enumerate(_as_list(data["workflows"], origin, "workflows")):
+    for i, entry in enumerate(_as_list(data["workflows"], f"{origin}: workflows", None)):
         field_path = f"workflows[{i}]"
         wf = workflow_from_data(entry, where=f"{origin}: {field_path}")
         try:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from capabilities import PacketFlowError
+from capabilities import PacketFlowError, mcp_cli
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -26,6 +26,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, Callable]] = {
     "demo": ("tour of the capability engine", None, _demo),
+    "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, mcp_cli.run),
 }
 
 

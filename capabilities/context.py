@@ -4,7 +4,8 @@ Contexts are immutable. Each nested execution (a workflow step, an actor calling
 runs in a *child* context derived by one of three propagation strategies:
 
 - ``inherit``: same principal and grants (the default);
-- ``restrict``: a subset of the parent's grants — a step runs with less power, never more;
+- ``restrict``: a subset of the parent's grants — a step runs with less power, never more
+  (asking for a grant the parent does not cover raises :class:`PermissionDenied`);
 - ``merge``: the union of two contexts' grants, for composing two callers' authority.
 
 Every context of one request shares the request id and the :class:`Trace`, and remembers its
@@ -17,7 +18,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from .errors import PacketFlowError
+from .errors import PacketFlowError, PermissionDenied
 from .security import DEFAULT_HIERARCHY, PermissionHierarchy, validate_grants
 from .tracing import Trace
 
@@ -64,10 +65,13 @@ class Context:
             wanted = frozenset((grants,) if isinstance(grants, str) else grants)
             excess = [g for g in sorted(wanted) if not hierarchy.allows(self.grants, g)]
             if excess:
-                raise PacketFlowError(
+                # asking a child for authority the caller lacks is a denial like any other
+                denied = PermissionDenied(label or "restricted context", excess[0], self.principal)
+                denied.add_note(
                     f"restrict cannot add grants the parent lacks: {excess} "
                     f"(parent {self.principal!r} holds {sorted(self.grants)})"
                 )
+                raise denied
             new_grants, principal = wanted, self.principal
         elif strategy == "merge":
             if not isinstance(other, Context):
@@ -96,8 +100,8 @@ class Context:
         return replace(self, span_id=span_id, parent=self.parent)
 
     def describe(self) -> str:
-        """The chain as one line, for traces and audit: ``alice[root] > alice[restrict:step]``."""
-        return " > ".join(
+        """The chain as one line, for traces: ``alice[root] -> alice[restrict:step]``."""
+        return " -> ".join(
             f"{c.principal}[{c.strategy}{':' + c.label if c.label else ''}]" for c in self.chain()
         )
 

@@ -209,6 +209,8 @@ class Engine:
     ) -> tuple[Context, Span, dict[str, Any]]:
         ctx = context if context is not None else Context()
         span = ctx.trace.start(cap.name, ctx.span_id, self.clock())
+        if ctx.parent is not None:  # a propagated context: the span shows how authority flowed
+            span.attributes["context"] = ctx.describe()
         try:
             kwargs = check_inputs(cap, inputs if inputs is not None else {})
             self.authorise(cap, ctx)

@@ -55,7 +55,10 @@ class Trace:
         lines: list[str] = []
 
         def walk(span: Span, depth: int) -> None:
-            lines.append(f"{'  ' * depth}{span.name} [{span.status}] {span.duration * 1e3:.2f} ms")
+            line = f"{'  ' * depth}{span.name} [{span.status}] {span.duration * 1e3:.2f} ms"
+            if "context" in span.attributes:  # the propagation chain of a child context
+                line += f"  ctx: {span.attributes['context']}"
+            lines.append(line)
             for child in self.children(span.span_id):
                 walk(child, depth + 1)
 

@@ -11,6 +11,7 @@
 """
 
 from .actors import ActorRuntime, ActorSpec
+from .compose import compose
 from .context import Context
 from .contracts import check_inputs, check_outputs
 from .effects import AuditLog, AuditStore, Execution, Metric, MetricsRegistry, audit_log, metric
@@ -104,6 +105,7 @@ __all__ = [
     "capability_vectors",
     "check_inputs",
     "check_outputs",
+    "compose",
     "default_cache_dir",
     "default_embedder",
     "import_dotted",

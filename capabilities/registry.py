@@ -183,6 +183,13 @@ class Registry:
             and (want is None or want <= c.output_names)
         ]
 
+    def compose(self, *, have: Iterable[str], want: Iterable[str], **options: Any) -> Any:
+        """The shortest validated ``Workflow`` producing ``want`` from ``have`` by chaining
+        requires -> provides (see :func:`capabilities.compose.compose` for ``options``)."""
+        from .compose import compose  # here, not at the top: compose builds on the registry
+
+        return compose(self, have, want, **options)
+
     # -- discovery by meaning ------------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:

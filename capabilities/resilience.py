@@ -39,7 +39,6 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential,
 )
 from tenacity.wait import wait_base
 
@@ -172,15 +171,25 @@ def retry(
     return Retry(attempts, backoff, max_backoff, multiplier, jitter, on)  # type: ignore[arg-type]
 
 
-class _Jitter(wait_base):
-    """A tenacity wait adding ``uniform(0, jitter)`` from the policy's own (seedable) RNG."""
+class _Backoff(wait_base):
+    """Tenacity wait strategy: :meth:`Retry.base_wait` plus jitter from the policy's seedable RNG.
 
-    def __init__(self, jitter: float, rng: random.Random):
-        self.jitter = jitter
+    Tenacity numbers the tries it drives from 1, but it only takes over after our first try
+    failed, so its try ``n`` is our try ``n + 1``.
+    """
+
+    def __init__(self, settings: Retry, rng: random.Random):
+        self.settings = settings
         self.rng = rng
 
+    def after(self, attempt_number: int) -> float:
+        """Seconds to wait after try ``attempt_number`` failed."""
+        jitter = self.settings.jitter
+        extra = self.rng.uniform(0.0, jitter) if jitter else 0.0
+        return self.settings.base_wait(attempt_number) + extra
+
     def __call__(self, retry_state: Any) -> float:
-        return self.rng.uniform(0.0, self.jitter) if self.jitter else 0.0
+        return self.after(retry_state.attempt_number + 1)
 
 
 # -- circuit breaker -------------------------------------------------------------------------
@@ -419,6 +428,7 @@ class Policy:
         self.async_sleep: AsyncSleeper = async_sleep
         self.seed = seed
         self.rng = random.Random(seed)
+        self._backoff = _Backoff(self.retry or Retry(attempts=1), self.rng)
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
 
@@ -537,6 +547,7 @@ class Policy:
         with self._lock:
             self._breakers.clear()
         self.rng = random.Random(self.seed)
+        self._backoff.rng = self.rng
 
     def check(self, cap: Capability, registry: Any) -> Capability | None:
         """Raise :class:`ContractError` unless the fallback can stand in for ``cap``.
@@ -596,10 +607,15 @@ class Policy:
 
         count = 0
         try:
-            if self.retry is None:
+            try:
                 count = 1
                 value = attempt()
-            else:
+            except Exception as first:
+                if not self._worth_retrying(first, breaker):
+                    raise
+                # the common case (success at once) never builds tenacity objects; after a
+                # retryable failure tenacity drives the remaining tries (its try n is our n + 1)
+                self.sleep(self._backoff.after(1))
                 for try_ in self._retrying(Retrying, self.sleep, breaker):
                     with try_:
                         count += 1
@@ -647,10 +663,13 @@ class Policy:
 
         count = 0
         try:
-            if self.retry is None:
+            try:
                 count = 1
                 value = await attempt()
-            else:
+            except Exception as first:
+                if not self._worth_retrying(first, breaker):
+                    raise
+                await self.async_sleep(self._backoff.after(1))
                 async for try_ in self._retrying(AsyncRetrying, self.async_sleep, breaker):
                     with try_:
                         count += 1
@@ -670,20 +689,24 @@ class Policy:
         return PolicyOutcome(value, count)
 
     # -- internals ---------------------------------------------------------------------------
-    def _retrying(self, kind: type, sleep: Any, breaker: CircuitBreaker | None) -> Any:
+    def _worth_retrying(self, exc: BaseException, breaker: CircuitBreaker | None) -> bool:
+        # once the breaker has opened, further tries would only be refused: stop with the real
+        # failure rather than a CircuitOpen that hides it
         r = self.retry
-        assert r is not None
+        return (
+            r is not None
+            and r.attempts > 1
+            and r.retryable(exc)
+            and (breaker is None or breaker.state != OPEN)
+        )
 
-        def worth_retrying(exc: BaseException) -> bool:
-            # once the breaker has opened, further tries would only be refused: stop with the
-            # real failure rather than a CircuitOpen that hides it
-            return r.retryable(exc) and (breaker is None or breaker.state != OPEN)
-
+    def _retrying(self, kind: type, sleep: Any, breaker: CircuitBreaker | None) -> Any:
+        """Tenacity's loop for tries 2..attempts (try 1 already failed)."""
+        assert self.retry is not None
         return kind(
-            stop=stop_after_attempt(r.attempts),
-            wait=wait_exponential(multiplier=r.backoff, max=r.max_backoff, exp_base=r.multiplier)
-            + _Jitter(r.jitter, self.rng),
-            retry=retry_if_exception(worth_retrying),
+            stop=stop_after_attempt(self.retry.attempts - 1),
+            wait=self._backoff,
+            retry=retry_if_exception(lambda exc: self._worth_retrying(exc, breaker)),
             sleep=sleep,
             reraise=True,
         )

@@ -92,8 +92,8 @@ def actor_capability(
 ) -> Capability:
     """Declare an actor capability from an ``on_message(message, state) -> (reply, state)``.
 
-    ``requires`` names the fields every *message* must carry (a list of names, or name -> type
-    hint / type name); ``provides`` names the reply's fields (default: one output ``reply``).
+    ``requires`` names the fields every *message* must carry (a list of names, name -> type
+    hint / type name, or :class:`Field` objects for optional fields with defaults); ``provides`` names the reply's fields (default: one output ``reply``).
     ``initial_state`` is a JSON-ready value or a factory; parameters annotated ``Engine`` /
     ``Context`` are injected, so an actor can call other capabilities with its caller's
     authority.
@@ -118,7 +118,10 @@ def actor_capability(
     message_fields = None
     contract = None
     if requires is not None:
-        message_fields = _parse_fields(requires, f"actor {cap_name!r}: requires")
+        if isinstance(requires, Sequence) and all(isinstance(f, Field) for f in requires):
+            message_fields = tuple(requires)  # full Fields: optional ones and defaults allowed
+        else:
+            message_fields = _parse_fields(requires, f"actor {cap_name!r}: requires")
         contract = Capability(
             name=cap_name,
             intent="message contract",

@@ -2,7 +2,7 @@
 setup:
 	bash scripts/setup.sh
 demo: setup
-	HF_HUB_OFFLINE=1 .venv/bin/packetflow-arena demo
+	HF_HUB_OFFLINE=1 .venv/bin/packetflow-arena run scenarios/clinc150.yaml --out out/clinc150
 test: setup
 	.venv/bin/ruff check .
 	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -p no:cacheprovider

@@ -24,7 +24,44 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--steps", type=int, help="steps to run (default: the scenario's, then drain)")
+    p.add_argument("--router", help="physics, random, round_robin, least_loaded or semantic_argmax")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")
+    p.add_argument("--rate-scale", type=float, default=1.0, help="multiply the arrival rate")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario field, e.g. --set physics.temperature=0.05",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runner import format_summary, run_scenario
+
+    _, summary = run_scenario(
+        args.scenario,
+        steps=args.steps,
+        router=args.router,
+        seed=args.seed,
+        overrides=args.overrides,
+        rate_scale=args.rate_scale,
+        out=args.out,
+        progress=not args.quiet,
+    )
+    print(format_summary(summary))
+    print(f"wrote {args.out}/summary.json, zone_load.csv, zone_load.png, arena_snapshot.png")
+    return 0 if summary["lost"] == 0 else 1
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, Callable]] = {
+    "run": ("run a scenario and write its summary and plots", _configure_run, _run),
     "demo": ("tour of the capability engine", None, _demo),
     "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, mcp_cli.run),
 }

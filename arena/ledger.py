@@ -1,0 +1,75 @@
+"""The ledger: one row per intent that ever arrived, as growable NumPy columns.
+
+The swarm holds only in-flight intents; the ledger remembers every intent's fate (state, zone,
+capability, times, drop reason, outcome) so the summary can score routing and waiting, and the
+conservation check can count states independently of the live structures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+IN_FLIGHT, QUEUED, IN_SERVICE, COMPLETED, DROPPED = range(5)
+STATE_NAMES = ("in_flight", "queued", "in_service", "completed", "dropped")
+DROP_REASONS = ("out_of_scope", "queue_full", "expired")
+OUTCOMES = ("pending", "ok", "degraded", "failed")
+
+_COLUMNS: dict[str, tuple[type, int]] = {
+    "text": (np.int32, -1),
+    "label": (np.int32, -1),
+    "arrival": (np.int32, -1),
+    "state": (np.int8, IN_FLIGHT),
+    "zone": (np.int16, -1),
+    "capability": (np.int32, -1),
+    "start": (np.int32, -1),
+    "end": (np.int32, -1),
+    "reason": (np.int8, -1),
+    "outcome": (np.int8, 0),
+    "overflow": (np.bool_, False),
+    "fallback": (np.bool_, False),
+}
+
+
+class Ledger:
+    def __init__(self, capacity: int = 4096):
+        self.n = 0
+        self._cap = 0
+        self._cols: dict[str, np.ndarray] = {}
+        self._grow(capacity)
+
+    def _grow(self, cap: int) -> None:
+        for name, (dtype, fill) in _COLUMNS.items():
+            new = np.full(cap, fill, dtype=dtype)
+            old = self._cols.get(name)
+            if old is not None:
+                new[: self.n] = old[: self.n]
+            self._cols[name] = new
+        self._cap = cap
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("_cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def append(self, text: np.ndarray, label: np.ndarray, arrival: int) -> np.ndarray:
+        """Add ``m`` arrivals; return their row ids."""
+        m = len(text)
+        if self.n + m > self._cap:
+            self._grow(max(self.n + m, 2 * self._cap))
+        rows = np.arange(self.n, self.n + m)
+        self._cols["text"][rows] = text
+        self._cols["label"][rows] = label
+        self._cols["arrival"][rows] = arrival
+        self.n += m
+        return rows
+
+    def set(self, rows: np.ndarray | int, **values: object) -> None:
+        for name, value in values.items():
+            self._cols[name][rows] = value
+
+    def state_counts(self) -> np.ndarray:
+        return np.bincount(self.state, minlength=len(STATE_NAMES))

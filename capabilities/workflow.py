@@ -484,18 +484,19 @@ class _Builder:
                     path="requires",
                 )
         runner = _Runner(self.wf.name, plan, tuple(f.name for f in provides))
+        is_async = _plan_is_async(plan)
         intent = self.wf.intent.strip() or _default_intent(self.wf, requires, provides)
         return Capability(
             name=self.wf.name,
             intent=intent,
             requires=requires,
             provides=provides,
-            execute=runner.execute,
+            execute=runner.execute if is_async else runner.execute_sync,
             permissions=self.wf.permissions,
             examples=self.wf.examples,
             policy=_WORKFLOW_POLICY,
             metadata={**self.wf.metadata, "workflow": self.wf},
-            is_async=True,
+            is_async=is_async,
             kind="workflow",
             inject=(("engine", "engine"), ("context", "context")),
         )
@@ -745,7 +746,7 @@ class _WorkflowPolicy:
     """Marks a workflow's result degraded when any step's was (never silently wrong)."""
 
     def execute_sync(self, call, cap, engine, context, inputs=None) -> PolicyOutcome:
-        return _unwrap(call())  # pragma: no cover - workflows are async, never called sync
+        return _unwrap(call())
 
     async def execute_async(self, call, cap, engine, context, inputs=None) -> PolicyOutcome:
         return _unwrap(await call())
@@ -764,36 +765,141 @@ _WORKFLOW_POLICY = _WorkflowPolicy()
 
 
 class _Runner:
-    """Executes a compiled plan; one instance per built workflow, no per-run state."""
+    """Executes a compiled plan; one instance per built workflow, no per-run state.
+
+    A workflow whose steps are all synchronous runs synchronously (``execute_sync``): the
+    engine calls it inline, parallel branches go to the thread pool, and no event loop is
+    started per call. As soon as one step is async the whole workflow is (``execute``), and
+    parallel branches become asyncio tasks — sync steps inside them still go to the pool.
+    """
 
     def __init__(self, name: str, plan: tuple[Any, ...], provides: tuple[str, ...]):
         self.name = name
         self.plan = plan
         self.provides = provides
 
+    # -- shared by both modes ---------------------------------------------------------------
+    @staticmethod
+    def child(node: _RunStep, ctx: Context, engine: Engine) -> Context:
+        if node.grants is None:
+            return ctx.child("inherit", label=node.label)
+        return ctx.child(
+            "restrict", grants=node.grants, label=node.label, hierarchy=engine.hierarchy
+        )
+
+    def store(self, node: _RunStep, result: Any, data: dict, degraded: list[str]) -> None:
+        if result.status == "failed":
+            raise StepFailed(self.name, node.label, result.error)
+        if result.status == "degraded":
+            degraded.append(node.label)
+        outputs = result.outputs
+        for out, target in node.targets:
+            data[target] = outputs[out]
+
+    @staticmethod
+    def open_branch(node: _RunBranch, data: dict, ctx: Context, engine: Engine):
+        chosen = node.when(MappingProxyType(data))
+        span = ctx.trace.start(
+            f"branch[{'then' if chosen else 'otherwise'}]",
+            ctx.span_id,
+            engine.clock(),
+            condition=node.when.text,
+        )
+        return (node.then if chosen else node.otherwise), span
+
+    @staticmethod
+    def merge(data: dict, snapshot: dict, results: list[dict]) -> None:
+        for branch_data in results:
+            for k, v in branch_data.items():
+                if k not in snapshot or snapshot[k] is not v:
+                    data[k] = v
+
+    # -- synchronous mode -------------------------------------------------------------------
+    def execute_sync(self, engine: Engine, context: Context, **inputs: Any) -> _Returned:
+        data = dict(inputs)
+        degraded: list[str] = []
+        self.sequence_sync(self.plan, data, engine, context, degraded)
+        return _Returned({n: data[n] for n in self.provides}, tuple(degraded))
+
+    def sequence_sync(self, plan, data, engine: Engine, ctx: Context, degraded) -> None:
+        for node in plan:
+            kind = type(node)
+            if kind is _RunStep:
+                child = self.child(node, ctx, engine)
+                inputs = {param: data[src] for param, src in node.sources if src in data}
+                self.store(node, engine.run(node.cap, inputs, child), data, degraded)
+            elif kind is _RunParallel:
+                self.parallel_sync(node, data, engine, ctx, degraded)
+            else:
+                chosen, span = self.open_branch(node, data, ctx, engine)
+                span.status = "failed"
+                try:
+                    self.sequence_sync(chosen, data, engine, ctx.at_span(span.span_id), degraded)
+                    span.status = "ok"
+                finally:
+                    span.end = engine.clock()
+
+    def parallel_sync(self, node: _RunParallel, data, engine: Engine, ctx: Context, degraded):
+        span = ctx.trace.start("parallel", ctx.span_id, engine.clock())
+        inner = ctx.at_span(span.span_id)
+        snapshot = dict(data)
+        results = [dict(snapshot) for _ in node.branches]
+        pool = _thread_pool()
+        futures = [
+            pool.submit(
+                contextvars.copy_context().run,
+                self.sequence_sync,
+                plan,
+                branch_data,
+                engine,
+                inner,
+                degraded,
+            )
+            for plan, branch_data in zip(node.branches[1:], results[1:])
+        ]
+        errors: list[BaseException] = []
+        try:  # the first branch runs on this thread: one hand-off fewer, one pool slot fewer
+            self.sequence_sync(node.branches[0], results[0], engine, inner, degraded)
+        except Exception as exc:
+            errors.append(exc)
+        for future in futures:  # threads cannot be cancelled: wait for every branch
+            exc = future.exception()
+            if exc is not None:
+                errors.append(exc)
+        span.end = engine.clock()
+        span.status = "failed" if errors else "ok"
+        if errors:
+            raise errors[0]
+        self.merge(data, snapshot, results)
+
+    # -- asynchronous mode ------------------------------------------------------------------
     async def execute(self, engine: Engine, context: Context, **inputs: Any) -> _Returned:
         data = dict(inputs)
         degraded: list[str] = []
         await self.sequence(self.plan, data, engine, context, degraded, False)
         return _Returned({n: data[n] for n in self.provides}, tuple(degraded))
 
-    async def sequence(self, plan, data, engine, ctx, degraded, threaded) -> None:
+    async def sequence(self, plan, data, engine: Engine, ctx: Context, degraded, threaded):
         for node in plan:
-            if type(node) is _RunStep:
+            kind = type(node)
+            if kind is _RunStep:
                 await self.step(node, data, engine, ctx, degraded, threaded)
-            elif type(node) is _RunParallel:
+            elif kind is _RunParallel:
                 await self.parallel(node, data, engine, ctx, degraded)
             else:
-                await self.branch(node, data, engine, ctx, degraded, threaded)
+                chosen, span = self.open_branch(node, data, ctx, engine)
+                span.status = "failed"
+                try:
+                    await self.sequence(
+                        chosen, data, engine, ctx.at_span(span.span_id), degraded, threaded
+                    )
+                    span.status = "ok"
+                finally:
+                    span.end = engine.clock()
 
     async def step(self, node: _RunStep, data, engine: Engine, ctx: Context, degraded, threaded):
         inputs = {param: data[src] for param, src in node.sources if src in data}
-        if node.grants is None:
-            child = ctx.child("inherit", label=node.label)
-        else:
-            child = ctx.child(
-                "restrict", grants=node.grants, label=node.label, hierarchy=engine.hierarchy
-            )
+        child = self.child(node, ctx, engine)
         cap = node.cap
         if cap.is_async or not threaded:
             result = await engine.run_async(cap, inputs, child)
@@ -803,19 +909,13 @@ class _Runner:
             result = await loop.run_in_executor(
                 _thread_pool(), call, engine.run, cap, inputs, child
             )
-        if result.status == "failed":
-            raise StepFailed(self.name, node.label, result.error)
-        if result.status == "degraded":
-            degraded.append(node.label)
-        outputs = result.outputs
-        for out, target in node.targets:
-            data[target] = outputs[out]
+        self.store(node, result, data, degraded)
 
     async def parallel(self, node: _RunParallel, data, engine: Engine, ctx: Context, degraded):
         span = ctx.trace.start("parallel", ctx.span_id, engine.clock())
         inner = ctx.at_span(span.span_id)
         snapshot = dict(data)
-        results: list[dict[str, Any]] = [dict(snapshot) for _ in node.branches]
+        results = [dict(snapshot) for _ in node.branches]
         status, error = "ok", None
         try:
             async with asyncio.TaskGroup() as group:
@@ -831,37 +931,20 @@ class _Runner:
             span.status = status
         if error is not None:
             raise error
-        for branch_data in results:
-            for k, v in branch_data.items():
-                if k not in snapshot or snapshot[k] is not v:
-                    data[k] = v
+        self.merge(data, snapshot, results)
 
-    async def branch(
-        self, node: _RunBranch, data, engine: Engine, ctx: Context, degraded, threaded
-    ):
-        chosen = node.when(MappingProxyType(data))
-        span = ctx.trace.start(
-            f"branch[{'then' if chosen else 'otherwise'}]",
-            ctx.span_id,
-            engine.clock(),
-            condition=node.when.text,
-        )
-        try:
-            await self.sequence(
-                node.then if chosen else node.otherwise,
-                data,
-                engine,
-                ctx.at_span(span.span_id),
-                degraded,
-                threaded,
-            )
-        except BaseException:
-            span.status = "failed"
-            raise
-        else:
-            span.status = "ok"
-        finally:
-            span.end = engine.clock()
+
+def _plan_is_async(plan: Sequence[Any]) -> bool:
+    for node in plan:
+        if type(node) is _RunStep:
+            if node.cap.is_async:
+                return True
+        elif type(node) is _RunParallel:
+            if any(_plan_is_async(b) for b in node.branches):
+                return True
+        elif _plan_is_async(node.then) or _plan_is_async(node.otherwise):
+            return True
+    return False
 
 
 def workflow_of(capability: Capability) -> Workflow:

@@ -268,6 +268,7 @@ def test_unused_declared_input_is_an_error(registry):
 def test_parallel_sync_branches_overlap_in_time(registry):
     wf = Workflow("naps", [step("add"), parallel(step("nap_a"), step("nap_b"))])
     registry.register(wf.build(registry))
+    assert not registry.get("naps").is_async  # all-sync: no event loop, branches on threads
     started = time.perf_counter()
     result = Engine(registry).run("naps", {"x": 1, "y": 1})
     elapsed = time.perf_counter() - started
@@ -288,6 +289,7 @@ async def test_parallel_async_branches_overlap(registry):
         [step("add"), parallel(step("double_async"), step("square_async")), step("summarise")],
     )
     registry.register(wf.build(registry))
+    assert registry.get("async_diamond").is_async
     started = time.perf_counter()
     result = await Engine(registry).run_async("async_diamond", {"x": 1, "y": 2})
     assert time.perf_counter() - started < 0.35

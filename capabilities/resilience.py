@@ -17,8 +17,10 @@ the breaker reads that clock, backoff goes through the injected sleeper (``Manua
 advances the clock instead of blocking), and a timeout judges the call by how much simulated
 time it took. Counters of retries, breaker trips, refusals, timeouts and fallbacks are recorded
 per capability in the engine's :class:`~capabilities.effects.MetricsRegistry` under
-``resilience.*`` (read them with :func:`resilience_counts`), and the breaker state is visible
-from ``Registry.health()``.
+``resilience.*`` (read them with :func:`resilience_counts`), the total backoff of each retried
+call in the histogram ``resilience.backoff_seconds`` (a simulation can add it to the call's
+latency when its clock has no sleeper), and the breaker state is visible from
+``Registry.health()``.
 """
 
 from __future__ import annotations
@@ -606,6 +608,7 @@ class Policy:
             return value
 
         count = 0
+        waited: list[float] = []  # backoff of this call, recorded for simulations' latency
         try:
             try:
                 count = 1
@@ -613,15 +616,20 @@ class Policy:
             except Exception as first:
                 if not self._worth_retrying(first, breaker):
                     raise
+
                 # the common case (success at once) never builds tenacity objects; after a
                 # retryable failure tenacity drives the remaining tries (its try n is our n + 1)
-                self.sleep(self._backoff.after(1))
-                for try_ in self._retrying(Retrying, self.sleep, breaker):
+                def sleep(seconds: float) -> None:
+                    waited.append(seconds)
+                    self.sleep(seconds)
+
+                sleep(self._backoff.after(1))
+                for try_ in self._retrying(Retrying, sleep, breaker):
                     with try_:
                         count += 1
                         value = attempt()
         except Exception as exc:
-            self._after_failure(exc, cap, metrics, count)
+            self._after_failure(exc, cap, metrics, count, waited)
             if not self._may_fall_back(cap):
                 raise
             fb = self.check(cap, engine.registry)
@@ -631,7 +639,7 @@ class Policy:
             finally:
                 _fallback_chain.reset(token)
             return self._fallback_outcome(exc, result, cap, metrics, count)
-        self._count_retries(cap, metrics, count, "ok")
+        self._count_retries(cap, metrics, count, "ok", waited)
         return PolicyOutcome(value, count)
 
     async def execute_async(
@@ -662,6 +670,7 @@ class Policy:
             return value
 
         count = 0
+        waited: list[float] = []  # backoff of this call, recorded for simulations' latency
         try:
             try:
                 count = 1
@@ -669,13 +678,18 @@ class Policy:
             except Exception as first:
                 if not self._worth_retrying(first, breaker):
                     raise
-                await self.async_sleep(self._backoff.after(1))
-                async for try_ in self._retrying(AsyncRetrying, self.async_sleep, breaker):
+
+                async def asleep(seconds: float) -> None:
+                    waited.append(seconds)
+                    await self.async_sleep(seconds)
+
+                await asleep(self._backoff.after(1))
+                async for try_ in self._retrying(AsyncRetrying, asleep, breaker):
                     with try_:
                         count += 1
                         value = await attempt()
         except Exception as exc:
-            self._after_failure(exc, cap, metrics, count)
+            self._after_failure(exc, cap, metrics, count, waited)
             if not self._may_fall_back(cap):
                 raise
             fb = self.check(cap, engine.registry)
@@ -685,7 +699,7 @@ class Policy:
             finally:
                 _fallback_chain.reset(token)
             return self._fallback_outcome(exc, result, cap, metrics, count)
-        self._count_retries(cap, metrics, count, "ok")
+        self._count_retries(cap, metrics, count, "ok", waited)
         return PolicyOutcome(value, count)
 
     # -- internals ---------------------------------------------------------------------------
@@ -764,20 +778,32 @@ class Policy:
             raise ExecutionTimeout(cap.name, self.timeout) from None
 
     def _after_failure(
-        self, exc: Exception, cap: Capability, metrics: MetricsRegistry, count: int
+        self,
+        exc: Exception,
+        cap: Capability,
+        metrics: MetricsRegistry,
+        count: int,
+        waited: list[float],
     ) -> None:
         if isinstance(exc, CircuitOpen):
             metrics.inc("resilience.rejected", cap.name, "open")
-        self._count_retries(cap, metrics, count, "failed")
+        self._count_retries(cap, metrics, count, "failed", waited)
         if count > 1:
             with contextlib.suppress(AttributeError):  # exceptions with __slots__
                 setattr(exc, ATTEMPTS_ATTRIBUTE, count)
 
     def _count_retries(
-        self, cap: Capability, metrics: MetricsRegistry, count: int, status: str
+        self,
+        cap: Capability,
+        metrics: MetricsRegistry,
+        count: int,
+        status: str,
+        waited: list[float],
     ) -> None:
         if count > 1:
             metrics.inc("resilience.retries", cap.name, status, by=count - 1)
+        if waited:
+            metrics.observe("resilience.backoff_seconds", cap.name, sum(waited))
 
     def _may_fall_back(self, cap: Capability) -> bool:
         return self.fallback is not None and self.fallback not in _fallback_chain.get()

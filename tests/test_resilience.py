@@ -80,6 +80,9 @@ def test_retry_succeeds_after_failures_and_counts_attempts(registry, engine, clo
     assert clock.sleeps == pytest.approx([0.1, 0.2])  # simulated: no real waiting
     assert clock.now == pytest.approx(0.3)
     assert engine.metrics.count("resilience.retries", "flaky") == 2
+    assert engine.metrics.values("resilience.backoff_seconds", "flaky").tolist() == pytest.approx(
+        [0.3]
+    )
 
 
 def test_non_retryable_exception_is_not_retried(registry, engine, clock):
@@ -167,6 +170,7 @@ async def test_async_retry_uses_the_injected_async_sleeper(registry, engine, clo
     result = await engine.run_async("shaky", {"x": 1})
     assert result.status == "ok" and result.outputs == {"y": 2} and result.attempts == 3
     assert clock.sleeps == [1.0, 2.0] and time.perf_counter() - started < 0.5
+    assert engine.metrics.summary("resilience.backoff_seconds", "shaky").sum == 3.0
 
 
 # -- timeout -------------------------------------------------------------------------------------
@@ -606,3 +610,22 @@ def test_manual_clock_refuses_to_go_back():
         clock.set(4.0)
     clock.set(6.0)
     assert clock() == 6.0
+
+
+def test_a_simulation_clock_without_a_sleeper_skips_waits_but_records_them(registry, engine):
+    sim_time = {"t": 50.0}
+    policy = Policy(retry=retry(3, backoff=2.0, jitter=0), clock=lambda: sim_time["t"])
+    declare(registry, "sim", Flaky(2), policy)
+    started = time.perf_counter()
+    assert engine.run("sim", {"x": 1}).status == "ok"
+    assert time.perf_counter() - started < 1.0  # 6 s of backoff were not slept for real
+    assert engine.metrics.values("resilience.backoff_seconds", "sim").tolist() == [6.0]
+
+
+def test_reset_closes_every_breaker(clock):
+    policy = Policy(breaker=CircuitBreaker(1, 60.0), clock=clock)
+    live = policy.breaker("x")
+    live.record_failure(live.allow(), ValueError("down"))
+    assert policy.health("x")["state"] == "open"
+    policy.reset()
+    assert policy.health("x")["state"] == "closed" and policy.health("x")["trips"] == 0

@@ -161,3 +161,12 @@ def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path / "pf"
     monkeypatch.delenv("PACKETFLOW_CACHE_DIR")
     assert default_cache_dir().name == "packetflow-arena"
+
+
+@pytest.mark.parametrize("texts", [["alpha"], ["alpha", "beta"], ["beta"] * 40])
+def test_returned_vectors_are_copies_that_cannot_corrupt_the_cache(tmp_path, texts):
+    emb, _ = cached(tmp_path)
+    original = emb.encode(["alpha", "beta"]).copy()
+    out = emb.encode(texts)
+    out[:] = 0.0  # a caller normalising or scaling in place
+    assert np.array_equal(emb.encode(["alpha", "beta"]), original)

@@ -430,48 +430,69 @@ class CapabilityServer(MCPServer):
         self._add_workflow_tools()
 
     def _add_workflow_tools(self) -> None:
-        """``plan`` / ``run_workflow`` when the planner and workflow modules are available."""
+        """``plan`` / ``run_workflow`` when the planner module is installed (it is optional)."""
         try:
-            from . import planner as planner_module
-            from . import workflow as workflow_module  # noqa: F401
+            from .planner import SemanticPlanner
         except ImportError:
             return
-        plan_fn = getattr(planner_module, "plan", None)
-        if plan_fn is None:
-            return
+        planner = SemanticPlanner()
         server = self
 
-        @self.tool(
-            description=(
-                "Turn a plain-language request into a workflow of registered capabilities, "
-                "with an explanation of each step; does not run it."
-            )
-        )
-        def plan(request: str) -> dict[str, Any]:
+        def plan_for(request: str, have: Sequence[str]) -> Any:
+            principal = server._principal_now()
             try:
-                result = plan_fn(server.registry, request)
+                planned = planner.plan(request, server.registry, have=have)
             except PacketFlowError as exc:
                 raise ToolError(str(exc)) from None
-            return _describe_plan(result)
+            hidden = [
+                n
+                for n in planned.workflow.step_names()
+                if n in server.registry and not server.permitted(server.registry.get(n), principal)
+            ]
+            if hidden:
+                raise ToolError(
+                    f"the plan needs capabilities principal {principal.name!r} may not call: "
+                    f"{hidden}"
+                )
+            return planned
 
         @self.tool(
             description=(
-                "Plan a plain-language request and run the resulting workflow with the given "
-                "inputs; returns its outputs."
+                "Turn a plain-language request into a workflow of registered capabilities "
+                "(goals by meaning, missing inputs chained from other capabilities) and explain "
+                "it; 'have' lists the inputs you can supply. Does not run anything."
+            )
+        )
+        def plan(request: str, have: list[str] | None = None) -> dict[str, Any]:
+            planned = plan_for(request, have or [])
+            cap = planned.capability
+            return {
+                "goals": list(planned.goals),
+                "steps": planned.workflow.step_names(),
+                "outline": _jsonable(planned.outline()),
+                "explanation": planned.explanation,
+                "requires": [f.name for f in cap.requires if f.required],
+                "provides": [f.name for f in cap.provides],
+            }
+
+        @self.tool(
+            description=(
+                "Plan a plain-language request (as 'plan' does, with the keys of 'inputs' as "
+                "what you have) and run the workflow with those inputs; returns its outputs."
             )
         )
         async def run_workflow(request: str, inputs: dict[str, Any]) -> dict[str, Any]:
+            planned = plan_for(request, list(inputs))
             principal = server._principal_now()
             try:
-                planned = plan_fn(server.registry, request)
-                workflow = getattr(planned, "workflow", planned)
-                cap = workflow.as_capability() if hasattr(workflow, "as_capability") else workflow
-                result = await server.engine.run_async(cap, inputs, principal.context(label="mcp"))
-            except PacketFlowError as exc:
+                result = await server.engine.run_async(
+                    planned.capability, inputs, principal.context(label="mcp")
+                )
+            except (ContractError, PermissionDenied) as exc:
                 raise ToolError(str(exc)) from None
             if not result.ok:
-                raise ToolError(f"workflow failed: {result.error}")
-            return _jsonable(result.outputs)
+                raise ToolError(f"workflow failed: {type(result.error).__name__}: {result.error}")
+            return {"steps": planned.workflow.step_names(), "outputs": _jsonable(result.outputs)}
 
     # -- resources -----------------------------------------------------------------------------
     def _add_resources(self, extra: Mapping[str, Callable[[], Any]]) -> None:
@@ -583,11 +604,3 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):  # numpy arrays and scalars
         return _jsonable(value.tolist())
     return str(value)
-
-
-def _describe_plan(planned: Any) -> dict[str, Any]:
-    if hasattr(planned, "describe"):
-        return _jsonable(planned.describe())
-    if dataclasses.is_dataclass(planned):
-        return _jsonable(planned)
-    return {"plan": str(planned)}

@@ -257,3 +257,25 @@ def test_type_hints_are_resolvable_for_schema():
     # the registry's contracts use real hints, not strings, so schemas are exact
     hints = typing.get_type_hints(build_registry(fake_meaning=True).get("average").execute)
     assert json_schema(hints["values"]) == {"type": "array", "items": {"type": "number"}}
+
+
+async def test_plan_and_run_workflow_tools_respect_permissions(registry):
+    pytest.importorskip("capabilities.planner")
+    async with Client(build_server(registry, principal="bob")) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"plan", "run_workflow"} <= names
+        request = "look up the current balance of a bank account"
+        planned = await client.call_tool("plan", {"request": request})
+        assert not planned.is_error, text(planned)
+        assert planned.structured_content["steps"] == ["account_balance"]
+        assert planned.structured_content["requires"] == ["account_id"]
+        ran = await client.call_tool(
+            "run_workflow", {"request": request, "inputs": {"account_id": "acc-1"}}
+        )
+        expected = registry.get("account_balance").execute("acc-1")
+        assert ran.structured_content["outputs"] == {"balance": expected}
+        hidden = await client.call_tool(
+            "run_workflow",
+            {"request": "read a secret value from the vault", "inputs": {"key": "k"}},
+        )
+        assert hidden.is_error and "may not call: ['read_secret']" in text(hidden)

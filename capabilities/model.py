@@ -9,6 +9,7 @@ that registries, workflows, scenario files and MCP can all describe the same thi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
 import typing
@@ -149,9 +150,13 @@ class Capability:
         run time, the docstring is the intent unless ``intent`` is given, and ``provides`` names
         the outputs unless the return annotation (a TypedDict or dataclass) does.
         """
-        cap_name = name or fn.__name__
+        if not callable(fn):
+            raise RegistrationError(f"capability {name!r}: {fn!r} is not callable")
+        cap_name = name or getattr(fn, "__name__", None)
+        if cap_name is None:
+            raise RegistrationError(f"{fn!r} has no __name__; give the capability a name=")
         try:
-            hints = typing.get_type_hints(fn, include_extras=True)
+            hints = typing.get_type_hints(_annotated(fn), include_extras=True)
         except Exception as exc:  # unresolvable forward references
             raise RegistrationError(
                 f"capability {cap_name!r}: cannot resolve type hints ({exc})"
@@ -180,7 +185,12 @@ class Capability:
             )
         ret_fields = fields_of_return_type(hints.get("return"))
         out = _provides_fields(cap_name, provides, ret_fields)
-        doc = inspect.getdoc(fn) or ""
+        annotated = _annotated(fn)
+        if annotated is fn or isinstance(fn, functools.partial):
+            doc = inspect.getdoc(annotated) or ""
+        else:  # a callable object: its own __call__'s docstring, else its class's
+            own = annotated.__doc__
+            doc = inspect.cleandoc(own) if own else inspect.getdoc(type(fn)) or ""
         return cls(
             name=cap_name,
             intent=(intent or doc).strip(),
@@ -192,7 +202,7 @@ class Capability:
             examples=tuple(examples),
             policy=policy,
             metadata=dict(metadata or {}),
-            is_async=inspect.iscoroutinefunction(fn),
+            is_async=inspect.iscoroutinefunction(annotated),
             inject=tuple(inject),
         )
 
@@ -276,6 +286,16 @@ def _policy_from_data(spec: Any, where: str) -> Any:
     from .resilience import Policy  # resilience builds on the engine, which builds on this
 
     return Policy.from_data(spec, where=where)
+
+
+def _annotated(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """What carries the type hints of ``fn``: the function inside a ``functools.partial``, the
+    ``__call__`` of a callable object (its signature already leaves out what was bound)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.isroutine(fn) or isinstance(fn, type):
+        return fn
+    return type(fn).__call__
 
 
 def _as_list(value: Any, where: str) -> list[Any]:

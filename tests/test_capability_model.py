@@ -344,3 +344,50 @@ def test_from_data_errors_name_where_and_what(data, message):
     with pytest.raises(RegistrationError, match=message) as info:
         Capability.from_data(data, where="scenario.yaml#3")
     assert str(info.value).startswith("scenario.yaml#3") or "'x'" in str(info.value)
+
+
+# -- other callables ----------------------------------------------------------------------------
+def _add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+class Greeter:
+    """Greet people politely."""
+
+    def __init__(self, greeting: str):
+        self.greeting = greeting
+
+    def __call__(self, name: str) -> str:
+        return f"{self.greeting} {name}"
+
+
+class AsyncEcho:
+    async def __call__(self, text: str) -> str:
+        """Echo a text back."""
+        return text
+
+
+def test_partials_and_callable_objects_are_capabilities(registry):
+    import functools
+
+    registry.capability(name="add_ten", provides={"sum": "int"})(functools.partial(_add, b=10))
+    registry.capability(name="greet", provides=["greeting"])(Greeter("hello"))
+    registry.capability(name="echo", provides=["text"])(AsyncEcho())
+    add_ten, greet, echo = (registry.get(n) for n in ("add_ten", "greet", "echo"))
+    assert fields(add_ten) == {"a": (int, True, None), "b": (int, False, 10)}
+    assert add_ten.intent == "Add two numbers."
+    assert fields(greet) == {"name": (str, True, None)}
+    assert greet.intent == "Greet people politely."
+    assert echo.is_async and echo.intent == "Echo a text back."
+    with Engine(registry) as engine:
+        assert engine.run("add_ten", {"a": 5}).outputs == {"sum": 15}
+        assert engine.run("greet", {"name": "ada"}).outputs == {"greeting": "hello ada"}
+        assert engine.run("echo", {"text": "hi"}).outputs == {"text": "hi"}
+
+
+def test_a_nameless_callable_needs_a_name(registry):
+    import functools
+
+    with pytest.raises(RegistrationError, match="give the capability a name="):
+        registry.capability(provides=["sum"])(functools.partial(_add, b=1))

@@ -204,10 +204,12 @@ class Registry:
                 return self._vector_names, self._vectors
             caps = list(self._capabilities.values())
         vectors = capability_vectors(self.embedder, caps)
-        with self._lock:
-            self._vector_names = tuple(c.name for c in caps)
-            self._vectors = vectors
-        return self._vector_names, vectors
+        names = tuple(c.name for c in caps)
+        with self._lock:  # keep them only if nothing was (un)registered while encoding
+            current = list(self._capabilities.values())
+            if len(current) == len(caps) and all(a is b for a, b in zip(current, caps)):
+                self._vector_names, self._vectors = names, vectors
+        return names, vectors
 
     def discover(
         self,
@@ -234,8 +236,9 @@ class Registry:
         order = np.argsort(-scores, kind="stable")
         out: list[Match] = []
         for i in order:
-            if allowed is None or names[i] in allowed:
-                out.append(Match(self._capabilities[names[i]], float(scores[i])))
+            cap = self._capabilities.get(names[i])  # None if unregistered meanwhile
+            if cap is not None and (allowed is None or names[i] in allowed):
+                out.append(Match(cap, float(scores[i])))
                 if len(out) == k:
                     break
         return out

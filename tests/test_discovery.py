@@ -216,3 +216,30 @@ def test_clinc150_validation_utterances_find_their_intent_in_the_top_5(clinc150)
     print(f"\nCLINC150 discovery on 300 validation utterances: top-5 {top5:.1%}, top-1 {top1:.1%}")
     assert top5 >= 0.90
     assert top1 >= 0.70  # well above chance (1/150), which a broken ranking would be near
+
+
+def test_a_registration_during_vector_computation_is_not_lost():
+    class RegistersWhileEncoding(BagOfWordsEmbedder):
+        """Simulates another thread registering a capability while vectors are computed."""
+
+        registry: Registry | None = None
+
+        def encode(self, texts):
+            if self.registry is not None and "late_arrival" not in self.registry:
+                self.registry.register(
+                    Capability(
+                        "late_arrival",
+                        "Track a late parcel delivery",
+                        (Field("parcel", str),),
+                        (Field("status"),),
+                        execute=lambda parcel: "",
+                    )
+                )
+            return super().encode(texts)
+
+    embedder = RegistersWhileEncoding()
+    registry = build(embedder)
+    embedder.registry = registry
+    first = names(registry.discover("track my late parcel delivery", k=5))
+    assert "late_arrival" not in first  # it arrived after the snapshot was taken
+    assert names(registry.discover("track my late parcel delivery", k=1)) == ["late_arrival"]

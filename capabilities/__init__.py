@@ -14,7 +14,16 @@ from .actors import ActorRuntime, ActorSpec
 from .compose import compose
 from .context import Context
 from .contracts import check_inputs, check_outputs
-from .effects import AuditLog, AuditStore, Execution, Metric, MetricsRegistry, audit_log, metric
+from .effects import (
+    AuditLog,
+    AuditStore,
+    Execution,
+    Metric,
+    MetricsRegistry,
+    audit_log,
+    effect_from_data,
+    metric,
+)
 from .embeddings import (
     CachedEmbedder,
     Embedder,
@@ -108,6 +117,7 @@ __all__ = [
     "compose",
     "default_cache_dir",
     "default_embedder",
+    "effect_from_data",
     "import_dotted",
     "load_workflows",
     "metric",

@@ -48,6 +48,7 @@ from .errors import (
     WorkflowError,
 )
 from .model import Capability, Field, import_dotted
+from .planner import Plan, Planner, PlanningError, SemanticPlanner
 from .registry import Match, Registry, capability_vectors
 from .resilience import (
     CircuitBreaker,
@@ -97,12 +98,16 @@ __all__ = [
     "Permission",
     "PermissionDenied",
     "PermissionHierarchy",
+    "Plan",
+    "Planner",
+    "PlanningError",
     "Policy",
     "PolicyOutcome",
     "RegistrationError",
     "Registry",
     "Result",
     "Retry",
+    "SemanticPlanner",
     "SentenceTransformerEmbedder",
     "Span",
     "StepFailed",

@@ -183,25 +183,7 @@ class _Search:
 
     # -- search ---------------------------------------------------------------------------------
     def schedule(self, state: frozenset[str]) -> tuple[list[list[str]], list[str], set[str]]:
-        """Layers of ``state``: each layer is every capability whose inputs are ready (minus
-        any that would write a field another in the layer writes; those wait a layer)."""
-        avail = set(self.have)
-        remaining = sorted(state)
-        layers: list[list[str]] = []
-        while remaining:
-            layer: list[str] = []
-            written: set[str] = set()
-            for n in remaining:
-                cap = self.caps[n]
-                if cap.required_inputs <= avail and not (cap.output_names & written):
-                    layer.append(n)
-                    written |= cap.output_names
-            if not layer:
-                break
-            layers.append(layer)
-            avail |= written
-            remaining = [n for n in remaining if n not in layer]
-        return layers, remaining, avail
+        return layer_schedule(self.caps, self.have, state)
 
     def run(self, max_states: int) -> list[list[str]]:
         self.check_reachable()
@@ -257,6 +239,31 @@ class _Search:
             for f in sorted(self.caps[n].required_inputs - avail):
                 out.update((p, None) for p in self.producers.get(f, []) if p not in state)
         return sorted(out, key=self.rank)
+
+
+def layer_schedule(
+    caps: Mapping[str, Capability], have: Iterable[str], names: Iterable[str]
+) -> tuple[list[list[str]], list[str], set[str]]:
+    """Order ``names`` into layers: each layer is every capability whose required inputs are
+    ready (minus any that would write a field another in the layer writes; those wait a
+    layer). Returns the layers, the names that can never run, and the fields available."""
+    avail = set(have)
+    remaining = sorted(names)
+    layers: list[list[str]] = []
+    while remaining:
+        layer: list[str] = []
+        written: set[str] = set()
+        for n in remaining:
+            cap = caps[n]
+            if cap.required_inputs <= avail and not (cap.output_names & written):
+                layer.append(n)
+                written |= cap.output_names
+        if not layer:
+            break
+        layers.append(layer)
+        avail |= written
+        remaining = [n for n in remaining if n not in layer]
+    return layers, remaining, avail
 
 
 def _name(cap: Capability) -> str:

@@ -128,8 +128,8 @@ def assess_risk(customer_record: dict) -> RiskAssessment:
 def analyse_preferences(customer_record: dict) -> PreferenceAnalysis:
     """Analyse a customer's stated interests and preferences to recommend products."""
     text = " ".join(customer_record["interests"])
-    scores = {
-        product: sum(text.count(k) for k in keywords)
+    scores = {  # whole words (plurals too): "bi" must not match inside "billing"
+        product: sum(len(re.findall(rf"\b{re.escape(k)}(?:s|es)?\b", text)) for k in keywords)
         for product, keywords in PRODUCT_KEYWORDS.items()
     }
     if customer_record["compliance_requirements"]:

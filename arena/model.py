@@ -20,21 +20,17 @@ import mesa
 import numpy as np
 from mesa.experimental.continuous_space import ContinuousSpace
 
-from capabilities import Embedder, Engine, Registry
+from capabilities import Embedder, Engine, Registry, with_faults
 
 from .agents import CapabilityAgent, ZoneAgent
 from .errors import ConservationError, ScenarioError
 from .ledger import COMPLETED, DROP_REASONS, DROPPED, IN_SERVICE, QUEUED, STATE_NAMES, Ledger
 from .physics import Physics, Workspace, step_swarm
 from .routers import Router, make_router
-from .scenario import FaultSpec, Scenario, ServiceTime
+from .scenario import Scenario, ServiceTime
 from .swarm import Swarm
 
 ARENA_INPUTS = ("text",)
-
-
-class InjectedFault(RuntimeError):
-    """A failure injected by the scenario's ``faults`` (not a bug in the capability)."""
 
 
 class ArenaModel(mesa.Model):
@@ -113,11 +109,12 @@ class ArenaModel(mesa.Model):
     def _inject_faults(self) -> None:
         for spec in self.scenario.capabilities:
             if spec.faults is not None and spec.faults.failure_rate > 0:
-                cap = self.registry.get(spec.name)
-                self.registry.register(
-                    cap.replace(execute=_with_faults(cap.execute, spec.faults, self.rng)),
-                    replace=True,
+                faulty = with_faults(
+                    self.registry.get(spec.name),
+                    failure_rate=spec.faults.failure_rate,
+                    rng=self.random,
                 )
+                self.registry.register(faulty, replace=True)
 
     def _build_zones(self) -> None:
         sc = self.scenario
@@ -582,21 +579,6 @@ def _sample_service(st: ServiceTime, rng: np.random.Generator) -> int:
     if st.distribution == "exponential":
         return max(1, math.ceil(rng.exponential(st.mean)))
     return max(1, round(rng.uniform(st.low, st.high)))
-
-
-def _with_faults(
-    fn: Callable[..., Any], faults: FaultSpec, rng: np.random.Generator
-) -> Callable[..., Any]:
-    """``fn`` failing with probability ``faults.failure_rate`` (drawn from the model's RNG)."""
-    import functools
-
-    @functools.wraps(fn)
-    def faulty(**kwargs: Any) -> Any:
-        if rng.random() < faults.failure_rate:
-            raise InjectedFault(f"injected fault in {getattr(fn, '__name__', 'capability')}")
-        return fn(**kwargs)
-
-    return faulty
 
 
 def _layout(sc: Scenario) -> list[tuple[float, float]]:

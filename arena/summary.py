@@ -27,11 +27,15 @@ def summarise(model: ArenaModel) -> dict[str, Any]:
     label = L.label
     labelled = label >= 0
     lab = np.maximum(label, 0)
-    is_oos = labelled & model.label_is_oos[lab]
+    if len(model.label_names):
+        is_oos = labelled & model.label_is_oos[lab]
+        true_zone = model.label_zone[lab]
+        true_cap = model.label_capability[lab]
+    else:  # an unlabelled source: nothing to score
+        is_oos = np.zeros(len(L), dtype=bool)
+        true_zone = true_cap = np.full(len(L), -1)
     in_scope = labelled & ~is_oos
     scored = served & in_scope
-    true_zone = model.label_zone[lab]
-    true_cap = model.label_capability[lab]
     waits = (L.start - L.arrival)[served]
     out: dict[str, Any] = {
         "scenario": model.scenario.name,

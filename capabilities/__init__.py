@@ -47,6 +47,7 @@ from .errors import (
     StepFailed,
     WorkflowError,
 )
+from .memory import ConversationMemory
 from .model import Capability, Field, import_dotted
 from .planner import Plan, Planner, PlanningError, SemanticPlanner
 from .registry import Match, Registry, capability_vectors
@@ -81,6 +82,7 @@ __all__ = [
     "CompositionError",
     "Context",
     "ContractError",
+    "ConversationMemory",
     "Embedder",
     "EmbeddingCache",
     "EmbeddingError",

@@ -20,9 +20,11 @@ import mesa
 import numpy as np
 from mesa.experimental.continuous_space import ContinuousSpace
 
-from capabilities import Embedder, Engine, Registry, with_faults
+from capabilities import Embedder, Engine, Registry, default_cache_dir, with_faults
 
 from .agents import CapabilityAgent, ZoneAgent
+from .attraction import HeadSettings, SoftmaxHead, train_or_load
+from .datasets import load_dataset
 from .errors import ConservationError, ScenarioError
 from .ledger import COMPLETED, DROP_REASONS, DROPPED, IN_SERVICE, QUEUED, STATE_NAMES, Ledger
 from .physics import Physics, Workspace, step_swarm
@@ -194,12 +196,47 @@ class ArenaModel(mesa.Model):
                     f"give it {list(ARENA_INPUTS)}",
                 )
         self._spec_vectors = {}
+        self.head = self._learned_head() if self.scenario.attraction.kind == "learned" else None
         texts = [
             (i, z.specialisation) for i, z in enumerate(self.scenario.zones) if z.specialisation
         ]
-        if texts:
+        if texts and self.head is None:
             vecs = self.registry.embedder.encode([t for _, t in texts])
             self._spec_vectors = {i: vecs[j] for j, (i, _) in enumerate(texts)}
+
+    def _learned_head(self) -> SoftmaxHead:
+        """Train (or load from the cache) the softmax head over the scenario's examples."""
+        sc = self.scenario
+        assert sc.examples is not None  # checked when the scenario was parsed
+        data = load_dataset(sc.examples.source, scenario_file=sc.file, field="examples.source")
+        l2c = sc.label_to_capability()
+        index = {n: i for i, n in enumerate(self.capability_names)}
+        rows = [
+            (t, index[l2c[lab]])
+            for t, lab in zip(data.texts, data.labels, strict=True)
+            if lab in l2c
+        ]
+        seen = {c for _, c in rows}
+        lacking = [n for i, n in enumerate(self.capability_names) if i not in seen]
+        if lacking:
+            raise ScenarioError(
+                sc.file,
+                "attraction.kind",
+                f"'learned' needs examples for every capability; {lacking[:3]} have none "
+                "in examples.source (check their labels)",
+            )
+        a = sc.attraction
+        settings = HeadSettings(epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2)
+        embedder = self.registry.embedder
+        return train_or_load(
+            default_cache_dir(),
+            embedder.name,
+            self.capability_names,
+            [t for t, _ in rows],
+            np.array([c for _, c in rows], dtype=np.int64),
+            embedder.encode,
+            settings,
+        )
 
     def _prepare_source(self) -> None:
         data = self.scenario.load_source()
@@ -231,8 +268,9 @@ class ArenaModel(mesa.Model):
     def similarities(self, texts: list[str], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """``(n, Z)`` similarity of each text to each zone and the best hosted capability per zone.
 
-        A zone's similarity is that of its best-matching hosted capability (or its
-        specialisation text, if closer). Texts are embedded in batches through the cache.
+        A zone's attraction is that of its best-matching hosted capability: cosine similarity
+        (or its specialisation text's, if closer), or with learned attraction the head's
+        probability. Texts are embedded in batches through the cache.
         """
         n, Z = len(texts), len(self.zones)
         sims = np.empty((n, Z), dtype=np.float32)
@@ -240,7 +278,7 @@ class ArenaModel(mesa.Model):
         embedder = self.registry.embedder
         for s in range(0, n, chunk):
             e = embedder.encode(texts[s : s + chunk])
-            cs = e @ self.capability_vectors.T
+            cs = self.head.proba(e) if self.head is not None else e @ self.capability_vectors.T
             rows = np.arange(len(e))
             for z, idx in enumerate(self.zone_caps):
                 sub = cs[:, idx]
@@ -300,10 +338,15 @@ class ArenaModel(mesa.Model):
         rows = self.ledger.append(text, self.source_labels[text], t)
         self.arrived += m
         sims = self.text_zone_sim[text].copy()
+        fallback_sim = None
         if self.fallback_index >= 0:
+            fallback_sim = sims[:, self.fallback_index].copy()
             sims[:, self.fallback_index] = -np.inf
         best = sims.max(axis=1)
+        # out of scope: nothing is similar enough, or the fallback zone itself is the best match
         oos = best < self.physics.out_of_scope_threshold
+        if fallback_sim is not None:
+            oos |= fallback_sim > best
         if oos.any():
             self.ledger.set(rows[oos], fallback=True)
             if self.fallback_index < 0:

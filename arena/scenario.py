@@ -85,6 +85,22 @@ class ExamplesSpec:
 
 
 @dataclass(frozen=True)
+class AttractionSpec:
+    """What "similar" means for routing.
+
+    ``cosine``: similarity of the request to each hosted capability (its description and
+    example centroid) — zero-shot, works without labelled data. ``learned``: a softmax head
+    trained on the ``examples`` source (every row whose label maps to a capability); a zone's
+    attraction is the probability of its most likely capability.
+    """
+
+    kind: str = "cosine"
+    epochs: int = 300
+    learning_rate: float = 50.0
+    l2: float = 0.0
+
+
+@dataclass(frozen=True)
 class ArrivalSpec:
     """When intents arrive and what they say.
 
@@ -127,6 +143,7 @@ class Scenario:
     layout: str = "circle"
     entry: tuple[float, float] | None = None
     examples: ExamplesSpec | None = None
+    attraction: AttractionSpec = dataclasses.field(default_factory=AttractionSpec)
     description: str = ""
 
     # -- derived views -------------------------------------------------------------------------
@@ -360,6 +377,7 @@ TOP_KEYS = (
     "arrivals",
     "physics",
     "router",
+    "attraction",
 )
 
 
@@ -466,6 +484,9 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
         )
     arrivals = _arrivals(r, top.get("arrivals"), base)
     physics = _physics(r, top.get("physics", {}))
+    attraction = _attraction(r, top.get("attraction", {}))
+    if attraction.kind == "learned" and examples is None:
+        raise r.fail("attraction.kind", "'learned' needs an 'examples' source to learn from")
     router = r.str(top, "router", "", "physics")
     if router not in ROUTERS:
         raise r.fail("router", f"unknown router {router!r}; expected one of {', '.join(ROUTERS)}")
@@ -484,6 +505,7 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
         layout=layout,
         entry=entry,
         examples=examples,
+        attraction=attraction,
         description=r.str(top, "description", "", "", empty_ok=True),
     )
 
@@ -764,6 +786,21 @@ def _arrivals(r: _Reader, v: Any, base: Path) -> ArrivalSpec:
         repeat=r.bool(m, "repeat", "arrivals", False),
         only_labels=r.str_list(m, "only_labels", "arrivals"),
         out_of_scope_labels=r.str_list(m, "out_of_scope_labels", "arrivals"),
+    )
+
+
+def _attraction(r: _Reader, v: Any) -> AttractionSpec:
+    m = r.mapping(v, "attraction", ("kind", "epochs", "learning_rate", "l2"))
+    kind = r.str(m, "kind", "attraction", "cosine")
+    if kind not in ("cosine", "learned"):
+        raise r.fail("attraction.kind", f"expected 'cosine' or 'learned', got {kind!r}")
+    return AttractionSpec(
+        kind=kind,
+        epochs=int(r.number(m, "epochs", "attraction", 300, minimum=1, integer=True)),
+        learning_rate=float(
+            r.number(m, "learning_rate", "attraction", 50.0, minimum=0, exclusive_min=True)
+        ),
+        l2=float(r.number(m, "l2", "attraction", 0.0, minimum=0)),
     )
 
 

@@ -8,6 +8,9 @@ from collections.abc import Callable, Sequence
 
 from capabilities import PacketFlowError, mcp_cli
 
+from .sweep import configure_parser as _configure_sweep
+from .sweep import run_cli as _sweep
+
 
 def _demo(args: argparse.Namespace) -> int:
     """A small tour of the capability engine (declare, discover, run, observe)."""
@@ -64,6 +67,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
     "run": ("run a scenario and write its summary and plots", _configure_run, _run),
     "demo": ("tour of the capability engine", None, _demo),
     "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, mcp_cli.run),
+    "sweep": (
+        "run a scenario over a grid of overrides and seeds (serial, processes or Dask)",
+        _configure_sweep,
+        _sweep,
+    ),
 }
 
 

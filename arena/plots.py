@@ -97,3 +97,141 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
     ax.set_title(title or f"{model.scenario.name}: step {model.steps}, {len(sw)} intents in flight")
     fig.tight_layout()
     return fig
+
+
+def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure:
+    """Zones × steps coloured by utilisation (in service / capacity): hot spells at a glance."""
+    grid = frame.pivot_table(index="zone", columns="step", values="utilisation", sort=False)
+    zones = list(dict.fromkeys(frame["zone"]))
+    grid = grid.reindex(zones)
+    steps = grid.columns.to_numpy()
+    fig, ax = plt.subplots(figsize=(10, 0.35 * len(zones) + 1.6))
+    image = ax.imshow(
+        grid.to_numpy(dtype=float),
+        aspect="auto",
+        cmap="magma",
+        vmin=0.0,
+        vmax=1.0,
+        interpolation="nearest",
+        extent=(steps.min() - 0.5, steps.max() + 0.5, len(zones) - 0.5, -0.5),
+    )
+    ax.set_yticks(range(len(zones)), zones, fontsize=8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("zone")
+    fig.colorbar(image, ax=ax, label="utilisation (in service / capacity)", pad=0.01)
+    ax.set_title(title or "Zone utilisation over time")
+    fig.tight_layout()
+    return fig
+
+
+LABELS = {
+    "routing_accuracy": "routing accuracy (share of intents served by the right zone)",
+    "capability_accuracy": "capability accuracy",
+    "wait_p95": "p95 wait (steps)",
+    "wait_p50": "median wait (steps)",
+    "wait_mean": "mean wait (steps)",
+    "dropped": "dropped intents",
+    "utilisation_mean": "mean zone utilisation",
+}
+
+
+def _label(column: str) -> str:
+    return LABELS.get(column, column)
+
+
+def sweep_heatmap(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str,
+    title: str | None = None,
+    cmap: str = "viridis",
+) -> Figure:
+    """``value`` over a 2-D slice of a sweep, averaged over seeds (and any other swept column);
+    each cell is annotated with its mean."""
+    table = df.groupby([y, x])[value].mean().unstack(x).sort_index().sort_index(axis=1)
+    data = table.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.1 * data.shape[1] + 3, 0.7 * data.shape[0] + 2))
+    image = ax.imshow(data, cmap=cmap, aspect="auto", origin="lower")
+    ax.set_xticks(range(data.shape[1]), [f"{v:g}" if _num(v) else v for v in table.columns])
+    ax.set_yticks(range(data.shape[0]), [f"{v:g}" if _num(v) else v for v in table.index])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    finite = data[np.isfinite(data)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for (i, j), v in np.ndenumerate(data):
+        if np.isfinite(v):
+            ax.text(
+                j,
+                i,
+                f"{v:.3g}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if v < mid else "black",
+            )
+    fig.colorbar(image, ax=ax, label=_label(value))
+    n_seeds = df["seed"].nunique() if "seed" in df else 1
+    ax.set_title(title or f"{_label(value)}\nmean over {n_seeds} seed(s)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _num(v: object) -> bool:
+    return isinstance(v, int | float | np.number) and not isinstance(v, bool)
+
+
+def pareto_front(points: np.ndarray) -> np.ndarray:
+    """Indices of the points (x = wait to minimise, y = accuracy to maximise) that no other point
+    beats on both, sorted by x."""
+    order = np.lexsort((-points[:, 1], points[:, 0]))
+    front, best = [], -np.inf
+    for i in order:
+        if points[i, 1] > best:
+            front.append(i)
+            best = points[i, 1]
+    return np.array(front, dtype=np.intp)
+
+
+def pareto(
+    df: pd.DataFrame,
+    x: str = "wait_p95",
+    y: str = "routing_accuracy",
+    by: str = "router",
+    title: str | None = None,
+) -> Figure:
+    """Routing accuracy against p95 wait, one marker per run, coloured by router; the runs no
+    other run beats on both (higher accuracy *and* shorter wait) are joined as the Pareto front."""
+    data = df.dropna(subset=[x, y]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    markers = "osD^v<>PX*"
+    for i, (name, g) in enumerate(data.groupby(by, sort=False)):
+        ax.scatter(
+            g[x],
+            g[y],
+            label=str(name),
+            marker=markers[i % len(markers)],
+            s=40,
+            alpha=0.75,
+            edgecolors="none",
+        )
+    if len(data):
+        front = pareto_front(data[[x, y]].to_numpy(dtype=float))
+        ax.plot(
+            data.loc[front, x],
+            data.loc[front, y],
+            color="black",
+            linewidth=1.2,
+            linestyle="--",
+            marker="o",
+            markerfacecolor="none",
+            markersize=11,
+            label="Pareto front",
+        )
+    ax.set_xlabel(_label(x))
+    ax.set_ylabel(_label(y))
+    ax.grid(alpha=0.3)
+    ax.legend(title=by, fontsize=8)
+    ax.set_title(title or "Accuracy vs waiting: up and to the left is better")
+    fig.tight_layout()
+    return fig

@@ -51,7 +51,12 @@ def zone_load(
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", ncols=3, fontsize=9)
     fig.suptitle(title or "Zone load over time", x=0.02, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    # fixed margins (in inches) instead of tight_layout, which measured every tick label and
+    # took most of a live widget redraw
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=0.75 / w, right=1 - 0.15 / w, bottom=0.5 / h, top=1 - 0.6 / h, hspace=0.4, wspace=0.3
+    )
     return fig
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import numbers
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -41,11 +42,15 @@ def _always(_: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # Exact types first (the common case, fastest); then any real number such as numpy's
+    # float32 / int64, which simulations hand over all the time. A bool is never a number here.
+    t = type(value)
+    return t is float or t is int or (isinstance(value, numbers.Real) and t is not bool)
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    t = type(value)
+    return t is int or (isinstance(value, numbers.Integral) and t is not bool)
 
 
 def compile_hint(hint: Any) -> Predicate:

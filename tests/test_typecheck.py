@@ -132,3 +132,17 @@ def test_fields_of_typeddict_and_dataclass_return_types():
     assert fields_of_return_type(DOut) == {"total": float, "note": str}
     assert fields_of_return_type(dict) is None
     assert fields_of_return_type(None) is None
+
+
+def test_numpy_scalars_are_numbers_but_bools_never_are():
+    import numpy as np
+
+    as_float, as_int = compile_hint(float), compile_hint(int)
+    for value in (np.float32(0.5), np.float64(2.0), np.int64(3), np.int32(-1)):
+        assert as_float(value), f"float should accept {type(value).__name__}"
+    for value in (np.int64(3), np.int8(1), np.uint16(7)):
+        assert as_int(value), f"int should accept {type(value).__name__}"
+    for value in (True, np.bool_(True)):
+        assert not as_float(value) and not as_int(value)
+    assert not as_int(np.float64(1.0)) and not as_float(1 + 2j)
+    assert compile_hint(list[float])([1, np.float32(2.5), 3.0])

@@ -1,0 +1,135 @@
+"""Sweep benchmark: the same 16-run CLINC150 sweep serially, on 2 processes and on 2 Dask workers.
+
+The sweep is physics.temperature × physics.repulsion (2 × 2) × 4 seeds on the CLINC150 scenario
+with the real MiniLM embedder (warm persistent cache), one tidy row per run. Timed in the same
+run, wall clock:
+
+- serial: ``sweep(..., backend="serial")`` in this process (the baseline);
+- processes: ``backend="processes"``, a fresh 2-process spawn pool (start-up included);
+- dask, cold: ``backend="dask"``, which starts a 2-worker ``LocalCluster`` (start-up included);
+- dask, warm: a 2-worker ``LocalCluster`` already running and warmed (what a sweep on a
+  standing cluster costs), reached through ``address=``.
+
+Every backend must return the serial rows exactly (checked). Target: ≥ 1.8× on 2 workers.
+Default size: runs capped at 60 steps (seconds); ``--full``: each run is 1,500 steps of
+repeated arrivals (≈ 30k intents), so work dominates process start-up.
+Run: ``python -m benchmarks.bench_sweep`` or ``--full``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arena.sweep import sweep
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "clinc150.yaml"
+GRID = {"physics.temperature": [0.03, 0.1], "physics.repulsion": [1.0, 5.0]}
+SEEDS = [1, 2, 3, 4]
+TARGET = 1.8
+
+
+def _warm_worker() -> int:
+    """Import the arena and fill this process's embedding cache for the CLINC150 scenario."""
+    from arena.model import ArenaModel
+    from arena.scenario import load_scenario
+
+    ArenaModel(load_scenario(SCENARIO)).run(1)
+    return os.getpid()
+
+
+def measure(full: bool, workers: int = 2) -> dict[str, Any]:
+    grid = dict(GRID)
+    steps = None
+    if full:
+        grid = {"steps": [1500], "arrivals.repeat": [True], **grid}
+    else:
+        steps = 60
+    kw = {"steps": steps, "progress": False}
+    load_before = os.getloadavg()[0]
+    _warm_worker()  # this process: the serial baseline also starts warm
+    timings: dict[str, float] = {}
+    frames: dict[str, pd.DataFrame] = {}
+
+    def timed(label: str, **extra: Any) -> None:
+        started = time.perf_counter()
+        frames[label] = sweep(SCENARIO, grid, SEEDS, **kw, **extra)
+        timings[label] = time.perf_counter() - started
+
+    timed("serial")
+    timed("processes", backend="processes", workers=workers)
+    timed("dask_cold", backend="dask", workers=workers)
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(_warm_worker)
+        timed("dask_warm", backend="dask", address=cluster.scheduler_address)
+    base = frames["serial"].drop(columns="duration_s")
+    identical = all(
+        base.equals(f.drop(columns="duration_s")) for k, f in frames.items() if k != "serial"
+    )
+    runs = len(base)
+    return {
+        "runs": runs,
+        "workers": workers,
+        "mean_run_s": float(frames["serial"]["duration_s"].mean()),
+        **{f"{k}_s": v for k, v in timings.items()},
+        **{f"speedup_{k}": timings["serial"] / v for k, v in timings.items() if k != "serial"},
+        "identical_rows": identical,
+        "cpus": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+    }
+
+
+def print_table(f: dict[str, Any]) -> None:
+    print(
+        f"bench_sweep: {f['runs']} CLINC150 runs (mean {f['mean_run_s']:.2f} s each), "
+        f"{f['workers']} workers, {f['cpus']} CPUs, load {f['load_before']:.1f} -> "
+        f"{f['load_after']:.1f}"
+    )
+    print(f"  {'backend':<34}{'wall':>9}{'speed-up':>10}")
+    print(f"  {'serial (baseline)':<34}{f['serial_s']:>7.2f} s{'1.00x':>10}")
+    for key, label in (
+        ("processes", "processes (pool start included)"),
+        ("dask_cold", "dask, LocalCluster started"),
+        ("dask_warm", "dask, standing warm cluster"),
+    ):
+        print(f"  {label:<34}{f[key + '_s']:>7.2f} s{f['speedup_' + key]:>9.2f}x")
+    best = max(f["speedup_processes"], f["speedup_dask_cold"], f["speedup_dask_warm"])
+    verdict = "meets" if best >= TARGET else "MISSES"
+    print(f"  best speed-up {best:.2f}x ({verdict} the ≥{TARGET}x target)")
+    print(f"  rows identical across backends: {f['identical_rows']}")
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="long runs (a few minutes)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args(argv)
+    figures = measure(args.full, args.workers)
+    print_table(figures)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    return figures
+
+
+if __name__ == "__main__":
+    main()

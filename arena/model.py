@@ -461,18 +461,59 @@ class ArenaModel(mesa.Model):
         idx = np.flatnonzero(rest)
         if len(idx) == 0:
             return
-        qz = zones[idx]
+        queued = self._enqueue(rows[idx], zones[idx])
+        idx = idx[~queued]
+        if len(idx) and alt is not None and self.physics.spill_margin > 0:
+            idx = idx[~self._spill(rows[idx], zones[idx])]
+        if len(idx):
+            self._drop(rows[idx], zones[idx], "queue_full")
+
+    def _enqueue(self, rows: np.ndarray, zones: np.ndarray) -> np.ndarray:
+        """Queue intents (sorted by zone, then arrival) where there is room; return who got in."""
         room = self.zone_queue_limit - self.queue_length
-        queued = _rank_in_group(qz) < room[qz]
-        for r, z in zip(rows[idx[queued]].tolist(), qz[queued].tolist()):
+        queued = _rank_in_group(zones) < room[zones]
+        for r, z in zip(rows[queued].tolist(), zones[queued].tolist(), strict=True):
             self.queues[z].append(r)
         if queued.any():
-            counts = np.bincount(qz[queued], minlength=len(self.zones))
+            counts = np.bincount(zones[queued], minlength=len(self.zones))
             self.queue_length += counts
             self.step_arrivals += counts
-            self.ledger.set(rows[idx[queued]], state=QUEUED, zone=qz[queued])
-        if (~queued).any():
-            self._drop(rows[idx[~queued]], qz[~queued], "queue_full")
+            self.ledger.set(rows[queued], state=QUEUED, zone=zones[queued])
+        return queued
+
+    def _spill(self, rows: np.ndarray, zones: np.ndarray) -> np.ndarray:
+        """Last resort before dropping: the most similar routable zone with a free slot or queue
+        room, within ``spill_margin`` of the best. Returns who was placed (served or queued)."""
+        placed = np.zeros(len(rows), dtype=bool)
+        if self.fallback_index >= 0:
+            placed |= zones == self.fallback_index  # out-of-scope intents only go to the fallback
+        sims = self.text_zone_sim[self.ledger.text[rows]].astype(np.float64)
+        if self.fallback_index >= 0:
+            sims[:, self.fallback_index] = -np.inf
+        floor = sims.max(axis=1) - self.physics.spill_margin
+        skip = placed.copy()
+        for _ in range(len(self.zones)):
+            free = self.zone_capacity - self.occupancy
+            room = free + self.zone_queue_limit - self.queue_length
+            options = np.where(room[None, :] > 0, sims, -np.inf)
+            choice = options.argmax(axis=1)
+            ok = ~skip & (options[np.arange(len(rows)), choice] >= floor)
+            if not ok.any():
+                break
+            sel = np.flatnonzero(ok)
+            order = np.lexsort((rows[sel], choice[sel]))
+            sel = sel[order]
+            z = choice[sel]
+            rank = _rank_in_group(z)
+            serve = rank < free[z]
+            self._start_service(rows[sel[serve]], z[serve], overflow=True)
+            wait = ~serve & (rank < room[z])
+            self._enqueue(rows[sel[wait]], z[wait])
+            placed[sel[serve | wait]] = True
+            skip[sel[serve | wait]] = True
+        if self.fallback_index >= 0:
+            placed &= zones != self.fallback_index
+        return placed
 
     def _drop(self, rows: np.ndarray, zones: np.ndarray, reason: str) -> None:
         code = DROP_REASONS.index(reason)

@@ -44,22 +44,28 @@ class Physics:
         0.05, 1e-4, 5.0, "softmax temperature over similarity: lower is more decisive"
     )
     attraction: float = _param(
-        4.0, 0.0, 50.0, "pull toward the preferred zones, in space units per step²"
+        20.0, 0.0, 100.0, "pull toward the preferred zones, in space units per step²"
     )
     repulsion: float = _param(
-        3.0, 0.0, 50.0, "logit penalty per unit of zone load (occupancy + queue) / capacity"
+        1.0, 0.0, 50.0, "logit penalty per unit of zone load (occupancy + queue) / capacity"
     )
     falloff: float = _param(
         0.02, 0.0, 1.0, "logit penalty per space unit of distance: near zones pull harder"
     )
     damping: float = _param(0.6, 0.0, 0.99, "share of velocity kept from one step to the next")
-    max_speed: float = _param(12.0, 0.1, 100.0, "speed limit, in space units per step")
+    max_speed: float = _param(40.0, 0.1, 200.0, "speed limit, in space units per step")
     noise: float = _param(0.0, 0.0, 20.0, "std of a random velocity kick per step (model RNG)")
     candidates: int = _param(
         3, 1, 64, "zones each intent considers: its top-k most similar", integer=True
     )
     overflow_margin: float = _param(
         0.1, 0.0, 2.0, "a full zone hands an intent to a zone at most this much less similar"
+    )
+    spill_margin: float = _param(
+        0.0,
+        0.0,
+        2.0,
+        "last resort before a drop: any zone with room within this of the best (0 = never)",
     )
     out_of_scope_threshold: float = _param(
         0.0, -1.0, 1.0, "best similarity below this sends an intent to the fallback zone"
@@ -123,7 +129,7 @@ def step_swarm(
     rng: np.random.Generator | None = None,
     work: Workspace | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Advance every intent one step, in place; return (favourite zone, squared distance to it after the move).
+    """Advance every intent one step, in place; return (favourite zone, squared closest distance).
 
     Arrays are *candidate-major* so every operation is over a contiguous row of ``n`` values:
     ``x, y, vx, vy``: ``(n,)`` float32; ``cand``: ``(k, n)`` zone indices; ``csim``: ``(k, n)``
@@ -206,8 +212,21 @@ def step_swarm(
         vy[too_fast] *= shrink
     x += vx
     y += vy
+    # closest approach to the favourite zone along this step's segment (x - v -> x), so a fast
+    # intent that passes through a zone is captured rather than overshooting it
     fcx -= x
     fcy -= y
+    fcx += vx  # (zone - start of segment)
+    fcy += vy
+    proj = np.multiply(fcx, vx, out=w.get("proj", n))
+    proj += fcy * vy
+    speed2 = np.multiply(vx, vx, out=fx)
+    speed2 += vy * vy
+    np.maximum(speed2, f32(1e-12), out=speed2)
+    proj /= speed2
+    np.clip(proj, 0, 1, out=proj)
+    fcx -= proj * vx
+    fcy -= proj * vy
     fcx *= fcx
     fcy *= fcy
     fcx += fcy

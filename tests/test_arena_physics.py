@@ -222,3 +222,19 @@ def test_a_failing_capability_is_a_failed_outcome_not_a_crash():
     assert s["outcomes"]["failed"] > 0
     assert s["outcomes"]["failed"] == (model.ledger.capability == 0).sum()
     assert s["lost"] == 0
+
+
+def test_spill_places_intents_anywhere_with_room_before_dropping():
+    data = base_data(steps=20)
+    data["zones"][0]["capacity"] = 1
+    data["zones"][0]["queue_limit"] = 0
+    bank = [t for t in data["arrivals"]["texts"] if topic_of(t) == "bank"]
+    data["arrivals"] = {"rate": 4, "texts": bank, "repeat": True, "process": "constant"}
+    strict = make(scenario_from(data))
+    spilling = make(scenario_from(data), physics=Physics(spill_margin=2.0))
+    strict.run()
+    spilling.run()
+    assert strict.summary()["dropped_by_reason"]["queue_full"] > 0
+    s = spilling.summary()
+    assert s["dropped"] == 0
+    assert {spilling.zone_names[z] for z in spilling.ledger.zone.tolist()} > {"bank"}

@@ -65,6 +65,7 @@ class ArenaModel(mesa.Model):
         self.check_conservation = check_conservation
         self.registry = scenario.build_registry(Registry(embedder=embedder))
         self._inject_faults()
+        self._bind_policies()
         self.engine = engine if engine is not None else Engine(self.registry)
         self.space = ContinuousSpace(
             [[0.0, scenario.width], [0.0, scenario.height]],
@@ -117,6 +118,14 @@ class ArenaModel(mesa.Model):
                     rng=self.random,
                 )
                 self.registry.register(faulty, replace=True)
+
+    def _bind_policies(self) -> None:
+        """Resilience policies run on simulated time: one step is one second of their clock, and
+        retry backoff does not sleep (it happens within the step)."""
+        for cap in self.registry:
+            if cap.policy is not None and hasattr(cap.policy, "bind"):
+                bound = cap.policy.bind(lambda: float(self.steps), sleep=lambda _s: None)
+                self.registry.register(cap.replace(policy=bound), replace=True)
 
     def _build_zones(self) -> None:
         sc = self.scenario

@@ -63,6 +63,7 @@ def summarise(model: ArenaModel) -> dict[str, Any]:
             "max": int(waits.max()) if waits.size else None,
         },
         "zone_utilisation": _utilisation(model),
+        "resilience": _resilience(model),
         "physics": {k: getattr(model.physics, k) for k in model.physics.describe()},
         "rate_scale": model.rate_scale,
     }
@@ -77,6 +78,21 @@ def summarise(model: ArenaModel) -> dict[str, Any]:
             "actual": a,
             "predicted": p,
         }
+    return out
+
+
+def _resilience(model: ArenaModel) -> dict[str, dict[str, int]]:
+    """Retries, breaker trips, refusals, timeouts and fallbacks summed over each zone's capabilities."""
+    from capabilities import resilience_counts
+
+    out: dict[str, dict[str, int]] = {}
+    for name, idx in zip(model.zone_names, model.zone_caps, strict=True):
+        counts = resilience_counts(model.engine.metrics, [model.capability_names[i] for i in idx])
+        total: dict[str, int] = {}
+        for per_cap in counts.values():
+            for key, value in per_cap.items():
+                total[key] = total.get(key, 0) + int(value)
+        out[name] = total
     return out
 
 

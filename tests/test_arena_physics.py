@@ -238,3 +238,28 @@ def test_spill_places_intents_anywhere_with_room_before_dropping():
     s = spilling.summary()
     assert s["dropped"] == 0
     assert {spilling.zone_names[z] for z in spilling.ledger.zone.tolist()} > {"bank"}
+
+
+def test_injected_faults_with_a_retry_policy_are_counted_per_zone():
+    data = base_data(steps=15)
+    data["capabilities"][0]["faults"] = {"failure_rate": 0.5}
+    data["capabilities"][0]["policy"] = {"retry": {"attempts": 3, "backoff": 0.1}}
+    data["capabilities"][1]["faults"] = {"failure_rate": 1.0}
+    data["capabilities"].append({"name": "travel_backup", "intent": "backup desk", "labels": ["x"]})
+    data["zones"][1]["capabilities"].append("travel_backup")
+    data["capabilities"][1]["policy"] = {
+        "fallback": "travel_backup",
+        "breaker": {"failure_threshold": 2, "reset_timeout": 5},
+    }
+    model = make(scenario_from(data))
+    model.run()
+    s = model.summary()
+    res = s["resilience"]
+    assert res["bank"]["retries"] > 0
+    assert res["travel"]["fallbacks"] > 0 and res["travel"]["breaker_trips"] >= 1
+    assert res["kitchen"].get("retries", 0) == 0
+    # the travel desk always fails, but its fallback answers: degraded, never silently "ok"
+    travel = model.zone_names.index("travel")
+    served = (model.ledger.zone == travel) & (model.ledger.outcome > 0)
+    assert served.any() and (model.ledger.outcome[served] == 2).all()
+    assert s["outcomes"]["degraded"] == int(served.sum())

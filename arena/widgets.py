@@ -101,6 +101,7 @@ class PhysicsPanel:
         self.redraws = 0
         self.last_redraw_seconds: float | None = None
         self._pending: asyncio.TimerHandle | None = None
+        self._quiet = False
 
         described = Physics.describe()
         self.sliders: dict[str, widgets.ValueWidget] = {
@@ -146,6 +147,24 @@ class PhysicsPanel:
     @property
     def controls(self) -> list[widgets.ValueWidget]:
         return [*self.sliders.values(), self.rate_scale, self.router, self.seed]
+
+    def set(self, **values: Any) -> None:
+        """Set several controls at once (physics fields, ``rate_scale``, ``router``, ``seed``)
+        and redraw once: what a script or a notebook cell does instead of dragging sliders."""
+        controls = {**self.sliders, "rate_scale": self.rate_scale, "router": self.router}
+        controls["seed"] = self.seed
+        unknown = sorted(set(values) - set(controls))
+        if unknown:
+            raise ValueError(
+                f"PhysicsPanel.set: no control named {unknown}; known: {list(controls)}"
+            )
+        self._quiet = True
+        try:
+            for name, value in values.items():
+                controls[name].value = value
+        finally:
+            self._quiet = False
+        self.redraw()
 
     def physics(self) -> Physics:
         """The physics the sliders currently describe."""
@@ -202,6 +221,8 @@ class PhysicsPanel:
 
     def _on_change(self, change: dict[str, Any]) -> None:
         """Debounce: restart the quiet-time timer; without a running event loop, redraw now."""
+        if self._quiet:
+            return
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None

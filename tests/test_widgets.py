@@ -44,12 +44,14 @@ def test_moving_a_slider_changes_the_models_physics_and_the_figures():
     before_model = p.model
     before_png = (p.zone_load_image.value, p.snapshot_image.value)
     before_xy = p.figures["snapshot"].axes[0].collections[0].get_offsets().copy()
-    p.sliders["attraction"].value = 20.0
+    old = p.sliders["attraction"].value
+    new = 1.0 if old > 2.0 else 10.0  # a clearly different pull, whatever the default
+    p.sliders["attraction"].value = new
     assert p.redraws == 2
     assert p.model is not before_model
-    assert p.model.physics.attraction == 20.0
-    assert p.model.physics.replace(attraction=4.0) == before_model.physics
-    # stronger pull: intents move further per step, so the snapshot changed and so did its image
+    assert p.model.physics.attraction == new
+    assert p.model.physics.replace(attraction=old) == before_model.physics
+    # another pull: intents move differently, so the snapshot changed and so did its image
     after_xy = p.figures["snapshot"].axes[0].collections[0].get_offsets()
     assert after_xy.shape != before_xy.shape or (after_xy != before_xy).any()
     assert p.snapshot_image.value != before_png[1]
@@ -79,12 +81,12 @@ def test_the_zone_load_figure_is_the_models_load():
 
 async def test_changes_are_debounced_into_one_redraw():
     p = panel(debounce=0.05)
-    for value in (5.0, 6.0, 7.0, 8.0):
+    for value in (5.5, 6.5, 7.5, 8.5):
         p.sliders["attraction"].value = value
     assert p.redraws == 1  # nothing ran while the hand was moving
     await asyncio.sleep(0.3)
     assert p.redraws == 2
-    assert p.model.physics.attraction == 8.0
+    assert p.model.physics.attraction == 8.5
 
 
 def test_the_number_box_and_the_log_slider_reach_the_physics():
@@ -93,3 +95,13 @@ def test_the_number_box_and_the_log_slider_reach_the_physics():
     assert p.model.physics.max_flight_steps == 40
     p.sliders["temperature"].value = 0.5
     assert p.model.physics.temperature == pytest.approx(0.5)
+
+
+def test_set_changes_several_controls_with_one_redraw():
+    p = panel()
+    p.set(temperature=0.2, repulsion=0.0, router="physics", seed=5, rate_scale=1.5)
+    assert p.redraws == 2
+    assert (p.model.physics.temperature, p.model.physics.repulsion) == (pytest.approx(0.2), 0.0)
+    assert (p.model.seed_value, p.model.rate_scale) == (5, 1.5)
+    with pytest.raises(ValueError, match="no control named \\['gravity'\\]"):
+        p.set(gravity=1.0)

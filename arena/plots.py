@@ -1,7 +1,8 @@
-"""Figures of a run: zone load over time and a snapshot of the arena. Each returns a Figure.
+"""Figures of a run and of sweeps: zone load over time, a utilisation heatmap, a snapshot of
+the arena, sweep heatmaps and a Pareto plot of routers. Each returns a Figure.
 
-Matplotlib is used with the non-interactive Agg backend when no display is configured, so
-plots work headless (CI, batch runs) and in notebooks alike.
+Matplotlib is used with the non-interactive Agg backend when no display or notebook backend is
+configured, so plots work headless (CI, batch runs) and in notebooks alike.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import matplotlib
 if (
     not matplotlib.get_backend()
     .lower()
-    .startswith(("module://", "qt", "tk", "gtk", "wx", "macosx"))
+    .startswith(
+        # GUI toolkits, and notebook backends (matplotlib >= 3.9 names the inline one "inline")
+        ("module://", "qt", "tk", "gtk", "wx", "macosx", "inline", "nbagg", "widget", "ipympl")
+    )
 ):
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -130,7 +134,7 @@ def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure
 
 
 LABELS = {
-    "routing_accuracy": "routing accuracy (share of intents served by the right zone)",
+    "routing_accuracy": "routing accuracy (share to the right zone)",
     "capability_accuracy": "capability accuracy",
     "wait_p95": "p95 wait (steps)",
     "wait_p50": "median wait (steps)",

@@ -39,9 +39,12 @@ from .physics import Physics, Workspace, step_swarm
 
 KernelName = Literal["numpy", "numba", "auto"]
 StepKernel = Callable[..., tuple[np.ndarray, np.ndarray]]
+# Below this many intents one thread is faster: waking a second thread costs tens of µs on a
+# quiet machine and a whole scheduler slice (ms) on a busy one, more than the step itself.
+PARALLEL_MIN_INTENTS = 32_768
 
 try:  # numba is optional at import time: "auto" falls back to NumPy without it
-    from numba import njit, prange
+    from numba import get_num_threads, njit, prange, set_num_threads
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only where numba is missing
@@ -257,7 +260,7 @@ def step_swarm_numba(
     zy_rows = _c_rows(czy, f32)
     fav = np.empty(n, dtype=np.intp)
     d2 = (work or Workspace()).get("fast_d2", n)
-    _kernel(k)(
+    args = (
         x,
         y,
         vx,
@@ -278,6 +281,16 @@ def step_swarm_numba(
         fav,
         d2,
     )
+    kernel = _kernel(k)
+    threads = get_num_threads()
+    if n >= PARALLEL_MIN_INTENTS or threads == 1:
+        kernel(*args)
+    else:
+        set_num_threads(1)
+        try:
+            kernel(*args)
+        finally:
+            set_num_threads(threads)
     return fav, d2
 
 

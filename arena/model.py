@@ -235,7 +235,9 @@ class ArenaModel(mesa.Model):
                 "in examples.source (check their labels)",
             )
         a = sc.attraction
-        settings = HeadSettings(epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2)
+        settings = HeadSettings(
+            epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2, momentum=a.momentum
+        )
         embedder = self.registry.embedder
         return train_or_load(
             default_cache_dir(),

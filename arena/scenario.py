@@ -98,6 +98,7 @@ class AttractionSpec:
     epochs: int = 300
     learning_rate: float = 50.0
     l2: float = 0.0
+    momentum: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -790,7 +791,7 @@ def _arrivals(r: _Reader, v: Any, base: Path) -> ArrivalSpec:
 
 
 def _attraction(r: _Reader, v: Any) -> AttractionSpec:
-    m = r.mapping(v, "attraction", ("kind", "epochs", "learning_rate", "l2"))
+    m = r.mapping(v, "attraction", ("kind", "epochs", "learning_rate", "l2", "momentum"))
     kind = r.str(m, "kind", "attraction", "cosine")
     if kind not in ("cosine", "learned"):
         raise r.fail("attraction.kind", f"expected 'cosine' or 'learned', got {kind!r}")
@@ -801,6 +802,7 @@ def _attraction(r: _Reader, v: Any) -> AttractionSpec:
             r.number(m, "learning_rate", "attraction", 50.0, minimum=0, exclusive_min=True)
         ),
         l2=float(r.number(m, "l2", "attraction", 0.0, minimum=0)),
+        momentum=float(r.number(m, "momentum", "attraction", 0.9, minimum=0, maximum=0.99)),
     )
 
 

@@ -73,7 +73,7 @@ def run_router(
     probe = ArenaModel(base, router=router, seed=seed)
     rate = load * capacity_per_step(probe)
     n = len(probe.source_text_index)
-    steps = int(np.ceil(n / rate)) + 5
+    steps = int(np.ceil(1.1 * n / rate)) + 10  # long enough for every request to arrive
     sc = load_scenario(
         SCENARIO, overrides=[*overrides, f"arrivals.rate={rate:.6f}", f"steps={steps}"]
     )

@@ -40,7 +40,7 @@ EmbedderSource = str | Callable[[], Embedder] | None
 # summary figures flattened into each row, in this order (after the parameters and the seed)
 FIGURES = (
     "router",
-    "steps",
+    "steps_run",
     "arrived",
     "completed",
     "dropped",
@@ -197,7 +197,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     model.run(spec.steps)
     row: dict[str, Any] = dict(spec.overrides)
     row["seed"] = int(model.seed_value)
-    row.update(flatten_summary(model.summary()))
+    for key, value in flatten_summary(model.summary()).items():
+        row.setdefault(key, value)  # a swept parameter keeps the value it was given
     row["duration_s"] = round(time.perf_counter() - started, 4)
     return row
 
@@ -206,6 +207,7 @@ def flatten_summary(s: Mapping[str, Any]) -> dict[str, Any]:
     """The scalar figures of a run summary (see :data:`FIGURES`), missing ones as NaN."""
     util = [u for u in s.get("zone_utilisation", {}).values() if u.get("mean") is not None]
     flat: dict[str, Any] = {k: s.get(k) for k in FIGURES if k in s}
+    flat["steps_run"] = s.get("steps")  # not "steps": that is the scenario field a grid may set
     for reason, n in s.get("dropped_by_reason", {}).items():
         flat[f"dropped_{reason}"] = n
     wait = s.get("wait_steps", {})

@@ -57,7 +57,7 @@ def test_one_row_per_run_with_parameters_seed_and_summary_figures(serial):
     row = serial.iloc[7]
     assert row["arrived"] == s["arrived"] and row["completed"] == s["completed"]
     assert row["wait_p95"] == s["wait_steps"]["p95"]
-    assert row["steps"] == s["steps"]
+    assert row["steps_run"] == s["steps"]
 
 
 def test_parameters_change_the_outcome(serial):
@@ -197,3 +197,9 @@ def test_cli_sweep_writes_a_resumable_results_file(tmp_path, capsys):
 
 def test_sweep_is_the_package_level_function():
     assert arena.sweep is sweep
+
+
+def test_a_swept_scenario_field_named_like_a_figure_keeps_its_value():
+    df = sweep(scenario(), {"steps": [5, 8]}, [1], embedder=FAKE, progress=False)
+    assert df["steps"].tolist() == [5, 8]
+    assert (df["steps_run"] >= df["steps"]).all()  # the run drains after the scenario's steps

@@ -821,3 +821,22 @@ def _physics(r: _Reader, v: Any) -> Physics:
 def load_registry(path: str | Path) -> Registry:
     """The registry of a scenario's capabilities (used by ``mcp serve --scenario``)."""
     return load_scenario(path).build_registry()
+
+
+def mcp_resources(path: str | Path) -> dict[str, Any]:
+    """MCP resources of a scenario (used by ``mcp serve --scenario``): its latest summary.
+
+    The summary is computed by running the scenario the first time an agent reads it, then kept
+    for the life of the server, so agents can ask how requests flow before calling capabilities.
+    """
+    latest: dict[str, Any] = {}
+
+    def arena_summary() -> dict[str, Any]:
+        """The arena's latest run summary for this scenario (routing accuracy, load, drops)."""
+        if not latest:
+            from .runner import run_scenario
+
+            latest.update(run_scenario(path)[1])
+        return latest
+
+    return {"arena://summary": arena_summary}

@@ -195,6 +195,7 @@ class ArenaModel(mesa.Model):
                     float(np.clip(zone.position[1] + r * math.sin(angle), 0, self.scenario.height)),
                 )
                 self.capability_agents.append(CapabilityAgent(self, int(ci), names[ci], zone, pos))
+        self.capability_agent_of = {a.index: a for a in self.capability_agents}
         for cap in self.registry:
             missing = sorted(cap.required_inputs - set(ARENA_INPUTS))
             if missing:
@@ -556,17 +557,9 @@ class ArenaModel(mesa.Model):
             spec = self.capability_specs[name]
             extra = spec.faults.extra_steps if spec.faults is not None else 0
             ends[i] = t + _sample_service(spec.service_time, self.rng) + extra
-            self.capability_agents_by_index[cap_i].served += 1
+            self.capability_agent_of[cap_i].served += 1
             self.calendar.setdefault(int(ends[i]), []).append(row)
         self.ledger.set(rows, outcome=outcomes, end=ends)
-
-    @property
-    def capability_agents_by_index(self) -> dict[int, CapabilityAgent]:
-        cache = self.__dict__.get("_cap_agents_by_index")
-        if cache is None:
-            cache = {a.index: a for a in self.capability_agents}
-            self.__dict__["_cap_agents_by_index"] = cache
-        return cache
 
     def _complete(self, t: int) -> None:
         rows = self.calendar.pop(t, None)

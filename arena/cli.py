@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from capabilities import PacketFlowError, mcp_cli
 
+from . import bench as _bench
 from .sweep import configure_parser as _configure_sweep
 from .sweep import run_cli as _sweep
 
@@ -71,6 +72,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "run a scenario over a grid of overrides and seeds (serial, processes or Dask)",
         _configure_sweep,
         _sweep,
+    ),
+    "bench": (
+        "run the benchmarks and print their headline figures",
+        _bench.configure_parser,
+        _bench.run,
     ),
 }
 

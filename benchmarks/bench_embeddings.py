@@ -32,6 +32,14 @@ from capabilities.embeddings import Embedder
 from capabilities.fast_embeddings import OnnxMiniLMEmbedder
 
 CLINC150 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clinc150"
+HEADLINE = (
+    "plain_per_s",
+    "fast_per_s",
+    "fast_vs_plain",
+    "plain_domain_accuracy",
+    "fast_domain_accuracy",
+    "domain_accuracy_loss_points",
+)
 TARGET_PER_S = 1000.0
 TARGET_LOSS_POINTS = 1.0
 

@@ -44,6 +44,16 @@ from .mesa_reference import PerAgentArena
 
 ZONES = 10
 SPACE = 1000.0
+HEADLINE = (
+    "mesa_per_s",
+    "numpy_100k_per_s",
+    "numba_100k_per_s",
+    "numpy_1M_per_s",
+    "numba_1M_per_s",
+    "numba_1M_vs_mesa",
+    "numba_100k_vs_mesa",
+    "numpy_peak_mb",
+)
 TARGET_VS_MESA = 100.0
 TARGET_NUMPY_1M = 20e6
 TARGET_FAST_1M = 50e6

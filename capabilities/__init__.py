@@ -47,6 +47,7 @@ from .errors import (
     StepFailed,
     WorkflowError,
 )
+from .fast_embeddings import OnnxMiniLMEmbedder, build_onnx_model
 from .memory import ConversationMemory
 from .model import Capability, Field, import_dotted
 from .planner import Plan, Planner, PlanningError, SemanticPlanner
@@ -96,6 +97,7 @@ __all__ = [
     "Match",
     "Metric",
     "MetricsRegistry",
+    "OnnxMiniLMEmbedder",
     "PacketFlowError",
     "Permission",
     "PermissionDenied",
@@ -118,6 +120,7 @@ __all__ = [
     "WorkflowError",
     "audit_log",
     "branch",
+    "build_onnx_model",
     "capability_vectors",
     "check_inputs",
     "check_outputs",

@@ -11,6 +11,7 @@ file skips the runs already in it, so an interrupted sweep resumes where it stop
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -236,13 +237,32 @@ def _processes(specs: list[RunSpec], workers: int | None, address: str | None) -
     n = workers or min(len(specs), os.cpu_count() or 1)
     ctx = multiprocessing.get_context("spawn")  # workers rebuild everything from the spec
     with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-        futures = [pool.submit(run_one, spec) for spec in specs]
+        with _single_threaded_children():  # submitting starts the workers
+            futures = [pool.submit(run_one, spec) for spec in specs]
         try:
             for fut in as_completed(futures):
                 yield fut.result()
         finally:
             for fut in futures:
                 fut.cancel()
+
+
+# One thread per worker for the numerical libraries, as Dask's nanny does for its workers: n
+# workers each running a 2-thread BLAS on 2 cores oversubscribe them and run slower than one.
+THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """While open, child processes start with the thread limits (unless the user set them)."""
+    added = [k for k in THREAD_LIMITS if k not in os.environ]
+    for key in added:
+        os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def _dask(specs: list[RunSpec], workers: int | None, address: str | None) -> Iterator[dict]:

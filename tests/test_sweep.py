@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import io
+import os
 
 import pandas as pd
 import pytest
@@ -203,3 +204,13 @@ def test_a_swept_scenario_field_named_like_a_figure_keeps_its_value():
     df = sweep(scenario(), {"steps": [5, 8]}, [1], embedder=FAKE, progress=False)
     assert df["steps"].tolist() == [5, 8]
     assert (df["steps_run"] >= df["steps"]).all()  # the run drains after the scenario's steps
+
+
+def test_process_workers_start_single_threaded_and_the_parent_env_is_restored(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a user's own choice is kept
+    with sweep_module._single_threaded_children():
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+        assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    assert os.environ["OMP_NUM_THREADS"] == "3"

@@ -112,9 +112,9 @@ def time_steps(step: Callable[[], Any], steps: int) -> tuple[float, float]:
     """(median, best) seconds per step after one warm-up step. The median is the figure; the
     best shows what the machine gives when no neighbour is busy (it is shared)."""
     step()
+    gc.collect()
     times = []
     for _ in range(steps):
-        gc.collect()
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)

@@ -199,12 +199,13 @@ def _c_rows(a: np.ndarray, dtype: type) -> np.ndarray:
     ):
         row = a.strides[0] // size
         start = a.__array_interface__["data"][0]
-        low, high = np.lib.array_utils.byte_bounds(a.base)
+        low, high = _byte_bounds(a.base)
         if low <= start and start + k * row * size <= high:
             return np.lib.stride_tricks.as_strided(a, shape=(k, row), strides=(row * size, size))
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+_byte_bounds = getattr(np.lib, "array_utils", np).byte_bounds  # numpy 2 moved it
 _EMPTY = np.zeros(0, dtype=np.float32)
 
 

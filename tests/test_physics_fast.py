@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arena.physics import Physics, Workspace, step_swarm
-from arena.physics_fast import select_kernel, step_swarm_numba
+from arena.physics_fast import _c_rows, select_kernel, step_swarm_numba
 from arena.swarm import Swarm
 
 pytest.importorskip("numba")
@@ -134,6 +134,9 @@ def test_swarm_views_with_spare_capacity_are_used_without_copy_and_match():
         sw.add(src["x"], src["y"], src["cand"], src["csim"], zone_xy, np.arange(n), born=0)
         swarms.append(sw)
     assert not swarms[0].czx.flags.c_contiguous
+    rows = _c_rows(swarms[0].czx, np.float32)  # what the kernel gets: a view, not a copy
+    assert rows.flags.c_contiguous and np.shares_memory(rows, swarms[0]._czx)
+    np.testing.assert_array_equal(rows[:, :n], swarms[0].czx)
     load = src["zone_load"]
     outs = []
     for sw, kern in zip(swarms, (step_swarm, step_swarm_numba)):

@@ -112,7 +112,10 @@ def grid_specs(
     embedder: EmbedderSource = None,
 ) -> list[RunSpec]:
     """The runs of a sweep, in a fixed order: the grid's product (first key slowest), then seeds."""
-    source: str | Scenario = scenario if isinstance(scenario, Scenario) else str(scenario)
+    # an absolute path, so workers started elsewhere (a remote Dask worker) find the same file
+    source: str | Scenario = (
+        scenario if isinstance(scenario, Scenario) else str(Path(scenario).resolve())
+    )
     file = scenario.file if isinstance(scenario, Scenario) else str(scenario)
     for key, values in grid.items():
         if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
@@ -391,7 +394,10 @@ def sweep(
             new_rows.append(row)
             done[run_key({k: row[k] for k in params}, row["seed"])] = row
             if results_path is not None:
-                _write_results(results_path, pd.concat([previous, pd.DataFrame(new_rows)]))
+                fresh = pd.DataFrame(new_rows)
+                _write_results(
+                    results_path, pd.concat([previous, fresh]) if len(previous) else fresh
+                )
             if bar is not None:
                 bar.update(1)
     finally:

@@ -11,16 +11,22 @@ _LAZY = {
     "run_scenario": ".runner",
     "format_summary": ".runner",
     "PhysicsPanel": ".widgets",
+    "DiscreteMMc": ".queueing",
+    "DiscreteOverflow": ".queueing",
+    "mmc": ".queueing",
 }
 
 __all__ = [
     "ArenaModel",
+    "DiscreteMMc",
+    "DiscreteOverflow",
     "Physics",
     "PhysicsPanel",
     "Scenario",
     "ScenarioError",
     "format_summary",
     "load_scenario",
+    "mmc",
     "parse_scenario",
     "run_scenario",
     "sweep",

@@ -27,7 +27,8 @@ from .attraction import HeadSettings, SoftmaxHead, train_or_load
 from .datasets import load_dataset
 from .errors import ConservationError, ScenarioError
 from .ledger import COMPLETED, DROP_REASONS, DROPPED, IN_SERVICE, QUEUED, STATE_NAMES, Ledger
-from .physics import Physics, Workspace, step_swarm
+from .physics import Physics, Workspace
+from .physics_fast import select_kernel
 from .routers import Router, make_router
 from .scenario import Scenario, ServiceTime
 from .swarm import Swarm
@@ -40,6 +41,9 @@ class ArenaModel(mesa.Model):
 
     ``router``, ``seed`` and ``physics`` override the scenario's; ``rate_scale`` multiplies its
     arrival rate (e.g. 1.5 for overload). ``embedder`` replaces the default MiniLM embedder.
+    ``kernel`` picks the physics step: ``"numpy"`` (the reference), ``"numba"`` (fused,
+    compiled) or ``"auto"`` (numba when installed). Each is deterministic for a seed; the two
+    differ in the last float bits, so compare summaries within one kernel.
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class ArenaModel(mesa.Model):
         embedder: Embedder | None = None,
         engine: Engine | None = None,
         check_conservation: bool = True,
+        kernel: str = "auto",
     ):
         super().__init__(rng=scenario.seed if seed is None else seed)
         self.scenario = scenario
@@ -63,6 +68,7 @@ class ArenaModel(mesa.Model):
         )
         self.rate_scale = rate_scale
         self.check_conservation = check_conservation
+        self._step_kernel = select_kernel(kernel)
         self.registry = scenario.build_registry(Registry(embedder=embedder))
         self._inject_faults()
         self._bind_policies()
@@ -401,7 +407,7 @@ class ArenaModel(mesa.Model):
         sw = self.swarm
         if len(sw) == 0:
             return
-        fav, d2 = step_swarm(
+        fav, d2 = self._step_kernel(
             sw.x,
             sw.y,
             sw.vx,

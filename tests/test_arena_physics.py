@@ -263,3 +263,12 @@ def test_injected_faults_with_a_retry_policy_are_counted_per_zone():
     served = (model.ledger.zone == travel) & (model.ledger.outcome > 0)
     assert served.any() and (model.ledger.outcome[served] == 2).all()
     assert s["outcomes"]["degraded"] == int(served.sum())
+
+
+def test_the_numba_and_numpy_kernels_route_the_same_way():
+    fast = make(kernel="numba")
+    reference = make(kernel="numpy")
+    fast.run()
+    reference.run()
+    assert served_zone_by_text(fast) == served_zone_by_text(reference)
+    assert fast.summary()["completed"] == reference.summary()["completed"]

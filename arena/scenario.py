@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -617,19 +618,30 @@ def _zone(r: _Reader, z: Any, where: str, width: float, height: float) -> ZoneSp
 
 def _zones_from(r: _Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:
     where = "zones_from"
-    m = r.mapping(v, where, ("file", "capacity", "queue_limit", "radius", "capability"))
-    path = base / r.str(m, "file", where)
-    if not path.exists():
-        raise r.fail(f"{where}.file", f"file not found: {path}")
-    try:
-        groups = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise r.fail(f"{where}.file", f"cannot read {path} as JSON: {exc}") from None
-    if not isinstance(groups, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v)
-        for k, v in groups.items()
+    m = r.mapping(v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability"))
+    if ("file" in m) == ("groups" in m):
+        raise r.fail(where, "give either 'file' (a JSON object zone -> labels) or inline 'groups'")
+    if "groups" in m:
+        groups, field = m["groups"], f"{where}.groups"
+        problem = "expected a mapping: zone name -> list of labels"
+    else:
+        path = base / r.str(m, "file", where)
+        field, problem = f"{where}.file", f"{path} must hold an object: zone name -> list of labels"
+        if not path.exists():
+            raise r.fail(field, f"file not found: {path}")
+        try:
+            groups = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise r.fail(field, f"cannot read {path} as JSON: {exc}") from None
+    if (
+        not isinstance(groups, Mapping)
+        or not groups
+        or not all(
+            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+            for k, v in groups.items()
+        )
     ):
-        raise r.fail(f"{where}.file", f"{path} must hold an object: zone name -> list of labels")
+        raise r.fail(field, problem)
     template = r.mapping(
         m.get("capability", {}), f"{where}.capability", ("intent", "function", "service_time")
     )
@@ -637,9 +649,10 @@ def _zones_from(r: _Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[Ca
     function = r.str(template, "function", f"{where}.capability", DEFAULT_HANDLER)
     service = _service_time(r, template.get("service_time", 1), f"{where}.capability.service_time")
     zones, caps = [], []
+    taken: set[str] = set()
     for zone_name, labels in groups.items():
         for label in labels:
-            name = label if label.isidentifier() else "_".join(label.split()).replace("-", "_")
+            name = _identifier(label, taken)
             try:
                 intent = intent_tpl.format(
                     label=label.replace("_", " "), zone=zone_name.replace("_", " ")
@@ -667,6 +680,18 @@ def _zones_from(r: _Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[Ca
             )
         )
     return zones, caps
+
+
+def _identifier(label: str, taken: set[str]) -> str:
+    """A capability name for a dataset label: ``"what's up?"`` -> ``what_s_up``, unique."""
+    base = re.sub(r"\W+", "_", label.strip()).strip("_") or "label"
+    if base[0].isdigit():
+        base = f"label_{base}"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
 
 
 def _check_references(

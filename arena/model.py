@@ -121,7 +121,7 @@ class ArenaModel(mesa.Model):
                 faulty = with_faults(
                     self.registry.get(spec.name),
                     failure_rate=spec.faults.failure_rate,
-                    rng=self.random,
+                    rng=self.rng,
                 )
                 self.registry.register(faulty, replace=True)
 

@@ -36,6 +36,7 @@ HEADLINE = (
     "plain_per_s",
     "fast_per_s",
     "fast_vs_plain",
+    "fast_all_cores_per_s",
     "plain_domain_accuracy",
     "fast_domain_accuracy",
     "domain_accuracy_loss_points",
@@ -111,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     speed = {
         "plain": sentences_per_second(plain, timed, warmup),
         "fast": sentences_per_second(fast, timed, warmup),
+        "fast_all_cores": sentences_per_second(
+            OnnxMiniLMEmbedder(threads=os.cpu_count()), timed, warmup
+        ),
     }
     train = per_label_sample(data["train"], None if args.full else 20)
     val = per_label_sample(data["val"], None if args.full else 6)
@@ -123,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "plain_per_s": speed["plain"],
         "fast_per_s": speed["fast"],
         "fast_vs_plain": speed["fast"] / speed["plain"],
+        "fast_all_cores_per_s": speed["fast_all_cores"],
         "plain_domain_accuracy": accuracy["plain"][0],
         "fast_domain_accuracy": accuracy["fast"][0],
         "domain_accuracy_loss_points": 100 * (accuracy["plain"][0] - accuracy["fast"][0]),
@@ -144,11 +149,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             f"{accuracy['plain'][1]:.2%}",
         ),
         (
-            f"ONNX Runtime int8 ({fast.name})",
+            f"ONNX Runtime int8 ({fast.name}), 1 thread",
             f"{speed['fast']:,.0f}",
             f"{figures['fast_vs_plain']:.1f}×",
             f"{accuracy['fast'][0]:.2%}",
             f"{accuracy['fast'][1]:.2%}",
+        ),
+        (
+            f"  the same, ONNX Runtime on {os.cpu_count()} threads",
+            f"{speed['fast_all_cores']:,.0f}",
+            f"{speed['fast_all_cores'] / speed['plain']:.1f}×",
+            "",
+            "",
         ),
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -159,9 +171,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             )
         )
     loss = figures["domain_accuracy_loss_points"]
+    best = speed["fast"]
     print(
         f"Targets: ≥ {TARGET_PER_S:,.0f} sentences/s: "
-        f"{'met' if speed['fast'] >= TARGET_PER_S else 'NOT met'} ({speed['fast']:,.0f}/s); "
+        f"{'met' if best >= TARGET_PER_S else 'NOT met'} ({best:,.0f}/s); "
         f"domain accuracy loss ≤ {TARGET_LOSS_POINTS:g} point: "
         f"{'met' if loss <= TARGET_LOSS_POINTS else 'NOT met'} ({loss:+.2f} points)"
     )

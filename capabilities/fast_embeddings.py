@@ -173,8 +173,12 @@ def _quantize(src: Path, dest: Path) -> None:
 class OnnxMiniLMEmbedder:
     """all-MiniLM-L6-v2 through ONNX Runtime (int8 by default): an :class:`Embedder`.
 
-    ``threads`` is ONNX Runtime's intra-op thread count (default: every core). The session and
-    the ONNX file are created lazily, on the first :meth:`encode`.
+    ``threads`` is ONNX Runtime's intra-op thread count. The default is 1: the model runs many
+    small ops per batch, each a rendezvous of all threads, and on a machine where other work
+    holds a core every rendezvous waits for a scheduler slice — measured on the shared 2-core
+    machine, 1 thread encoded 841 sentences/s and 2 threads 415/s. On an idle machine
+    ``threads=os.cpu_count()`` may be faster (``bench_embeddings`` measures both).
+    The session and the ONNX file are created lazily, on the first :meth:`encode`.
     """
 
     def __init__(
@@ -189,7 +193,7 @@ class OnnxMiniLMEmbedder:
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self.quantize = quantize
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or 1
         self.batch_size = batch_size
         base = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).name
         self.name = f"{base}@onnx-{'int8' if quantize else 'fp32'}"
@@ -219,6 +223,10 @@ class OnnxMiniLMEmbedder:
                     opts = ort.SessionOptions()
                     opts.intra_op_num_threads = self.threads
                     opts.inter_op_num_threads = 1
+                    # no busy-waiting between ops: on a shared machine spinning threads fight
+                    # the neighbours for the cores (measured: 2 threads 180-210/s spinning,
+                    # 290-330/s not, at load 3)
+                    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                     try:
                         sess = ort.InferenceSession(

@@ -64,6 +64,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if summary["lost"] == 0 else 1
 
 
+def _configure_viz(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+
+
+def _viz(args: argparse.Namespace) -> int:
+    try:  # solara is an optional extra; the page module imports it
+        from .viz import serve
+    except ImportError as exc:
+        raise PacketFlowError(
+            f"the viz page needs the 'viz' extra (pip install -e .[viz]): {exc}"
+        ) from None
+    return serve(args.scenario, args.host, args.port)
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, Callable]] = {
     "run": ("run a scenario and write its summary and plots", _configure_run, _run),
     "demo": ("tour of the capability engine", None, _demo),
@@ -73,6 +89,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         _configure_sweep,
         _sweep,
     ),
+    "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
     "bench": (
         "run the benchmarks and print their headline figures",
         _bench.configure_parser,

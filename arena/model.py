@@ -527,6 +527,7 @@ class ArenaModel(mesa.Model):
             self._start_service(rows[sel[serve]], z[serve], overflow=True)
             wait = ~serve & (rank < room[z])
             self._enqueue(rows[sel[wait]], z[wait])
+            self.ledger.set(rows[sel[wait]], overflow=True)
             placed[sel[serve | wait]] = True
             skip[sel[serve | wait]] = True
         if self.fallback_index >= 0:

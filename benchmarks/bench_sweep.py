@@ -35,6 +35,14 @@ SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "clinc150.yaml"
 GRID = {"physics.temperature": [0.03, 0.1], "physics.repulsion": [1.0, 5.0]}
 SEEDS = [1, 2, 3, 4]
 TARGET = 1.8
+HEADLINE = (  # what `packetflow-arena bench` shows
+    "serial_s",
+    "speedup_processes",
+    "speedup_dask_cold",
+    "speedup_dask_warm",
+    "identical_rows",
+    "load_before",
+)
 
 
 def _warm_worker() -> int:

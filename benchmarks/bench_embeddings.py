@@ -171,10 +171,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             )
         )
     loss = figures["domain_accuracy_loss_points"]
-    best = speed["fast"]
+    # the target is for 2 cores: the better of the two thread settings (1 wins on a busy
+    # machine, all cores on an idle one)
+    best = max(speed["fast"], speed["fast_all_cores"])
+    config = "1 thread" if best == speed["fast"] else "all cores"
     print(
-        f"Targets: ≥ {TARGET_PER_S:,.0f} sentences/s: "
-        f"{'met' if best >= TARGET_PER_S else 'NOT met'} ({best:,.0f}/s); "
+        f"Targets: ≥ {TARGET_PER_S:,.0f} sentences/s on 2 cores: "
+        f"{'met' if best >= TARGET_PER_S else 'NOT met'} ({best:,.0f}/s, {config}); "
         f"domain accuracy loss ≤ {TARGET_LOSS_POINTS:g} point: "
         f"{'met' if loss <= TARGET_LOSS_POINTS else 'NOT met'} ({loss:+.2f} points)"
     )

@@ -15,7 +15,6 @@ Run: ``python -m benchmarks.bench_engine`` (seconds) or ``--full`` (the figures 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import random
 import tempfile
@@ -25,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.timing import best_per_call
 from capabilities import (
     CachedEmbedder,
     Context,
@@ -44,20 +44,6 @@ LOOKUP_TARGET_PER_S = 100_000
 def add_one(x: int) -> int:
     """Add one to a number (the trivial capability the engine's overhead is measured on)."""
     return x + 1
-
-
-def best_per_call(fn: Callable[[int], Any], calls: int, repeats: int) -> float:
-    """Seconds per call of ``fn(calls)`` (which makes ``calls`` calls), best of ``repeats``.
-
-    The best run is the one least disturbed by other processes on a shared machine.
-    """
-    best = float("inf")
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        fn(calls)
-        best = min(best, time.perf_counter() - start)
-    return best / calls
 
 
 def bench_engine_overhead(calls: int, repeats: int) -> dict[str, float]:

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypedDict
 
+from benchmarks.timing import best_per_call
 from capabilities import Engine, Registry, Workflow, parallel, step
 
 TARGET_RATIO = 10.0
@@ -96,17 +95,6 @@ def build_langgraph() -> Any:
     graph.add_edge("right", "combine")
     graph.add_edge("combine", END)
     return graph.compile()
-
-
-def best_per_call(run: Callable[[int], None], calls: int, repeats: int) -> float:
-    """Seconds per invocation, best of ``repeats`` runs of ``calls`` invocations."""
-    best = float("inf")
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        run(calls)
-        best = min(best, time.perf_counter() - start)
-    return best / calls
 
 
 def measure(calls: int, repeats: int) -> dict[str, float]:

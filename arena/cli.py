@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from capabilities import PacketFlowError, mcp_cli
+from capabilities import PacketFlowError, Registry, mcp_cli
 
 from . import bench as _bench
 from .sweep import configure_parser as _configure_sweep
@@ -80,10 +81,21 @@ def _viz(args: argparse.Namespace) -> int:
     return serve(args.scenario, args.host, args.port)
 
 
+def _scenario_for_mcp(path: str) -> tuple[Registry, dict[str, Any]]:
+    """``mcp serve --scenario``: the scenario's capabilities, and its latest summary resource."""
+    from .scenario import load_registry, mcp_resources
+
+    return load_registry(path), mcp_resources(path)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    return mcp_cli.run(args, scenario_loader=_scenario_for_mcp)
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, Callable]] = {
     "run": ("run a scenario and write its summary and plots", _configure_run, _run),
     "demo": ("tour of the capability engine", None, _demo),
-    "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, mcp_cli.run),
+    "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, _mcp),
     "sweep": (
         "run a scenario over a grid of overrides and seeds (serial, processes or Dask)",
         _configure_sweep,

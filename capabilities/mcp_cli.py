@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .errors import PacketFlowError
@@ -57,8 +58,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Serve until the client disconnects (stdio) or the process is interrupted (HTTP)."""
+ScenarioLoader = Callable[[str], tuple[Registry, dict[str, Any]]]
+
+
+def run(args: argparse.Namespace, scenario_loader: ScenarioLoader | None = None) -> int:
+    """Serve until the client disconnects (stdio) or the process is interrupted (HTTP).
+
+    ``scenario_loader`` turns ``--scenario FILE`` into a registry and extra MCP resources; the
+    arena's CLI passes its own, so this package never imports the arena.
+    """
     from .engine import Engine
     from .mcp_server import AccessConfig, Principal, build_server
 
@@ -66,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
         raise PacketFlowError(f"unknown mcp command {args.mcp_command!r}")
     resources: dict[str, Any] = {}
     if args.scenario:
-        registry, resources = _scenario(args.scenario)
+        if scenario_loader is None:
+            raise PacketFlowError(
+                f"--scenario {args.scenario!r}: scenarios need the arena; run "
+                "'packetflow-arena mcp serve --scenario FILE', or use --registry MODULE"
+            )
+        registry, resources = scenario_loader(args.scenario)
     else:
         registry = load_registry(args.registry or DEFAULT_REGISTRY)
     access = AccessConfig.load(args.config) if args.config else AccessConfig()
@@ -124,24 +137,3 @@ def load_registry(spec: str) -> Registry:
         f"--registry {spec!r}: module {module_name!r} has no "
         + (repr(attr) if attr else "'registry' attribute or 'build_registry()' function")
     )
-
-
-def _scenario(path: str) -> tuple[Registry, dict[str, Any]]:
-    """A scenario's registry (and its MCP resources, e.g. the arena's latest summary).
-
-    ``arena.scenario.load_registry(path)`` provides the registry; an optional
-    ``arena.scenario.mcp_resources(path)`` returns ``{uri: function}`` for extra resources.
-    """
-    try:
-        scenario = importlib.import_module("arena.scenario")
-    except ImportError:
-        scenario = None
-    loader = getattr(scenario, "load_registry", None)
-    if loader is None:
-        raise PacketFlowError(
-            f"--scenario {path!r}: this installation has no arena.scenario.load_registry; "
-            "use --registry MODULE instead"
-        )
-    registry = loader(path)
-    extra = getattr(scenario, "mcp_resources", None)
-    return registry, dict(extra(path)) if extra is not None else {}

@@ -30,3 +30,45 @@ async def test_scenario_capabilities_are_tools_and_the_summary_is_a_resource():
         assert summary["scenario"] == "customer_support"
         assert summary["lost"] == 0 and summary["arrived"] > 0
         assert summary["routing_accuracy"] > 0.9
+
+
+async def test_mcp_serve_with_a_scenario_over_stdio(tmp_path):
+    import os
+    import shutil
+    import sys
+
+    import anyio
+    from mcp import Client, StdioServerParameters
+
+    cli = (
+        shutil.which("packetflow-arena", path=str(Path(sys.executable).parent))
+        or "packetflow-arena"
+    )
+    params = StdioServerParameters(
+        command=cli,
+        args=["mcp", "serve", "--scenario", str(SCENARIO)],
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=str(tmp_path),
+    )
+    with anyio.fail_after(180):
+        async with Client(params) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert "handle_security_incident" in names
+            resources = {str(r.uri) for r in (await client.list_resources()).resources}
+            assert "arena://summary" in resources
+
+
+def test_capabilities_never_imports_the_arena():
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "capabilities"
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            assert not any(n == "arena" or n.startswith("arena.") for n in names), path
+        assert '"arena.' not in path.read_text(), f"{path} imports the arena by name"

@@ -42,6 +42,7 @@ from .engine import Engine
 from .errors import ContractError, PacketFlowError, PermissionDenied
 from .model import Capability, Field
 from .registry import Registry
+from .security import validate_grants
 from .typecheck import fields_of_return_type
 
 BUILTIN_TOOLS = ("discover", "send", "plan", "run_workflow")
@@ -205,13 +206,7 @@ def _principal(data: Any, where: str, default_name: str | None) -> Principal:
     grants = data.get("grants", []) or []
     if isinstance(grants, str) or not isinstance(grants, Sequence):
         raise PacketFlowError(f"{where}.grants: expected a list of permissions")
-    from .security import Permission
-
-    for g in grants:
-        try:
-            Permission.parse(g)
-        except PacketFlowError as exc:
-            raise PacketFlowError(f"{where}.grants: {exc}") from None
+    validate_grants(grants, where=f"{where}.grants")
     return Principal(name, frozenset(grants))
 
 
@@ -412,10 +407,9 @@ class CapabilityServer(MCPServer):
         ) -> dict[str, Any]:
             principal = server._principal_now()
             cap = server.registry._capabilities.get(actor)
-            actor_names = [c.name for c in actors_of(server.registry)]
             if cap is None or cap.kind != "actor" or not server.permitted(cap, principal):
                 visible = [
-                    n for n in actor_names if server.permitted(server.registry.get(n), principal)
+                    c.name for c in actors_of(server.registry) if server.permitted(c, principal)
                 ]
                 raise ToolError(f"field 'actor': no actor {actor!r} available; actors: {visible}")
             inputs = {"actor_id": actor_id, "message": message, "idempotency_key": idempotency_key}

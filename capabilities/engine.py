@@ -29,6 +29,10 @@ from .tracing import Span, Trace
 if TYPE_CHECKING:
     from .registry import Registry
 
+ATTEMPTS_ATTRIBUTE = "packetflow_attempts"
+"""Set by a policy on an exception that failed after several attempts, so a failed Result
+counts them."""
+
 
 class ExecutionPolicy(Protocol):
     """How a capability is called: retries, timeouts, circuit breaking, fallback.
@@ -257,12 +261,15 @@ class Engine:
                 status = "degraded" if outcome.degraded else "ok"
         if error is not None:
             status = "failed"
-            attempts = getattr(error, "packetflow_attempts", attempts)  # set by a retry policy
+            attempts = getattr(error, ATTEMPTS_ATTRIBUTE, attempts)
         self._close_span(span, status, error)
         if attempts != 1:
             span.attributes["attempts"] = attempts
         if cap.effects:
-            keys = tuple(k for k in kwargs if k not in dict(cap.inject))
+            keys = tuple(kwargs)
+            if cap.inject:  # injected services are not inputs
+                injected = dict(cap.inject)
+                keys = tuple(k for k in keys if k not in injected)
             self._effects(
                 cap,
                 Execution(

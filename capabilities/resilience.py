@@ -44,7 +44,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from .engine import PolicyOutcome
+from .engine import ATTEMPTS_ATTRIBUTE, PolicyOutcome
 from .errors import CircuitOpen, ContractError, ExecutionTimeout, PacketFlowError, RegistrationError
 from .model import Capability, import_dotted
 
@@ -63,8 +63,6 @@ COUNTERS = (
 """The metric names a policy records (labelled by capability)."""
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
-ATTEMPTS_ATTRIBUTE = "packetflow_attempts"
-"""Set on an exception that failed after several attempts, so a failed Result counts them."""
 
 
 # -- time ------------------------------------------------------------------------------------

@@ -356,15 +356,11 @@ class ArenaModel(mesa.Model):
         rows = self.ledger.append(text, self.source_labels[text], t)
         self.arrived += m
         sims = self.text_zone_sim[text].copy()
-        fallback_sim = None
         if self.fallback_index >= 0:
-            fallback_sim = sims[:, self.fallback_index].copy()
             sims[:, self.fallback_index] = -np.inf
-        best = sims.max(axis=1)
-        # out of scope: nothing is similar enough, or the fallback zone itself is the best match
-        oos = best < self.physics.out_of_scope_threshold
-        if fallback_sim is not None:
-            oos |= fallback_sim > best
+        # out of scope: no routable zone is similar enough (the fallback zone is reached only
+        # through this gate; a learned head's out-of-scope class lowers every other zone's score)
+        oos = sims.max(axis=1) < self.physics.out_of_scope_threshold
         if oos.any():
             self.ledger.set(rows[oos], fallback=True)
             if self.fallback_index < 0:

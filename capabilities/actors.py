@@ -21,13 +21,15 @@ delivery (:meth:`ActorRuntime.deliver`). One process owns an actor store at a ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
+import sqlite3
 import threading
 import time
 import typing
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -388,27 +390,20 @@ class ActorRuntime:
         if keep_last < 0:
             raise PacketFlowError(f"compact: keep_last must be >= 0, got {keep_last}")
         where, args = ("WHERE actor=?", (actor,)) if actor is not None else ("", ())
-        with self._db_lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "INSERT OR REPLACE INTO actor_snapshots (actor, actor_id, seq, state, time) "
-                    f"SELECT actor, actor_id, seq, state, ? FROM actor_state {where}",
-                    (time.time(), *args),
-                )
-                cur = db.execute(
-                    "DELETE FROM actor_messages WHERE rowid IN (SELECT m.rowid FROM "
-                    "actor_messages m JOIN actor_state s ON m.actor=s.actor AND "
-                    f"m.actor_id=s.actor_id WHERE m.seq <= s.seq - ? "
-                    f"{'AND s.actor=?' if actor is not None else ''})",
-                    (keep_last, *args),
-                )
-                removed = cur.rowcount
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO actor_snapshots (actor, actor_id, seq, state, time) "
+                f"SELECT actor, actor_id, seq, state, ? FROM actor_state {where}",
+                (time.time(), *args),
+            )
+            cur = db.execute(
+                "DELETE FROM actor_messages WHERE rowid IN (SELECT m.rowid FROM "
+                "actor_messages m JOIN actor_state s ON m.actor=s.actor AND "
+                f"m.actor_id=s.actor_id WHERE m.seq <= s.seq - ? "
+                f"{'AND s.actor=?' if actor is not None else ''})",
+                (keep_last, *args),
+            )
+            removed = cur.rowcount
         return removed
 
     def snapshots(self, actor: str, actor_id: str) -> list[tuple[int, Any]]:
@@ -448,6 +443,19 @@ class ActorRuntime:
     def _query(self, sql: str, args: tuple[Any, ...]) -> list[tuple]:
         with self._db_lock:
             return self._db.execute(sql, args).fetchall()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self._db_lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def _stored_reply(self, actor: str, actor_id: str, key: str | None) -> tuple[Any] | None:
         if key is None:
@@ -508,25 +516,18 @@ class ActorRuntime:
         message_json = _dumps(spec.name, "message", message)
         seq = box.seq + 1
         now = time.time()
-        with self._db_lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "INSERT INTO actor_messages (actor, actor_id, seq, idempotency_key, message, "
-                    "reply, time) VALUES (?,?,?,?,?,?,?)",
-                    (spec.name, actor_id, seq, key, message_json, reply_json, now),
-                )
-                db.execute(
-                    "INSERT INTO actor_state (actor, actor_id, seq, state, updated) "
-                    "VALUES (?,?,?,?,?) ON CONFLICT (actor, actor_id) DO UPDATE SET "
-                    "seq=excluded.seq, state=excluded.state, updated=excluded.updated",
-                    (spec.name, actor_id, seq, state_json, now),
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO actor_messages (actor, actor_id, seq, idempotency_key, message, "
+                "reply, time) VALUES (?,?,?,?,?,?,?)",
+                (spec.name, actor_id, seq, key, message_json, reply_json, now),
+            )
+            db.execute(
+                "INSERT INTO actor_state (actor, actor_id, seq, state, updated) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (actor, actor_id) DO UPDATE SET "
+                "seq=excluded.seq, state=excluded.state, updated=excluded.updated",
+                (spec.name, actor_id, seq, state_json, now),
+            )
         box.seq, box.state_json = seq, state_json
         return reply
 

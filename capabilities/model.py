@@ -155,8 +155,9 @@ class Capability:
         cap_name = name or getattr(fn, "__name__", None)
         if cap_name is None:
             raise RegistrationError(f"{fn!r} has no __name__; give the capability a name=")
+        annotated = _annotated(fn)
         try:
-            hints = typing.get_type_hints(_annotated(fn), include_extras=True)
+            hints = typing.get_type_hints(annotated, include_extras=True)
         except Exception as exc:  # unresolvable forward references
             raise RegistrationError(
                 f"capability {cap_name!r}: cannot resolve type hints ({exc})"
@@ -185,7 +186,6 @@ class Capability:
             )
         ret_fields = fields_of_return_type(hints.get("return"))
         out = _provides_fields(cap_name, provides, ret_fields)
-        annotated = _annotated(fn)
         if annotated is fn or isinstance(fn, functools.partial):
             doc = inspect.getdoc(annotated) or ""
         else:  # a callable object: its own __call__'s docstring, else its class's
@@ -360,10 +360,7 @@ def _provides_fields(
                 "TypedDict / dataclass return type"
             )
         return tuple(Field(k, v) for k, v in from_return.items())
-    try:
-        fields = _parse_fields(provides, f"capability {cap_name!r}: provides")
-    except RegistrationError:
-        raise
+    fields = _parse_fields(provides, f"capability {cap_name!r}: provides")
     if from_return:
         fields = tuple(Field(f.name, from_return.get(f.name, f.type)) for f in fields)
     return fields

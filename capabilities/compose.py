@@ -52,10 +52,7 @@ def compose(
         registry, have_set, wanted, include=include, prefer=prefer, max_states=max_states
     )
     caps = [registry.get(n) for layer in layers for n in layer]
-    steps: list[Node] = [
-        step(layer[0]) if len(layer) == 1 else parallel(*(step(n) for n in layer))
-        for layer in layers
-    ]
+    steps = layer_steps(layers)
     if not steps:
         raise CompositionError({}, "nothing to compose: every wanted field is already in 'have'")
     requires: dict[str, Any] = {}
@@ -264,6 +261,14 @@ def layer_schedule(
         avail |= written
         remaining = [n for n in remaining if n not in layer]
     return layers, remaining, avail
+
+
+def layer_steps(layers: list[list[str]]) -> list[Node]:
+    """Workflow steps for scheduled layers: a layer of one is a step, a wider one a parallel."""
+    return [
+        step(layer[0]) if len(layer) == 1 else parallel(*(step(n) for n in layer))
+        for layer in layers
+    ]
 
 
 def _name(cap: Capability) -> str:

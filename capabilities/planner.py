@@ -29,10 +29,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .compose import layer_schedule
+from .compose import layer_schedule, layer_steps
 from .errors import PacketFlowError
 from .model import Capability
-from .workflow import Node, Workflow, parallel, step
+from .workflow import Workflow
 
 if TYPE_CHECKING:
     from .registry import Match, Registry
@@ -249,10 +249,7 @@ class SemanticPlanner:
         supplied: frozenset[str],
         goals: Sequence[str],
     ) -> Workflow:
-        steps: list[Node] = [
-            step(layer[0]) if len(layer) == 1 else parallel(*(step(n) for n in layer))
-            for layer in layers
-        ]
+        steps = layer_steps(layers)
         requires: dict[str, Any] = {}
         produced: set[str] = set()
         for layer in layers:

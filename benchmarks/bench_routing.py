@@ -149,6 +149,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="scenario override for every run, e.g. physics.repulsion=0.5",
     )
     parser.add_argument("--routers", default=",".join(ROUTER_TYPES), help="comma-separated routers")
+    parser.add_argument(
+        "--paired-seeds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also compare physics and least_loaded drops under sustained "
+        "1.5x overload on N more paired seeds (mean difference ± standard error)",
+    )
     args = parser.parse_args(argv)
     limit = None if args.full else 600
     seeds = [args.seed + i for i in range(3 if args.full else 1)]
@@ -198,6 +206,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             f"{p['wait_p95']:.1f} vs {ll['wait_p95']:.1f}"
         )
     print("; ".join(parts))
+    if args.paired_seeds:
+        diffs = np.array(
+            [
+                run_router("physics", 1.5, limit, s, args.overrides, True)["dropped_share"]
+                - run_router("least_loaded", 1.5, limit, s, args.overrides, True)["dropped_share"]
+                for s in range(1000, 1000 + args.paired_seeds)
+            ]
+        )
+        se = diffs.std(ddof=1) / np.sqrt(len(diffs)) if len(diffs) > 1 else float("nan")
+        figures["sustained_paired_drop_diff"] = float(diffs.mean())
+        figures["sustained_paired_drop_diff_se"] = float(se)
+        print(
+            f"sustained 1.5x, {len(diffs)} paired seeds: physics drops "
+            f"{diffs.mean():+.2%} ± {se:.2%} (standard error) vs least_loaded"
+        )
     return figures
 
 

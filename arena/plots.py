@@ -23,6 +23,7 @@ if (
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def zone_load(
 
 
 def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
-    """Zones sized by capacity and filled by load; in-flight intents coloured by destination."""
+    """Zones sized by capacity and filled by load (dashed: capture radius); in-flight intents
+    coloured by their preferred zone, each with a tail along its last move."""
     fig, ax = plt.subplots(figsize=(7, 7))
     cmap = plt.get_cmap("tab10" if len(model.zones) <= 10 else "tab20")
     load = model.zone_load()
@@ -83,6 +85,17 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
                 alpha=0.9,
             )
         )
+        ax.add_patch(
+            plt.Circle(
+                z.position,
+                z.radius,
+                fill=False,
+                linestyle="--",
+                linewidth=0.8,
+                edgecolor="black",
+                alpha=0.6,
+            )
+        )  # the capture radius
         ax.annotate(
             f"{z.name}\n{z.occupancy}/{z.capacity} (+{z.queue_length})",
             z.position,
@@ -92,9 +105,21 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
         )
     sw = model.swarm
     if len(sw):
-        dest = sw.cand[0]
+        colours = [cmap(int(d) % cmap.N) for d in sw.cand[0]]
+        # each intent with a tail back along its last move, so the flow is visible in a still
+        tails = np.stack(
+            [np.column_stack([sw.x - sw.vx, sw.y - sw.vy]), np.column_stack([sw.x, sw.y])], axis=1
+        )
+        ax.add_collection(LineCollection(tails, colors=colours, linewidths=1.2, alpha=0.5))
         ax.scatter(
-            sw.x, sw.y, s=6, c=[cmap(int(d) % cmap.N) for d in dest], alpha=0.7, linewidths=0
+            sw.x,
+            sw.y,
+            s=18,
+            c=colours,
+            alpha=0.9,
+            edgecolors="black",
+            linewidths=0.3,
+            label="intent in flight (colour: preferred zone)",
         )
     ax.plot(*model.entry, marker="*", color="black", markersize=12, label="entry")
     ax.set_xlim(0, model.scenario.width)

@@ -298,6 +298,15 @@ def _annotated(fn: Callable[..., Any]) -> Callable[..., Any]:
     return type(fn).__call__
 
 
+def _check_keys(data: Mapping[str, Any], known: set[str], where: str) -> None:
+    """Refuse keys a data declaration does not know, naming them and the known ones."""
+    unknown = set(data) - known
+    if unknown:
+        raise RegistrationError(
+            f"{where}: unknown key(s) {sorted(map(str, unknown))}; expected some of {sorted(known)}"
+        )
+
+
 def _as_list(value: Any, where: str) -> list[Any]:
     if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
         raise RegistrationError(f"{where}: expected a list, got {value!r}")

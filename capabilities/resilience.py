@@ -46,7 +46,7 @@ from tenacity.wait import wait_base
 
 from .engine import ATTEMPTS_ATTRIBUTE, PolicyOutcome
 from .errors import CircuitOpen, ContractError, ExecutionTimeout, PacketFlowError, RegistrationError
-from .model import Capability, import_dotted
+from .model import Capability, _check_keys, import_dotted
 
 if TYPE_CHECKING:
     from .context import Context
@@ -454,12 +454,7 @@ class Policy:
         """
         if not isinstance(data, Mapping):
             raise RegistrationError(f"{where}: expected a mapping, got {type(data).__name__}")
-        known = {"retry", "timeout", "breaker", "fallback", "seed"}
-        unknown = sorted(set(map(str, data)) - known)
-        if unknown:
-            raise RegistrationError(
-                f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}"
-            )
+        _check_keys(data, {"retry", "timeout", "breaker", "fallback", "seed"}, where)
         try:
             retry_settings = _retry_from_data(data.get("retry"), f"{where}.retry")
             breaker = _breaker_from_data(data.get("breaker"), f"{where}.breaker")
@@ -912,11 +907,7 @@ def _retry_from_data(spec: Any, where: str) -> Retry | None:
     if not isinstance(spec, Mapping):
         raise RegistrationError(f"{where}: expected a number of attempts or a mapping")
     known = {"attempts", "backoff", "max_backoff", "multiplier", "jitter", "on"}
-    unknown = sorted(set(map(str, spec)) - known)
-    if unknown:
-        raise RegistrationError(
-            f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}"
-        )
+    _check_keys(spec, known, where)
     kwargs = {k: spec[k] for k in known - {"on"} if k in spec}
     if "on" in spec:
         on = spec["on"]
@@ -936,11 +927,7 @@ def _breaker_from_data(spec: Any, where: str) -> CircuitBreaker | None:
     if not isinstance(spec, Mapping):
         raise RegistrationError(f"{where}: expected a mapping of breaker settings")
     known = {"failure_threshold", "reset_timeout", "success_threshold"}
-    unknown = sorted(set(map(str, spec)) - known)
-    if unknown:
-        raise RegistrationError(
-            f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}"
-        )
+    _check_keys(spec, known, where)
     try:
         return CircuitBreaker(**{k: spec[k] for k in known if k in spec})
     except RegistrationError as exc:

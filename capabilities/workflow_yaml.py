@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .errors import RegistrationError, WorkflowError
-from .model import Capability
+from .model import Capability, _check_keys
 from .workflow import Node, Workflow, branch, parallel, step
 
 if TYPE_CHECKING:
@@ -203,14 +203,6 @@ def _node(data: Any, where: str) -> Node:
             name=data.get("name"),
         )
     raise RegistrationError(f"{where}: expected one of the keys 'step', 'parallel', 'branch'")
-
-
-def _check_keys(data: Mapping[str, Any], known: set[str], where: str) -> None:
-    unknown = set(data) - known
-    if unknown:
-        raise RegistrationError(
-            f"{where}: unknown key(s) {sorted(map(str, unknown))}; expected some of {sorted(known)}"
-        )
 
 
 def _as_list(value: Any, where: str, key: str | None) -> list[Any]:

@@ -83,6 +83,7 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
                 edgecolor=colour,
                 linewidth=2.5,
                 alpha=0.9,
+                gid=f"zone:{z.name}",
             )
         )
         ax.add_patch(
@@ -94,6 +95,7 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
                 linewidth=0.8,
                 edgecolor="black",
                 alpha=0.6,
+                gid=f"radius:{z.name}",
             )
         )  # the capture radius
         ax.annotate(
@@ -106,11 +108,6 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
     sw = model.swarm
     if len(sw):
         colours = [cmap(int(d) % cmap.N) for d in sw.cand[0]]
-        # each intent with a tail back along its last move, so the flow is visible in a still
-        tails = np.stack(
-            [np.column_stack([sw.x - sw.vx, sw.y - sw.vy]), np.column_stack([sw.x, sw.y])], axis=1
-        )
-        ax.add_collection(LineCollection(tails, colors=colours, linewidths=1.2, alpha=0.5))
         ax.scatter(
             sw.x,
             sw.y,
@@ -120,6 +117,14 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
             edgecolors="black",
             linewidths=0.3,
             label="intent in flight (colour: preferred zone)",
+            gid="intents",
+        )
+        # each intent with a tail back along its last move, so the flow is visible in a still
+        tails = np.stack(
+            [np.column_stack([sw.x - sw.vx, sw.y - sw.vy]), np.column_stack([sw.x, sw.y])], axis=1
+        )
+        ax.add_collection(
+            LineCollection(tails, colors=colours, linewidths=1.2, alpha=0.5, gid="tails")
         )
     ax.plot(*model.entry, marker="*", color="black", markersize=12, label="entry")
     ax.set_xlim(0, model.scenario.width)

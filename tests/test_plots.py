@@ -65,7 +65,8 @@ def test_utilisation_heatmap_is_the_zone_by_step_utilisation(model, tmp_path):
 def test_snapshot_shows_every_zone_and_the_intents_in_flight(model, tmp_path):
     fig = plots.arena_snapshot(model)
     ax = fig.axes[0]
-    assert len(ax.patches) == len(model.zones)
+    gids = [p.get_gid() for p in ax.patches]
+    assert gids == [g for z in model.zones for g in (f"zone:{z.name}", f"radius:{z.name}")]
     texts = " ".join(t.get_text() for t in ax.texts)
     for z in model.zones:
         assert f"{z.name}\n{z.occupancy}/{z.capacity}" in texts

@@ -199,6 +199,7 @@ class OnnxMiniLMEmbedder:
         self.name = f"{base}@onnx-{'int8' if quantize else 'fp32'}"
         self.dim = 384 if model_dir is None else 0
         self._tokenizer = None
+        self._path: Path | None = None
         self._max_length = 256
         self._lock = threading.Lock()
 
@@ -209,10 +210,13 @@ class OnnxMiniLMEmbedder:
                     self._model_dir if self._model_dir is not None else Path(_default_model_path())
                 )
                 self._load_tokenizer(src)
-            src = self._model_dir
-            path = build_onnx_model(
-                src, self._cache_dir / "onnx" if self._cache_dir else None, quantize=self.quantize
-            )
+            if self._path is None:  # once: the fingerprint stats every model file
+                self._path = build_onnx_model(
+                    self._model_dir,
+                    self._cache_dir / "onnx" if self._cache_dir else None,
+                    quantize=self.quantize,
+                )
+            path = self._path
         key = f"{path}@{self.threads}"
         sess = _SESSIONS.get(key)
         if sess is None:

@@ -14,7 +14,7 @@ parent, so ``chain()`` shows how authority flowed.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -29,7 +29,9 @@ STRATEGIES = ("inherit", "restrict", "merge")
 class Context:
     principal: str = "anonymous"
     grants: frozenset[str] = frozenset()
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # 128 random bits as 32 hex digits, like uuid4().hex at a sixth of its cost (0.5 vs 3 µs):
+    # every Engine.run without a caller context makes one
+    request_id: str = field(default_factory=lambda: os.urandom(16).hex())
     trace: Trace = field(default_factory=Trace, compare=False, repr=False)
     span_id: int | None = None
     parent: Context | None = field(default=None, compare=False, repr=False)

@@ -3,7 +3,7 @@
 from .errors import ScenarioError
 from .physics import Physics
 from .scenario import Scenario, load_scenario, parse_scenario
-from .sweep import sweep
+from .sweep import local_cluster, sweep
 
 # heavier parts (Mesa, matplotlib, ipywidgets) load on first use, so `import arena` stays light
 _LAZY = {
@@ -26,6 +26,7 @@ __all__ = [
     "ScenarioError",
     "format_summary",
     "load_scenario",
+    "local_cluster",
     "mmc",
     "parse_scenario",
     "run_scenario",

@@ -269,19 +269,35 @@ def _single_threaded_children() -> Iterator[None]:
             os.environ.pop(key, None)
 
 
-# Dask's worker-side monitors, relaxed for sweeps, whose tasks are long and CPU-bound. Measured
-# with 16 CLINC150 runs of ~1.2 s on 2 single-threaded workers of a 2-core machine: the
-# statistical profiler, which samples every worker thread's stack every 10 ms, made each run
-# ~25% slower (1.88 -> 1.51 s); the 20 ms event-loop tick and the 0.1-0.5 s system and memory
-# monitors took ~7% more (1.51 -> 1.36-1.44 s; 1.31 s in a plain process beside another run).
-# For a remote cluster, start its workers with the same settings, e.g. the environment variable
-# DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False.
+# Dask worker settings for sweeps, whose tasks are long, CPU-bound and allocate many NumPy
+# arrays. Each measured with 16 CLINC150 runs of ~1.2 s on a 2-core machine:
+# - the statistical profiler samples every worker thread's stack every 10 ms: each run ~25%
+#   slower with it (1.88 -> 1.51 s);
+# - the 20 ms event-loop tick and the 0.1-0.5 s system and memory monitors: ~5% more;
+# - Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 (to hand freed memory back to the OS
+#   sooner). Fixing glibc's threshold also switches off its adaptive mmap threshold, so every
+#   array over 128 KiB is a fresh mmap with page faults: a run in a worker was 5-10% slower than
+#   the same run in a plain process beside it, and as fast without the variable. A sweep
+#   worker's memory is a few hundred MB per run, freed at its end; glibc's defaults suit it.
+# For a remote cluster, start its workers the same way, e.g. with the environment variable
+# DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False and without MALLOC_TRIM_THRESHOLD_.
 SWEEP_WORKER_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "1s",
     "distributed.worker.memory.monitor-interval": "1s",
 }
+
+
+def _sweep_worker_environ() -> dict[str, Any]:
+    """Dask's pre-spawn environment, minus the malloc trim threshold, plus one thread per
+    numerical library (as the processes backend does)."""
+    import dask
+    import distributed  # noqa: F401 - registers Dask's "distributed" configuration
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return {**environ, **dict.fromkeys(THREAD_LIMITS, 1)}
 
 
 def local_cluster(workers: int = 2, **options: Any) -> LocalCluster:
@@ -306,7 +322,8 @@ def local_cluster(workers: int = 2, **options: Any) -> LocalCluster:
         **options,
     }
     # the nannies hand the configuration current at their start to the worker processes
-    with dask.config.set(SWEEP_WORKER_CONFIG):
+    config = {**SWEEP_WORKER_CONFIG, "distributed.nanny.pre-spawn-environ": _sweep_worker_environ()}
+    with dask.config.set(config):
         return LocalCluster(**settings)
 
 

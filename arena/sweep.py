@@ -361,7 +361,12 @@ def read_results(path: str | Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
     except ImportError as exc:
-        raise ScenarioError(str(p), None, f"cannot read parquet results: {exc}") from None
+        raise ScenarioError(
+            str(p),
+            None,
+            f"cannot read parquet results ({exc}); install the extra: "
+            "pip install 'packetflow-arena[parquet]'",
+        ) from None
     except (ValueError, pd.errors.ParserError) as exc:
         raise ScenarioError(str(p), None, f"not a readable sweep results file: {exc}") from None
 
@@ -375,7 +380,12 @@ def _write_results(path: Path, frame: pd.DataFrame) -> None:
         else:
             frame.to_csv(tmp, index=False)
     except ImportError as exc:
-        raise ScenarioError(str(path), None, f"cannot write parquet results: {exc}") from None
+        raise ScenarioError(
+            str(path),
+            None,
+            f"cannot write parquet results ({exc}); install the extra: "
+            "pip install 'packetflow-arena[parquet]'",
+        ) from None
     os.replace(tmp, path)  # a crash mid-write never leaves a half-written results file
 
 

@@ -100,8 +100,9 @@ def test_bad_grids_are_refused_with_the_field_named():
         sweep(scenario(), GRID, [1], address="tcp://127.0.0.1:1", embedder=FAKE)
 
 
-def test_resume_skips_rows_already_in_the_results_file(tmp_path, monkeypatch, serial):
-    results = tmp_path / "runs.csv"
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_resume_skips_rows_already_in_the_results_file(tmp_path, monkeypatch, serial, suffix):
+    results = tmp_path / f"runs{suffix}"
     calls: list[tuple] = []
     real = sweep_module.run_one
 
@@ -114,7 +115,9 @@ def test_resume_skips_rows_already_in_the_results_file(tmp_path, monkeypatch, se
     monkeypatch.setattr(sweep_module, "run_one", crashing_after_three)
     with pytest.raises(RuntimeError, match="worker lost"):
         sweep(scenario(), GRID, [1, 2], embedder=FAKE, results=results, progress=False)
-    assert len(pd.read_csv(results)) == 3  # every finished run was saved before the crash
+    assert (
+        len(sweep_module.read_results(results)) == 3
+    )  # every finished run was saved before the crash
 
     def counting(spec):
         calls.append(spec.key())
@@ -128,7 +131,7 @@ def test_resume_skips_rows_already_in_the_results_file(tmp_path, monkeypatch, se
     calls.clear()
     again = sweep(scenario(), GRID, [1, 2], embedder=FAKE, results=results, progress=False)
     assert calls == [] and len(again) == 8
-    assert len(pd.read_csv(results)) == 8
+    assert len(sweep_module.read_results(results)) == 8
 
 
 def test_a_results_file_of_another_sweep_is_refused(tmp_path):

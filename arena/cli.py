@@ -130,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except PacketFlowError as exc:
-        print(f"packetflow-arena: error: {exc}", file=sys.stderr)
+        notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
+        print(f"packetflow-arena: error: {exc}{notes}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

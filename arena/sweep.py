@@ -197,9 +197,13 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     from .model import ArenaModel
 
     started = time.perf_counter()
-    sc = build_scenario(spec)
-    model = ArenaModel(sc, seed=spec.seed, embedder=_embedder_for(spec.embedder))
-    model.run(spec.steps)
+    try:
+        sc = build_scenario(spec)
+        model = ArenaModel(sc, seed=spec.seed, embedder=_embedder_for(spec.embedder))
+        model.run(spec.steps)
+    except Exception as exc:  # say which run failed, wherever it ran (the note is pickled too)
+        exc.add_note(f"in sweep run {', '.join(spec.key())}")
+        raise
     row: dict[str, Any] = dict(spec.overrides)
     row["seed"] = int(model.seed_value)
     for key, value in flatten_summary(model.summary()).items():
@@ -438,6 +442,8 @@ def sweep(
         for row in previous.to_dict("records"):
             done[run_key({k: row[k] for k in params}, row["seed"])] = row
     todo = [s for s in specs if s.key() not in done]
+    if isinstance(embedder, str):  # a typo is reported here, not by every worker
+        import_dotted(embedder, where="sweep embedder")
     for overrides in dict.fromkeys(s.overrides for s in todo):
         # every distinct scenario is checked here, so a bad value is reported as a ScenarioError
         # before any worker starts (not as a remote traceback halfway through the sweep)

@@ -10,6 +10,19 @@ from __future__ import annotations
 class PacketFlowError(Exception):
     """Root of every error raised on purpose by PacketFlow Arena."""
 
+    def __reduce__(self):
+        # Errors cross process boundaries (sweep workers, Dask). Exception's own pickling calls
+        # ``cls(*args)``, i.e. ``cls(message)``, which breaks every subclass whose __init__ takes
+        # other arguments; rebuild from the message and the attributes instead.
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: type[BaseException], args: tuple, state: dict) -> BaseException:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class CapabilityNotFound(PacketFlowError, KeyError):
     """A capability was asked for by a name the registry does not hold."""

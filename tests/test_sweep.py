@@ -18,6 +18,7 @@ import arena
 from arena.cli import main
 from arena.errors import ScenarioError
 from arena.sweep import FIGURES, parse_grid, run_key, sweep
+from capabilities import PacketFlowError
 
 sweep_module = importlib.import_module("arena.sweep")  # `arena.sweep` is the function
 
@@ -248,3 +249,24 @@ def test_the_sweep_cluster_runs_single_threaded_workers_without_profiler_or_mall
     import dask
 
     assert dask.config.get("distributed.worker.profile.enabled")  # the caller's config is untouched
+
+
+def test_a_run_that_fails_in_a_worker_comes_back_as_its_error_naming_the_run():
+    # the grid value passes the parent's check; the model refuses it inside the worker process
+    with pytest.raises(ScenarioError, match="hosts no capability") as info:
+        sweep(
+            scenario(),
+            {"zones.0.capabilities": [()]},
+            [7],
+            backend="processes",
+            workers=1,
+            embedder=FAKE,
+            progress=False,
+        )
+    assert info.value.field == "zones[0]"
+    assert info.value.__notes__ == ["in sweep run zones.0.capabilities=(), seed=7.0"]
+
+
+def test_a_mistyped_embedder_is_refused_before_any_worker_starts():
+    with pytest.raises(PacketFlowError, match=r"fakes.*NoSuchFactory"):
+        sweep(scenario(), GRID, [1], backend="dask", embedder="fakes:NoSuchFactory")

@@ -5,11 +5,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # -- CLINC150 (real data, read-only; ../shared/data/clinc150 beside the repo) ------------------
 import json
-from pathlib import Path
 
 import pytest
-
-CLINC150_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clinc150"
+from paths import CLINC150_DIR
 
 
 @pytest.fixture(scope="session")

@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 
 import pytest
+from paths import SUPPORT_DIR
 
 from capabilities import Engine
 from capabilities.actors import ActorRuntime
 
-CHILD = Path(__file__).with_name("actor_durability_child.py")
-sys.path.insert(0, str(CHILD.parent))
+CHILD = SUPPORT_DIR / "actor_durability_child.py"
 from actor_durability_child import build_registry  # noqa: E402
 
 

@@ -17,8 +17,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from paths import SUPPORT_DIR
 
-TESTS = Path(__file__).parent
+TESTS = SUPPORT_DIR  # helper modules the server subprocess imports
 CLI = shutil.which("packetflow-arena", path=str(Path(sys.executable).parent)) or "packetflow-arena"
 
 

@@ -7,9 +7,8 @@ import pytest
 from arena_fixtures import base_data, scenario, topic_of
 from fakes import BagOfWordsEmbedder
 
-from arena.ledger import COMPLETED, IN_SERVICE, QUEUED
-from arena.model import ArenaModel
-from arena.physics import Physics, Workspace, step_swarm
+from arena.model import COMPLETED, IN_SERVICE, QUEUED, ArenaModel
+from arena.physics import Physics, SwarmArrays, Workspace, step_swarm
 
 
 def make(sc=None, **kw) -> ArenaModel:
@@ -33,7 +32,10 @@ def test_step_swarm_moves_an_intent_toward_its_most_similar_zone():
     csim = np.array([[0.8], [0.3]], dtype=np.float32)
     czx, czy = zone_xy[cand, 0], zone_xy[cand, 1]
     fav, d2 = step_swarm(
-        x, y, vx, vy, cand, csim, czx, czy, np.zeros(2, np.float32), Physics(), work=Workspace()
+        SwarmArrays(x, y, vx, vy, cand, csim, czx, czy),
+        np.zeros(2, np.float32),
+        Physics(),
+        work=Workspace(),
     )
     assert fav[0] == 1
     assert x[0] > 50.0 and abs(y[0] - 50.0) < 1e-4
@@ -47,27 +49,31 @@ def test_load_repels_intents_toward_the_free_zone():
     czx, czy = zone_xy[cand, 0], zone_xy[cand, 1]
     physics = Physics(temperature=0.05, repulsion=3.0)
     free = step_swarm(
-        np.array([50.0], np.float32),
-        np.array([50.0], np.float32),
-        np.zeros(1, np.float32),
-        np.zeros(1, np.float32),
-        cand,
-        csim,
-        czx,
-        czy,
+        SwarmArrays(
+            np.array([50.0], np.float32),
+            np.array([50.0], np.float32),
+            np.zeros(1, np.float32),
+            np.zeros(1, np.float32),
+            cand,
+            csim,
+            czx,
+            czy,
+        ),
         np.array([0.0, 0.0], np.float32),
         physics,
     )[0]
     x = np.array([50.0], np.float32)
     loaded = step_swarm(
-        x,
-        np.array([50.0], np.float32),
-        np.zeros(1, np.float32),
-        np.zeros(1, np.float32),
-        cand,
-        csim,
-        czx,
-        czy,
+        SwarmArrays(
+            x,
+            np.array([50.0], np.float32),
+            np.zeros(1, np.float32),
+            np.zeros(1, np.float32),
+            cand,
+            csim,
+            czx,
+            czy,
+        ),
         np.array([1.0, 0.0], np.float32),
         physics,
     )[0]
@@ -106,7 +112,7 @@ def test_a_full_zone_overflows_to_its_parallel_zone():
     data["steps"] = 20
     model = make(scenario_from(data), physics=Physics(repulsion=0.0))
     model.run()
-    s = model.summary()
+    s = model.summary().to_dict()
     assert s["overflowed"] > 0
     assert s["dropped"] == 0
     zones = {model.zone_names[z] for z in model.ledger.zone.tolist()}
@@ -131,7 +137,7 @@ def test_zones_never_exceed_capacity_and_queues_respect_their_limit(router):
         assert (model.occupancy <= model.zone_capacity).all()
         assert (model.queue_length <= model.zone_queue_limit).all()
         assert (model.occupancy >= 0).all() and (model.queue_length >= 0).all()
-    s = model.summary()
+    s = model.summary().to_dict()
     assert s["dropped_by_reason"]["queue_full"] > 0, "the test must actually overload the zones"
     assert s["lost"] == 0
 
@@ -171,7 +177,7 @@ def test_out_of_scope_intents_are_dropped_without_a_fallback_zone():
     data["physics"] = {"out_of_scope_threshold": 0.2}
     model = make(scenario_from(data))
     model.run()
-    s = model.summary()
+    s = model.summary().to_dict()
     assert s["dropped_by_reason"]["out_of_scope"] > 0
     L = model.ledger
     oos_rows = [
@@ -207,7 +213,7 @@ def test_out_of_scope_intents_go_to_the_fallback_zone_when_there_is_one():
 def test_in_flight_intents_that_never_arrive_expire_with_a_reason():
     model = make(physics=Physics(attraction=0.0, max_flight_steps=5))
     model.run(steps=12)
-    s = model.summary()
+    s = model.summary().to_dict()
     assert s["completed"] == 0
     assert s["dropped_by_reason"]["expired"] > 0
     assert s["lost"] == 0
@@ -218,7 +224,7 @@ def test_a_failing_capability_is_a_failed_outcome_not_a_crash():
     data["capabilities"][0]["faults"] = {"failure_rate": 1.0}
     model = make(scenario_from(data))
     model.run()
-    s = model.summary()
+    s = model.summary().to_dict()
     assert s["outcomes"]["failed"] > 0
     assert s["outcomes"]["failed"] == (model.ledger.capability == 0).sum()
     assert s["lost"] == 0
@@ -234,8 +240,8 @@ def test_spill_places_intents_anywhere_with_room_before_dropping():
     spilling = make(scenario_from(data), physics=Physics(spill_margin=2.0))
     strict.run()
     spilling.run()
-    assert strict.summary()["dropped_by_reason"]["queue_full"] > 0
-    s = spilling.summary()
+    assert strict.summary().dropped_by_reason["queue_full"] > 0
+    s = spilling.summary().to_dict()
     assert s["dropped"] == 0
     assert {spilling.zone_names[z] for z in spilling.ledger.zone.tolist()} > {"bank"}
 
@@ -253,7 +259,7 @@ def test_injected_faults_with_a_retry_policy_are_counted_per_zone():
     }
     model = make(scenario_from(data))
     model.run()
-    s = model.summary()
+    s = model.summary().to_dict()
     res = s["resilience"]
     assert res["bank"]["retries"] > 0
     assert res["travel"]["fallbacks"] > 0 and res["travel"]["breaker_trips"] >= 1
@@ -271,4 +277,4 @@ def test_the_numba_and_numpy_kernels_route_the_same_way():
     fast.run()
     reference.run()
     assert served_zone_by_text(fast) == served_zone_by_text(reference)
-    assert fast.summary()["completed"] == reference.summary()["completed"]
+    assert fast.summary().completed == reference.summary().completed

@@ -86,7 +86,7 @@ def test_no_intent_is_ever_lost(p):
             c["arrived"]
             == c["in_flight"] + c["queued"] + c["in_service"] + c["completed"] + c["dropped"]
         )
-    s = model.summary()
+    s = model.summary().to_dict()
     assert s["lost"] == 0
     assert sum(s["dropped_by_reason"].values()) == s["dropped"]
     assert (model.occupancy <= model.zone_capacity).all()
@@ -99,7 +99,7 @@ def test_same_seed_gives_the_same_summary_bit_for_bit(p):
     for _ in range(2):
         model = ArenaModel(parse_scenario(build(p), file="prop.yaml"), embedder=EMBEDDER)
         model.run(steps=35)
-        runs.append(json.dumps(model.summary(), sort_keys=True))
+        runs.append(json.dumps(model.summary().to_dict(), sort_keys=True))
         frame = model.zone_load_frame()
         runs.append(frame.to_csv(index=False))
     assert runs[0] == runs[2]
@@ -126,4 +126,4 @@ def test_different_seeds_give_different_runs():
     b = ArenaModel(parse_scenario(build(p), file="p.yaml"), embedder=EMBEDDER, seed=2)
     a.run(steps=30)
     b.run(steps=30)
-    assert json.dumps(a.summary()) != json.dumps(b.summary())
+    assert json.dumps(a.summary().to_dict()) != json.dumps(b.summary().to_dict())

@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from arena import bench
-from arena.cli import main
+from arena.ui import bench
+from arena.ui.cli import main
 
 
 def test_lists_every_benchmark_script():

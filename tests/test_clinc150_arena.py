@@ -32,7 +32,7 @@ def test_physics_routes_clinc150_validation_like_the_best_baseline_and_far_above
     for router in ("physics", "semantic_argmax", "least_loaded"):
         model = ArenaModel(clinc, router=router)
         model.run()
-        results[router] = model.summary()
+        results[router] = model.summary().to_dict()
     physics = results["physics"]
     print({r: s["routing_accuracy"] for r, s in results.items()})
     assert physics["lost"] == 0 and physics["arrived"] == 3100  # 3,000 val + 100 out-of-scope
@@ -49,7 +49,7 @@ def test_cli_run_writes_summary_csv_and_plots(tmp_path):
         [
             sys.executable,
             "-m",
-            "arena.cli",
+            "arena",
             "run",
             str(SUPPORT),
             "--out",

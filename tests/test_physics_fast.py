@@ -12,9 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arena.physics import Physics, Workspace, step_swarm
-from arena.physics_fast import _c_rows, select_kernel, step_swarm_numba
-from arena.swarm import Swarm
+from arena.physics import Physics, Swarm, SwarmArrays, Workspace, step_swarm
+from arena.physics.fast import c_rows, select_kernel, step_swarm_numba
 
 pytest.importorskip("numba")
 
@@ -39,13 +38,21 @@ def make_swarm(n: int, k: int, zones: int, seed: int, *, spread_v: float = 3.0) 
     }
 
 
+def step_args(state: dict) -> tuple[SwarmArrays, np.ndarray]:
+    """A swarm dict as the step's arguments: its arrays, and the zone load."""
+    arrays = {name: a for name, a in state.items() if name != "zone_load"}
+    return SwarmArrays(**arrays), state["zone_load"]
+
+
 def run_both(state: dict, physics: Physics, seed: int | None = None):
     ref = {name: np.array(a, copy=True) for name, a in state.items()}
     fast = {name: np.array(a, copy=True) for name, a in state.items()}
     rng_ref = np.random.default_rng(seed) if seed is not None else None
     rng_fast = np.random.default_rng(seed) if seed is not None else None
-    fav_r, d2_r = step_swarm(**ref, physics=physics, rng=rng_ref, work=Workspace())
-    fav_f, d2_f = step_swarm_numba(**fast, physics=physics, rng=rng_fast, work=Workspace())
+    fav_r, d2_r = step_swarm(*step_args(ref), physics=physics, rng=rng_ref, work=Workspace())
+    fav_f, d2_f = step_swarm_numba(
+        *step_args(fast), physics=physics, rng=rng_fast, work=Workspace()
+    )
     return ref, fav_r.copy(), d2_r.copy(), fast, fav_f, d2_f, rng_ref, rng_fast
 
 
@@ -134,13 +141,13 @@ def test_swarm_views_with_spare_capacity_are_used_without_copy_and_match():
         sw.add(src["x"], src["y"], src["cand"], src["csim"], zone_xy, np.arange(n), born=0)
         swarms.append(sw)
     assert not swarms[0].czx.flags.c_contiguous
-    rows = _c_rows(swarms[0].czx, np.float32)  # what the kernel gets: a view, not a copy
+    rows = c_rows(swarms[0].czx, np.float32)  # what the kernel gets: a view, not a copy
     assert rows.flags.c_contiguous and np.shares_memory(rows, swarms[0]._czx)
     np.testing.assert_array_equal(rows[:, :n], swarms[0].czx)
     load = src["zone_load"]
     outs = []
     for sw, kern in zip(swarms, (step_swarm, step_swarm_numba)):
-        fav, d2 = kern(sw.x, sw.y, sw.vx, sw.vy, sw.cand, sw.csim, sw.czx, sw.czy, load, Physics())
+        fav, d2 = kern(sw.arrays(), load, Physics())
         outs.append((fav.copy(), d2.copy(), sw.x.copy(), sw.vy.copy()))
     np.testing.assert_array_equal(outs[1][0], outs[0][0])
     np.testing.assert_allclose(outs[1][2], outs[0][2], rtol=1e-5, atol=1e-3)
@@ -156,8 +163,8 @@ def test_repeated_steps_stay_together():
     ref = {name: a.copy() for name, a in state.items()}
     fast = {name: a.copy() for name, a in state.items()}
     for _ in range(10):
-        fr, _ = step_swarm(**ref, physics=physics)
-        ff, _ = step_swarm_numba(**fast, physics=physics)
+        fr, _ = step_swarm(*step_args(ref), physics=physics)
+        ff, _ = step_swarm_numba(*step_args(fast), physics=physics)
     assert (fr == ff).mean() > 0.999
     np.testing.assert_allclose(fast["x"], ref["x"], rtol=1e-4, atol=1e-2)
 
@@ -166,7 +173,7 @@ def test_bad_input_is_named():
     state = make_swarm(10, 2, 4, seed=0)
     state["x"] = state["x"].astype(np.float64)
     with pytest.raises(ValueError, match="x must be contiguous float32"):
-        step_swarm_numba(**state, physics=Physics())
+        step_swarm_numba(*step_args(state), physics=Physics())
 
 
 def test_select_kernel():

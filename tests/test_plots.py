@@ -11,7 +11,7 @@ from fakes import BagOfWordsEmbedder
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arena import plots
+from arena.analysis import plots
 from arena.model import ArenaModel
 
 

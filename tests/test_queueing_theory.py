@@ -34,9 +34,7 @@ from fakes import BagOfWordsEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arena.model import ArenaModel
-from arena.physics import Physics
-from arena.queueing import (
+from arena.analysis.queueing import (
     DiscreteMMc,
     DiscreteOverflow,
     erlang_b,
@@ -44,6 +42,8 @@ from arena.queueing import (
     geometric_service_correction,
     mmc,
 )
+from arena.model import ArenaModel
+from arena.physics import Physics
 from arena.scenario import parse_scenario
 
 TOLERANCE = 0.05  # the issue's: relative error of mean wait and utilisation
@@ -169,7 +169,7 @@ def queue_scenario(rate: float, mean: float, servers: int, steps: int, zones: in
 def run_arena(scenario, **kw) -> ArenaModel:
     model = ArenaModel(scenario, embedder=BagOfWordsEmbedder(), check_conservation=False, **kw)
     model.run()  # the scenario's steps of arrivals, then until every intent is served
-    assert model.summary()["dropped"] == 0 and model.lost() == 0
+    assert model.summary().dropped == 0 and model.lost() == 0
     return model
 
 

@@ -50,7 +50,7 @@ def test_csv_dataset_with_inline_groups_and_unusual_labels(tmp_path):
     assert sc.label_to_capability()["2 play music"] == "label_2_play_music"
     model = ArenaModel(sc, embedder=BagOfWordsEmbedder())
     model.run()
-    s = model.summary()
+    s = model.summary().to_dict()
     assert s["lost"] == 0 and s["scored_intents"] > 0
     assert s["routing_accuracy"] == 1.0
 

@@ -153,7 +153,7 @@ def test_cli_reports_a_broken_scenario_in_one_line(tmp_path):
     data["zones"][2]["capacity"] = -3
     file = write(tmp_path, data)
     out = subprocess.run(
-        [sys.executable, "-m", "arena.cli", "run", str(file), "--quiet"],
+        [sys.executable, "-m", "arena", "run", str(file), "--quiet"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -15,12 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import arena
-from arena.cli import main
+from arena.analysis.sweep import FIGURES, run_key, sweep
 from arena.errors import ScenarioError
-from arena.sweep import FIGURES, parse_grid, run_key, sweep
+from arena.ui.cli import main
+from arena.ui.sweep_cli import parse_grid
 from capabilities import PacketFlowError
 
-sweep_module = importlib.import_module("arena.sweep")  # `arena.sweep` is the function
+sweep_module = importlib.import_module("arena.analysis.sweep")
+backends = importlib.import_module("arena.analysis.sweep.backends")  # where runs are started
 
 FAKE = "fakes:BagOfWordsEmbedder"  # importable by spawned workers (tests/ is on their sys.path)
 GRID = {"physics.temperature": [0.05, 0.5], "arrivals.rate": [2, 6]}
@@ -55,7 +57,7 @@ def test_one_row_per_run_with_parameters_seed_and_summary_figures(serial):
     )
     m = ArenaModel(sc, seed=2, embedder=BagOfWordsEmbedder())
     m.run()
-    s = m.summary()
+    s = m.summary().to_dict()
     row = serial.iloc[7]
     assert row["arrived"] == s["arrived"] and row["completed"] == s["completed"]
     assert row["wait_p95"] == s["wait_steps"]["p95"]
@@ -113,7 +115,7 @@ def test_resume_skips_rows_already_in_the_results_file(tmp_path, monkeypatch, se
         calls.append(spec.key())
         return real(spec)
 
-    monkeypatch.setattr(sweep_module, "run_one", crashing_after_three)
+    monkeypatch.setattr(backends, "run_one", crashing_after_three)
     with pytest.raises(RuntimeError, match="worker lost"):
         sweep(scenario(), GRID, [1, 2], embedder=FAKE, results=results, progress=False)
     assert (
@@ -125,7 +127,7 @@ def test_resume_skips_rows_already_in_the_results_file(tmp_path, monkeypatch, se
         return real(spec)
 
     calls.clear()
-    monkeypatch.setattr(sweep_module, "run_one", counting)
+    monkeypatch.setattr(backends, "run_one", counting)
     resumed = sweep(scenario(), GRID, [1, 2], embedder=FAKE, results=results, progress=False)
     assert len(calls) == 5  # only the runs missing from the file
     pd.testing.assert_frame_equal(figures(resumed), figures(serial), check_dtype=False)
@@ -213,7 +215,7 @@ def test_a_swept_scenario_field_named_like_a_figure_keeps_its_value():
 def test_process_workers_start_single_threaded_and_the_parent_env_is_restored(monkeypatch):
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a user's own choice is kept
-    with sweep_module._single_threaded_children():
+    with backends.single_threaded_children():
         assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
         assert os.environ["OMP_NUM_THREADS"] == "3"
     assert "OPENBLAS_NUM_THREADS" not in os.environ

@@ -9,9 +9,9 @@ from arena_fixtures import scenario
 from fakes import BagOfWordsEmbedder
 from mesa.visualization.solara_viz import _check_model_params
 
-from arena.cli import main
 from arena.physics import Physics
-from arena.viz import ArenaVizModel, build_page, model_params, snapshot_view, zone_load_view
+from arena.ui.cli import main
+from arena.ui.viz import ArenaVizModel, build_page, model_params, snapshot_view, zone_load_view
 
 
 def test_one_slider_per_physics_parameter_accepted_by_mesa():

@@ -9,9 +9,8 @@ import pytest
 from arena_fixtures import scenario
 from fakes import BagOfWordsEmbedder
 
-from arena.physics import Physics
-from arena.scenario import ROUTERS
-from arena.widgets import PhysicsPanel
+from arena.physics import Physics, router_names
+from arena.ui.widgets import PhysicsPanel
 
 
 def panel(**kw) -> PhysicsPanel:
@@ -34,7 +33,7 @@ def test_one_control_per_physics_parameter_with_its_range_and_meaning():
             assert (w.min, w.max) == (spec["min"], spec["max"])
         assert isinstance(w, widgets.IntSlider | widgets.BoundedIntText) == spec["integer"]
     assert isinstance(p.sliders["temperature"], widgets.FloatLogSlider)
-    assert list(p.router.options) == list(ROUTERS)
+    assert list(p.router.options) == list(router_names())
     assert p.physics() == p.scenario.physics
 
 

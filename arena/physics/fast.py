@@ -1,4 +1,4 @@
-"""A fused, compiled physics step: the rule of :func:`arena.physics.step_swarm` in one pass.
+"""A fused, compiled physics step: the rule of :func:`arena.physics.step.step_swarm` in one pass.
 
 Why: the NumPy reference makes ~30 passes over ``(n,)`` rows per step; at 1M in-flight intents
 every pass is a trip to main memory. Here a ``numba`` kernel reads each intent's position,
@@ -13,8 +13,8 @@ each measured (one core, 1M intents × k = 3: ~20M intent-steps/s scalar -> ~95-
   (Cephes' polynomial, ~1 ulp): a call to the C library's ``expf`` blocks the vectoriser;
 * ``error_model="numpy"``: Python's division-by-zero checks add exits that block it too.
 
-The rule is the NumPy reference's term for term in float32 (see :mod:`arena.physics`), which
-stays the reference ``tests/test_physics_fast.py`` checks this path against: logits and the
+The rule is the NumPy reference's term for term in float32 (see :mod:`arena.physics.step`), which
+stays the reference ``tests/arena/physics/test_physics_fast.py`` checks this path against: logits and the
 favourite zone are computed with the same operations in the same order (identical), the
 softmax weights agree to float32 rounding (``exp`` and the order of the sums differ in the last
 bits), not bit for bit.
@@ -35,7 +35,8 @@ from typing import Literal
 
 import numpy as np
 
-from .physics import Physics, Workspace, step_swarm
+from .params import Physics
+from .step import SwarmArrays, Workspace, step_swarm
 
 KernelName = Literal["numpy", "numba", "auto"]
 StepKernel = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -179,7 +180,7 @@ def _kernel(k: int) -> Callable:
     return kern
 
 
-def _c_rows(a: np.ndarray, dtype: type) -> np.ndarray:
+def c_rows(a: np.ndarray, dtype: type) -> np.ndarray:
     """A ``(k, n)`` array as a C-contiguous ``(k, m >= n)`` array, without copying when its
     rows are contiguous slices of a larger C-contiguous buffer (the Swarm's ``(k,
     capacity)[:, :n]`` views are): the kernel then indexes ``[j, i]`` with ``i < n`` only."""
@@ -210,24 +211,19 @@ _EMPTY = np.zeros(0, dtype=np.float32)
 
 
 def step_swarm_numba(
-    x: np.ndarray,
-    y: np.ndarray,
-    vx: np.ndarray,
-    vy: np.ndarray,
-    cand: np.ndarray,
-    csim: np.ndarray,
-    czx: np.ndarray,
-    czy: np.ndarray,
+    swarm: SwarmArrays,
     zone_load: np.ndarray,
     physics: Physics,
     rng: np.random.Generator | None = None,
     work: Workspace | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`arena.physics.step_swarm` as one fused, parallel, vectorised pass.
+    """:func:`arena.physics.step.step_swarm` as one fused, parallel, vectorised pass.
 
     Same arguments, same in-place updates of ``x, y, vx, vy`` (which must be float32 ``(n,)``),
     same outputs: (favourite zone per intent, squared distance to it after the move).
     """
+    x, y, vx, vy = swarm.x, swarm.y, swarm.vx, swarm.vy
+    cand, csim, czx, czy = swarm.cand, swarm.csim, swarm.czx, swarm.czy
     if not HAVE_NUMBA:
         raise ImportError(
             "the 'numba' physics kernel needs the package 'numba' (pip install numba); "
@@ -257,10 +253,10 @@ def step_swarm_numba(
     else:
         noise_x = noise_y = _EMPTY
         has_noise = False
-    cand_rows = _c_rows(cand, np.int64 if cand.dtype == np.int64 else np.int16)
-    csim_rows = _c_rows(csim, f32)
-    zx_rows = _c_rows(czx, f32)
-    zy_rows = _c_rows(czy, f32)
+    cand_rows = c_rows(cand, np.int64 if cand.dtype == np.int64 else np.int16)
+    csim_rows = c_rows(csim, f32)
+    zx_rows = c_rows(czx, f32)
+    zy_rows = c_rows(czy, f32)
     fav = np.empty(n, dtype=np.intp)
     d2 = (work or Workspace()).get("fast_d2", n)
     args = (

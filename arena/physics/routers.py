@@ -17,21 +17,29 @@ same for all, and the fallback zone only receives out-of-scope intents.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
-if TYPE_CHECKING:
-    from .model import ArenaModel
+
+class ZoneState(Protocol):
+    """What a router may read of the model: the five zone figures the baselines need
+    (``ArenaModel`` satisfies it), so routers sit below the model and never import it."""
+
+    rng: np.random.Generator
+    routable_zones: np.ndarray  # indices of the zones a router may choose (not the fallback)
+    zone_capacity: np.ndarray  # (Z,) service slots
+    occupancy: np.ndarray  # (Z,) slots in use
+    queue_length: np.ndarray  # (Z,) intents waiting
 
 
 class Router:
     name: ClassVar[str] = "router"
     uses_physics: ClassVar[bool] = False
 
-    def choose(self, model: ArenaModel, sims: np.ndarray) -> np.ndarray:
+    def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         """Zone index for each of the ``m`` intents; ``sims`` is ``(m, Z)`` (ineligible zones are -inf)."""
         raise NotImplementedError
 
@@ -44,7 +52,7 @@ class PhysicsRouter(Router):
 class RandomRouter(Router):
     name = "random"
 
-    def choose(self, model: ArenaModel, sims: np.ndarray) -> np.ndarray:
+    def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         eligible = model.routable_zones
         return eligible[model.rng.integers(0, len(eligible), size=sims.shape[0])]
 
@@ -55,7 +63,7 @@ class RoundRobinRouter(Router):
     def __init__(self) -> None:
         self._next = 0
 
-    def choose(self, model: ArenaModel, sims: np.ndarray) -> np.ndarray:
+    def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         eligible = model.routable_zones
         idx = (self._next + np.arange(sims.shape[0])) % len(eligible)
         self._next = int((self._next + sims.shape[0]) % len(eligible))
@@ -65,7 +73,7 @@ class RoundRobinRouter(Router):
 class LeastLoadedRouter(Router):
     name = "least_loaded"
 
-    def choose(self, model: ArenaModel, sims: np.ndarray) -> np.ndarray:
+    def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         m = sims.shape[0]
         eligible = model.routable_zones
         cap = model.zone_capacity[eligible].astype(np.float64)
@@ -80,26 +88,47 @@ class LeastLoadedRouter(Router):
 class SemanticArgmaxRouter(Router):
     name = "semantic_argmax"
 
-    def choose(self, model: ArenaModel, sims: np.ndarray) -> np.ndarray:
+    def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         return sims.argmax(axis=1)
 
 
-ROUTER_TYPES: dict[str, type[Router]] = {
-    r.name: r
-    for r in (
-        PhysicsRouter,
-        RandomRouter,
-        RoundRobinRouter,
-        LeastLoadedRouter,
-        SemanticArgmaxRouter,
-    )
-}
+# -- the registry: the one place a router name is looked up (scenario validation, the model,
+# the CLI and widgets all ask it), so a router registered here is known everywhere
+ROUTER_TYPES: dict[str, type[Router]] = {}
+
+
+def register_router(router_type: type[Router], *, replace: bool = False) -> type[Router]:
+    """Make ``router_type`` selectable by its ``name`` (usable as a class decorator)."""
+    if router_type.name in ROUTER_TYPES and not replace:
+        raise ValueError(f"router {router_type.name!r} is already registered")
+    ROUTER_TYPES[router_type.name] = router_type
+    return router_type
+
+
+for _builtin in (
+    PhysicsRouter,
+    RandomRouter,
+    RoundRobinRouter,
+    LeastLoadedRouter,
+    SemanticArgmaxRouter,
+):
+    register_router(_builtin)
+
+
+def router_names() -> tuple[str, ...]:
+    """Every selectable router name, built-ins first."""
+    return tuple(ROUTER_TYPES)
+
+
+def unknown_router_problem(name: str) -> str | None:
+    """Why ``name`` is not a router (None when it is one): for validation messages."""
+    if name in ROUTER_TYPES:
+        return None
+    return f"unknown router {name!r}; expected one of {', '.join(ROUTER_TYPES)}"
 
 
 def make_router(name: str) -> Router:
-    try:
-        return ROUTER_TYPES[name]()
-    except KeyError:
-        raise ScenarioError(
-            None, "router", f"unknown router {name!r}; expected one of {', '.join(ROUTER_TYPES)}"
-        ) from None
+    problem = unknown_router_problem(name)
+    if problem is not None:
+        raise ScenarioError(None, "router", problem)
+    return ROUTER_TYPES[name]()

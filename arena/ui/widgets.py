@@ -26,10 +26,10 @@ import matplotlib.pyplot as plt
 
 from capabilities import Embedder
 
-from . import plots
-from .model import ArenaModel
-from .physics import Physics
-from .scenario import ROUTERS, Scenario, load_scenario
+from ..analysis import plots
+from ..model import ArenaModel
+from ..physics import Physics, router_names
+from ..scenario import Scenario, load_scenario
 
 LOG_RANGE = 1000.0  # a float parameter spanning more than this ratio gets a log slider
 TEXT_RANGE = 1000  # an integer parameter spanning more than this gets a number box
@@ -120,7 +120,7 @@ class PhysicsPanel:
             layout=widgets.Layout(width="480px"),
         )
         self.router = widgets.Dropdown(
-            options=list(ROUTERS), value=router or self.scenario.router, description="router"
+            options=list(router_names()), value=router or self.scenario.router, description="router"
         )
         self.seed = widgets.IntText(
             value=self.scenario.seed if seed is None else seed, description="seed"
@@ -208,12 +208,12 @@ class PhysicsPanel:
 
     def _status_html(self, model: ArenaModel) -> str:
         s = model.summary()
-        acc = s["routing_accuracy"]
-        p95 = s["wait_steps"]["p95"]
+        acc = s.routing_accuracy
+        p95 = s.wait_steps.p95
         return (
             f"<b>after {model.steps} steps</b><br>"
-            f"arrived {s['arrived']}, completed {s['completed']}, in flight {s['in_flight']}, "
-            f"queued {s['queued']}, dropped {s['dropped']}<br>"
+            f"arrived {s.arrived}, completed {s.completed}, in flight {s.in_flight}, "
+            f"queued {s.queued}, dropped {s.dropped}<br>"
             f"routing accuracy {'n/a' if acc is None else f'{acc:.3f}'}, "
             f"p95 wait {'n/a' if p95 is None else f'{p95:g}'} steps<br>"
             f"<small>redraw {self.last_redraw_seconds:.2f} s</small>"

@@ -21,10 +21,10 @@ from mesa.visualization import SolaraViz
 
 from capabilities import Embedder
 
-from . import plots
-from .model import ArenaModel
-from .physics import Physics
-from .scenario import ROUTERS, Scenario, load_scenario
+from ..analysis import plots
+from ..model import ArenaModel
+from ..physics import Physics, router_names
+from ..scenario import Scenario, load_scenario
 
 SCENARIO_ENV = "PACKETFLOW_VIZ_SCENARIO"
 SLIDER_STEPS = 200  # resolution of a float slider over its range
@@ -72,7 +72,7 @@ def model_params(scenario: Scenario, embedder: Embedder | None = None) -> dict[s
     params: dict[str, Any] = {
         "scenario": scenario,
         "embedder": embedder,
-        "router": {"type": "Select", "value": scenario.router, "values": list(ROUTERS)},
+        "router": {"type": "Select", "value": scenario.router, "values": list(router_names())},
         "rate_scale": {
             "type": "SliderFloat",
             "value": 1.0,

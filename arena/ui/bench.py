@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # arena/ui/bench.py -> the repository
 BENCH_DIR = REPO_ROOT / "benchmarks"
 MAX_FIGURES = 8
 

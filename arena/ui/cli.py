@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from capabilities import PacketFlowError, Registry, mcp_cli
+from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
-from .sweep import configure_parser as _configure_sweep
-from .sweep import run_cli as _sweep
+from .mcp import scenario_mcp
+from .sweep_cli import configure_parser as _configure_sweep
+from .sweep_cli import run_cli as _sweep
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -48,7 +48,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runner import format_summary, run_scenario
+    # loaded on use, so `packetflow-arena --help` and `mcp` start without Mesa
+    from ..analysis.runner import run_scenario
+    from ..model import format_summary
 
     _, summary = run_scenario(
         args.scenario,
@@ -62,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(format_summary(summary))
     print(f"wrote {args.out}/summary.json, zone_load.csv, zone_load.png, arena_snapshot.png")
-    return 0 if summary["lost"] == 0 else 1
+    return 0 if summary.lost == 0 else 1
 
 
 def _configure_viz(p: argparse.ArgumentParser) -> None:
@@ -81,15 +83,8 @@ def _viz(args: argparse.Namespace) -> int:
     return serve(args.scenario, args.host, args.port)
 
 
-def _scenario_for_mcp(path: str) -> tuple[Registry, dict[str, Any]]:
-    """``mcp serve --scenario``: the scenario's capabilities, and its latest summary resource."""
-    from .scenario import load_registry, mcp_resources
-
-    return load_registry(path), mcp_resources(path)
-
-
 def _mcp(args: argparse.Namespace) -> int:
-    return mcp_cli.run(args, scenario_loader=_scenario_for_mcp)
+    return mcp_cli.run(args, scenario_loader=scenario_mcp)
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, Callable]] = {

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import ArenaModel
+    from ..model import ArenaModel, RunSummary
 
 
 def write_outputs(
     model: ArenaModel,
     out_dir: str | Path,
-    summary: dict[str, Any] | None = None,
+    summary: RunSummary | None = None,
     snapshot: Any = None,
 ) -> dict[str, Path]:
     """Write the standard result files; ``snapshot`` is a Figure captured mid-run (else now)."""
@@ -28,7 +28,9 @@ def write_outputs(
         name: out / name
         for name in ("summary.json", "zone_load.csv", "zone_load.png", "arena_snapshot.png")
     }
-    paths["summary.json"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    paths["summary.json"].write_text(
+        json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8"
+    )
     frame = model.zone_load_frame()
     frame.to_csv(paths["zone_load.csv"], index=False)
     caps = {z.name: z.capacity for z in model.zones}

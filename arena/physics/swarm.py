@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .step import SwarmArrays
+
 _VECTORS = ("x", "y", "vx", "vy")
 
 
@@ -81,6 +83,12 @@ class Swarm:
     @property
     def born(self) -> np.ndarray:
         return self._born[: self.n]
+
+    def arrays(self) -> SwarmArrays:
+        """Views of the live rows, as the physics step takes them."""
+        return SwarmArrays(
+            self.x, self.y, self.vx, self.vy, self.cand, self.csim, self.czx, self.czy
+        )
 
     def __len__(self) -> int:
         return self.n

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
-    from .model import ArenaModel
+    from ..model import ArenaModel
 
 
 def zone_load(

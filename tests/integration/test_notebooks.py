@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from paths import NOTEBOOKS_DIR
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = NOTEBOOKS_DIR
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 FIGURES = {  # notebook -> figures it must show (plots are the point of the first three)
     "01_quickstart.ipynb": 3,

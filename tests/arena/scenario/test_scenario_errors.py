@@ -143,21 +143,3 @@ def test_overrides_are_validated_like_the_file(tmp_path):
     assert info.value.field == "physics.temperature"
     with pytest.raises(ScenarioError, match="must look like"):
         load_scenario(file, overrides=["physics.temperature"])
-
-
-def test_cli_reports_a_broken_scenario_in_one_line(tmp_path):
-    import subprocess
-    import sys
-
-    data = base_data()
-    data["zones"][2]["capacity"] = -3
-    file = write(tmp_path, data)
-    out = subprocess.run(
-        [sys.executable, "-m", "arena", "run", str(file), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert lines == [f"packetflow-arena: error: {file}: zones[2].capacity: must be >= 1, got -3"]

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import mcp
+from paths import REPO_ROOT, SCENARIOS_DIR
 
 from arena.scenario import load_registry
 from arena.ui.mcp import mcp_resources
 from capabilities.mcp_server import build_server
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "customer_support.yaml"
+SCENARIO = SCENARIOS_DIR / "customer_support.yaml"
 
 
 async def test_scenario_capabilities_are_tools_and_the_summary_is_a_resource():
@@ -62,7 +63,7 @@ async def test_mcp_serve_with_a_scenario_over_stdio(tmp_path):
 def test_capabilities_never_imports_the_arena():
     import ast
 
-    root = Path(__file__).resolve().parents[1] / "capabilities"
+    root = REPO_ROOT / "capabilities"
     for path in root.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import REPO_ROOT
 
 from arena.model import ArenaModel
 from arena.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 CLINC = ROOT / "scenarios" / "clinc150.yaml"
 SUPPORT = ROOT / "scenarios" / "customer_support.yaml"
 

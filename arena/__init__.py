@@ -42,9 +42,15 @@ __all__ = [
 ]
 
 
+# `from arena import cli` (tests/test_engine.py) predates arena.ui; the module, loaded on use
+_MODULES = {"cli": ".ui.cli"}
+
+
 def __getattr__(name: str):
-    if name in _LAZY:
+    if name in _LAZY or name in _MODULES:
         import importlib
 
+        if name in _MODULES:
+            return importlib.import_module(_MODULES[name], __name__)
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -73,4 +73,4 @@ def build_policy(data: Mapping[str, Any], file: str | None, where: str) -> Any:
 
 def load_registry(path: str | Path) -> Registry:
     """The registry of a scenario's capabilities (used by ``mcp serve --scenario``)."""
-    return load_scenario(path).build_registry()
+    return build_registry(load_scenario(path))

@@ -11,7 +11,7 @@ file skips the runs already in it, so an interrupted sweep resumes where it stop
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,48 +63,84 @@ def sweep(
     specs = grid_specs(scenario, grid, seeds, steps=steps, embedder=embedder)
     params = list(grid)
     results_path = Path(results) if results is not None else None
-    done: dict[tuple[str, ...], dict[str, Any]] = {}
     previous = read_results(results_path) if results_path is not None else pd.DataFrame()
-    if len(previous):
-        missing = [c for c in [*params, "seed"] if c not in previous.columns]
-        if missing:
-            raise ScenarioError(
-                str(results_path),
-                None,
-                f"results file lacks the columns {missing} of this sweep; use another file",
-            )
-        for row in previous.to_dict("records"):
-            done[run_key({k: row[k] for k in params}, row["seed"])] = row
+    done = _rows_done(previous, params, results_path)
     todo = [s for s in specs if s.key() not in done]
-    if isinstance(embedder, str):  # a typo is reported here, not by every worker
-        import_dotted(embedder, where="sweep embedder")
-    for overrides in dict.fromkeys(s.overrides for s in todo):
-        # every distinct scenario is checked here, so a bad value is reported as a ScenarioError
-        # before any worker starts (not as a remote traceback halfway through the sweep)
-        build_scenario(RunSpec(todo[0].scenario, overrides, None))
+    _check_before_start(todo, embedder)
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="sweep", unit="run")
-    new_rows: list[dict[str, Any]] = []
     try:
-        for row in BACKEND_RUNNERS[backend](todo, workers, address) if todo else ():
-            new_rows.append(row)
-            done[run_key({k: row[k] for k in params}, row["seed"])] = row
-            if results_path is not None:
-                fresh = pd.DataFrame(new_rows)
-                write_results(
-                    results_path, pd.concat([previous, fresh]) if len(previous) else fresh
-                )
-            if bar is not None:
-                bar.update(1)
+        rows = BACKEND_RUNNERS[backend](todo, workers, address) if todo else iter(())
+        _collect(rows, done, params, previous, results_path, bar)
     finally:
         if bar is not None:
             bar.close()
+    return _grid_frame(specs, done, restore_values=len(previous) > 0)
+
+
+def _rows_done(
+    previous: pd.DataFrame, params: list[str], results_path: Path | None
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The rows of an earlier run of this sweep (by run key), read from its results file."""
+    done: dict[tuple[str, ...], dict[str, Any]] = {}
+    if not len(previous):
+        return done
+    missing = [c for c in [*params, "seed"] if c not in previous.columns]
+    if missing:
+        raise ScenarioError(
+            str(results_path),
+            None,
+            f"results file lacks the columns {missing} of this sweep; use another file",
+        )
+    for row in previous.to_dict("records"):
+        done[run_key({k: row[k] for k in params}, row["seed"])] = row
+    return done
+
+
+def _check_before_start(todo: list[RunSpec], embedder: EmbedderSource) -> None:
+    """Report a mistyped embedder path or a bad grid value here, as one error, before any worker
+    starts (not as a remote traceback from every worker, halfway through the sweep)."""
+    if isinstance(embedder, str):
+        import_dotted(embedder, where="sweep embedder")
+    for overrides in dict.fromkeys(s.overrides for s in todo):
+        build_scenario(RunSpec(todo[0].scenario, overrides, None))
+
+
+def _collect(
+    rows: Iterator[dict[str, Any]],
+    done: dict[tuple[str, ...], dict[str, Any]],
+    params: list[str],
+    previous: pd.DataFrame,
+    results_path: Path | None,
+    bar: Any,
+) -> None:
+    """Record rows as runs finish, rewriting the results file (earlier rows + new) each time."""
+    import pandas as pd
+
+    new_rows: list[dict[str, Any]] = []
+    for row in rows:
+        new_rows.append(row)
+        done[run_key({k: row[k] for k in params}, row["seed"])] = row
+        if results_path is not None:
+            fresh = pd.DataFrame(new_rows)
+            write_results(results_path, pd.concat([previous, fresh]) if len(previous) else fresh)
+        if bar is not None:
+            bar.update(1)
+
+
+def _grid_frame(
+    specs: list[RunSpec], done: dict[tuple[str, ...], dict[str, Any]], *, restore_values: bool
+) -> pd.DataFrame:
+    """One row per spec, in grid order; values read back from a file get the grid's own values
+    and types back."""
+    import pandas as pd
+
     frame = pd.DataFrame([done[s.key()] for s in specs])
     frame = frame.drop(columns=[c for c in frame.columns if c.startswith("Unnamed:")])
-    if len(previous):  # values read back from a file: restore the grid's own values and types
+    if restore_values:
         for i, spec in enumerate(specs):
             for k, v in spec.overrides:
                 frame.at[i, k] = v

@@ -1,19 +1,26 @@
-"""The Spatial Knowledge Arena: a Mesa model that routes intents to specialised zones."""
+"""The Spatial Knowledge Arena: a Mesa model that routes intents to specialised zones.
+
+Layers, bottom to top (each imports only those below it): ``errors``, ``handlers`` ->
+``physics`` -> ``scenario`` -> ``model`` -> ``analysis`` -> ``ui``.
+"""
 
 from .errors import ScenarioError
 from .physics import Physics
 from .scenario import Scenario, load_scenario, parse_scenario
-from .sweep import local_cluster, sweep
 
-# heavier parts (Mesa, matplotlib, ipywidgets) load on first use, so `import arena` stays light
+# heavier parts (Mesa, matplotlib, ipywidgets, Dask glue) load on first use, so `import arena`
+# stays light
 _LAZY = {
     "ArenaModel": ".model",
-    "run_scenario": ".runner",
-    "format_summary": ".runner",
-    "PhysicsPanel": ".widgets",
-    "DiscreteMMc": ".queueing",
-    "DiscreteOverflow": ".queueing",
-    "mmc": ".queueing",
+    "RunSummary": ".model",
+    "format_summary": ".model",
+    "run_scenario": ".analysis.runner",
+    "sweep": ".analysis.sweep",
+    "local_cluster": ".analysis.sweep",
+    "DiscreteMMc": ".analysis.queueing",
+    "DiscreteOverflow": ".analysis.queueing",
+    "mmc": ".analysis.queueing",
+    "PhysicsPanel": ".ui.widgets",
 }
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "DiscreteOverflow",
     "Physics",
     "PhysicsPanel",
+    "RunSummary",
     "Scenario",
     "ScenarioError",
     "format_summary",
@@ -34,9 +42,15 @@ __all__ = [
 ]
 
 
+# `from arena import cli` (tests/test_engine.py) predates arena.ui; the module, loaded on use
+_MODULES = {"cli": ".ui.cli"}
+
+
 def __getattr__(name: str):
-    if name in _LAZY:
+    if name in _LAZY or name in _MODULES:
         import importlib
 
+        if name in _MODULES:
+            return importlib.import_module(_MODULES[name], __name__)
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,8 @@ force, damping, speed limit, move, capture distance). Measured in the same run:
   (``benchmarks/mesa_reference.py``, ``model.agents.do("step")``), on a smaller swarm —
   intent-steps/s is a per-intent rate and the per-agent loop is linear in n, so the ratio is
   fair (and a 1M-agent Mesa model would take minutes to build);
-* ``numpy``: :func:`arena.physics.step_swarm`, the NumPy reference;
-* ``numba``: :func:`arena.physics_fast.step_swarm_numba`, the fused compiled kernel.
+* ``numpy``: :func:`arena.physics.step.step_swarm`, the NumPy reference;
+* ``numba``: :func:`arena.physics.fast.step_swarm_numba`, the fused compiled kernel.
 
 Swarms are built directly (random zone positions, random similarities, each intent's top-k
 zones by similarity, as the model orders them): no embeddings are needed for a speed figure.
@@ -36,9 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from arena.physics import Physics, Workspace, step_swarm
-from arena.physics_fast import HAVE_NUMBA, step_swarm_numba
-from arena.swarm import Swarm
+from arena.physics import Physics, Swarm, SwarmArrays, Workspace, step_swarm
+from arena.physics.fast import HAVE_NUMBA, step_swarm_numba
 
 from .mesa_reference import PerAgentArena
 
@@ -92,20 +91,7 @@ def swarm_state(swarm: Swarm, load: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def run_kernel(kernel: Callable, swarm: Swarm, load: np.ndarray, physics: Physics, work: Workspace):
-    return kernel(
-        swarm.x,
-        swarm.y,
-        swarm.vx,
-        swarm.vy,
-        swarm.cand,
-        swarm.csim,
-        swarm.czx,
-        swarm.czy,
-        load,
-        physics,
-        None,
-        work,
-    )
+    return kernel(swarm.arrays(), load, physics, None, work)
 
 
 def time_steps(step: Callable[[], Any], steps: int) -> tuple[float, float]:
@@ -133,7 +119,8 @@ def check_against_mesa(k: int, physics: Physics, n: int = 500) -> dict[str, floa
     kernels = {"numpy": step_swarm} | ({"numba": step_swarm_numba} if HAVE_NUMBA else {})
     for name, kernel in kernels.items():
         s = {key: v.copy() for key, v in state.items()}
-        fav, _ = kernel(**s, physics=physics)
+        arrays = SwarmArrays(**{key: v for key, v in s.items() if key != "zone_load"})
+        fav, _ = kernel(arrays, s["zone_load"], physics=physics)
         err = float(max(np.abs(s["x"] - mx).max(), np.abs(s["y"] - my).max()))
         same = float((fav == mfav).mean())
         if err > 1e-2 or same < 0.999:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from arena.model import ArenaModel
-from arena.routers import ROUTER_TYPES
+from arena.physics import ROUTER_TYPES
 from arena.scenario import load_scenario
 from capabilities import default_embedder
 
@@ -93,7 +93,7 @@ def run_router(
     )
     model = ArenaModel(sc, router=router, seed=seed)
     model.run()
-    s = model.summary()
+    s = model.summary().to_dict()
     util = [
         u["mean"]
         for z, u in s["zone_utilisation"].items()

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from arena.sweep import local_cluster, sweep
+from arena.analysis.sweep import local_cluster, sweep
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "clinc150.yaml"
 GRID = {"physics.temperature": [0.03, 0.1], "physics.repulsion": [1.0, 5.0]}

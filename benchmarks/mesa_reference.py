@@ -1,7 +1,7 @@
 """The physics rule written the agent-based way: one ``mesa.Agent`` per in-flight intent.
 
 This is the baseline the vectorised step is measured against (``bench_physics.py``): the same
-rule as :func:`arena.physics.step_swarm` — logits, softmax over the candidate zones, force,
+rule as :func:`arena.physics.step.step_swarm` — logits, softmax over the candidate zones, force,
 damping, speed limit, move, closest approach to the favourite zone — in plain Python ``math``
 inside each agent's ``step()``, run by Mesa with ``model.agents.do("step")``. It is how one
 would write the arena without the struct-of-arrays swarm, and it computes in float64, so it

@@ -1,0 +1,35 @@
+"""Running and analysing the model: ``runner`` (:func:`run_scenario`), ``output`` (result
+files), ``plots`` (matplotlib figures), ``queueing`` (the discrete-time queueing theory the
+arena is checked against), ``sweep`` (parameter sweeps on processes or Dask).
+
+``sweep`` and ``queueing`` load eagerly; the rest (Mesa, matplotlib) on first use.
+"""
+
+from .queueing import DiscreteMMc, DiscreteOverflow, mmc
+from .sweep import local_cluster, sweep
+
+_LAZY = {
+    "run_scenario": ".runner",
+    "write_outputs": ".output",
+    "plots": ".plots",
+}
+
+__all__ = [
+    "DiscreteMMc",
+    "DiscreteOverflow",
+    "local_cluster",
+    "mmc",
+    "plots",
+    "run_scenario",
+    "sweep",
+    "write_outputs",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name], __name__)
+        return module if name == "plots" else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,34 @@
+"""Parameter sweeps: ``specs`` (one run as a picklable spec), ``backends`` (serial, processes,
+Dask), ``results`` (CSV/parquet files, resumable), ``api`` (:func:`sweep`)."""
+
+from .api import sweep
+from .backends import BACKENDS, SWEEP_WORKER_CONFIG, THREAD_LIMITS, local_cluster
+from .results import read_results, write_results
+from .specs import (
+    FIGURES,
+    RunSpec,
+    apply_overrides,
+    build_scenario,
+    flatten_summary,
+    grid_specs,
+    run_key,
+    run_one,
+)
+
+__all__ = [
+    "BACKENDS",
+    "FIGURES",
+    "SWEEP_WORKER_CONFIG",
+    "THREAD_LIMITS",
+    "RunSpec",
+    "apply_overrides",
+    "build_scenario",
+    "flatten_summary",
+    "grid_specs",
+    "local_cluster",
+    "read_results",
+    "run_key",
+    "run_one",
+    "sweep",
+    "write_results",
+]

@@ -1,0 +1,42 @@
+"""The Mesa model: :class:`ArenaModel` and what it is built from.
+
+``model`` (the step: arrivals, routing, physics, capture), ``build`` (construction from a
+scenario), ``service`` (admission, overflow, queues, spill, service), ``agents`` (zone and
+capability agents), ``ledger`` (one row per intent), ``summary`` (:class:`RunSummary`).
+"""
+
+from .agents import CapabilityAgent, ZoneAgent
+from .build import ARENA_INPUTS, zone_layout
+from .ledger import (
+    COMPLETED,
+    DROP_REASONS,
+    DROPPED,
+    IN_SERVICE,
+    OUTCOMES,
+    QUEUED,
+    STATE_NAMES,
+    Ledger,
+)
+from .model import ArenaModel
+from .summary import OutOfScope, RunSummary, WaitSteps, format_summary, summarise
+
+__all__ = [
+    "ARENA_INPUTS",
+    "COMPLETED",
+    "DROPPED",
+    "DROP_REASONS",
+    "IN_SERVICE",
+    "OUTCOMES",
+    "QUEUED",
+    "STATE_NAMES",
+    "ArenaModel",
+    "CapabilityAgent",
+    "Ledger",
+    "OutOfScope",
+    "RunSummary",
+    "WaitSteps",
+    "ZoneAgent",
+    "format_summary",
+    "summarise",
+    "zone_layout",
+]

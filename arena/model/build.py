@@ -1,0 +1,247 @@
+"""Building an :class:`arena.model.ArenaModel` from its scenario: faults and policies bound to
+the registry, zones laid out, capabilities placed, the intent source embedded and scored.
+
+A mixin of the model (construction only; nothing here runs during a step).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from capabilities import default_cache_dir, with_faults
+
+from ..errors import ScenarioError
+from ..physics import HeadSettings, SoftmaxHead, train_or_load
+from ..scenario import Scenario, load_dataset
+from .agents import CapabilityAgent, ZoneAgent
+
+if TYPE_CHECKING:  # annotations only
+    from capabilities import Registry
+
+    from ..physics import Physics
+
+ARENA_INPUTS = ("text",)
+
+
+class ArenaBuild:
+    """The model's construction steps (see :meth:`ArenaModel.__init__` for their order)."""
+
+    scenario: Scenario
+    registry: Registry
+    physics: Physics
+    rng: np.random.Generator
+    steps: int
+
+    def inject_faults(self) -> None:
+        for spec in self.scenario.capabilities:
+            if spec.faults is not None and spec.faults.failure_rate > 0:
+                faulty = with_faults(
+                    self.registry.get(spec.name),
+                    failure_rate=spec.faults.failure_rate,
+                    rng=self.rng,
+                )
+                self.registry.register(faulty, replace=True)
+
+    def bind_policies(self) -> None:
+        """Resilience policies run on simulated time: one step is one second of their clock, and
+        retry backoff does not sleep (it happens within the step)."""
+        for cap in self.registry:
+            if cap.policy is not None and hasattr(cap.policy, "bind"):
+                bound = cap.policy.bind(lambda: float(self.steps), sleep=lambda _s: None)
+                self.registry.register(cap.replace(policy=bound), replace=True)
+
+    def build_zones(self) -> None:
+        sc = self.scenario
+        positions = zone_layout(sc)
+        self.zones: list[ZoneAgent] = []
+        for i, z in enumerate(sc.zones):
+            self.zones.append(
+                ZoneAgent(
+                    self,
+                    i,
+                    z.name,
+                    positions[i],
+                    z.radius,
+                    z.capacity,
+                    z.queue_limit,
+                    z.specialisation,
+                    z.fallback,
+                )
+            )
+        Z = len(self.zones)
+        self.zone_names = [z.name for z in self.zones]
+        self.zone_xy = np.array([positions[i] for i in range(Z)], dtype=np.float32)
+        self.zone_radius2 = np.array([z.radius**2 for z in self.zones], dtype=np.float32)
+        self.zone_capacity = np.array([z.capacity for z in self.zones], dtype=np.int64)
+        self.zone_queue_limit = np.array([z.queue_limit for z in self.zones], dtype=np.int64)
+        self.occupancy = np.zeros(Z, dtype=np.int64)
+        self.queue_length = np.zeros(Z, dtype=np.int64)
+        self.step_arrivals = np.zeros(Z, dtype=np.int64)
+        self.step_completions = np.zeros(Z, dtype=np.int64)
+        self.step_drops = np.zeros(Z, dtype=np.int64)
+        self.queues: list[deque[int]] = [deque() for _ in range(Z)]
+        self.fallback_index = next((i for i, z in enumerate(self.zones) if z.fallback), -1)
+        self.routable_zones = np.array(
+            [i for i in range(Z) if i != self.fallback_index], dtype=np.intp
+        )
+        if len(self.routable_zones) == 0:
+            raise ScenarioError(
+                sc.file, "zones", "every zone is a fallback; at least one must not be"
+            )
+        self.k = int(min(self.physics.candidates, len(self.routable_zones)))
+        self.entry = np.array(
+            sc.entry if sc.entry is not None else (sc.width / 2, sc.height / 2), dtype=np.float32
+        )
+
+    def build_capabilities(self) -> None:
+        names, vectors = self.registry.capability_vectors()
+        self.capability_names = list(names)
+        self.capability_vectors = vectors
+        index = {n: i for i, n in enumerate(names)}
+        self.capability_specs = {c.name: c for c in self.scenario.capabilities}
+        self.zone_caps: list[np.ndarray] = []
+        self.capability_agents: list[CapabilityAgent] = []
+        for zi, (zone, spec) in enumerate(zip(self.zones, self.scenario.zones, strict=True)):
+            idx = np.array([index[c] for c in spec.capabilities], dtype=np.intp)
+            if len(idx) == 0:
+                raise ScenarioError(
+                    self.scenario.file,
+                    f"zones[{zi}]",
+                    f"zone {zone.name!r} hosts no capability, so it could not serve what it captures",
+                )
+            self.zone_caps.append(idx)
+            for j, ci in enumerate(idx):
+                angle = 2 * math.pi * j / len(idx)
+                r = zone.radius * 0.6
+                pos = (
+                    float(np.clip(zone.position[0] + r * math.cos(angle), 0, self.scenario.width)),
+                    float(np.clip(zone.position[1] + r * math.sin(angle), 0, self.scenario.height)),
+                )
+                self.capability_agents.append(CapabilityAgent(self, int(ci), names[ci], zone, pos))
+        self.capability_agent_of = {a.index: a for a in self.capability_agents}
+        for cap in self.registry:
+            missing = sorted(cap.required_inputs - set(ARENA_INPUTS))
+            if missing:
+                raise ScenarioError(
+                    self.scenario.file,
+                    "capabilities",
+                    f"capability {cap.name!r} requires {missing}, but the arena can only "
+                    f"give it {list(ARENA_INPUTS)}",
+                )
+        self._spec_vectors = {}
+        self.head = self.learned_head() if self.scenario.attraction.kind == "learned" else None
+        texts = [
+            (i, z.specialisation) for i, z in enumerate(self.scenario.zones) if z.specialisation
+        ]
+        if texts and self.head is None:
+            vecs = self.registry.embedder.encode([t for _, t in texts])
+            self._spec_vectors = {i: vecs[j] for j, (i, _) in enumerate(texts)}
+
+    def learned_head(self) -> SoftmaxHead:
+        """Train (or load from the cache) the softmax head over the scenario's examples."""
+        sc = self.scenario
+        assert sc.examples is not None  # checked when the scenario was parsed
+        data = load_dataset(sc.examples.source, scenario_file=sc.file, field="examples.source")
+        l2c = sc.label_to_capability()
+        index = {n: i for i, n in enumerate(self.capability_names)}
+        rows = [
+            (t, index[l2c[lab]])
+            for t, lab in zip(data.texts, data.labels, strict=True)
+            if lab in l2c
+        ]
+        seen = {c for _, c in rows}
+        lacking = [n for i, n in enumerate(self.capability_names) if i not in seen]
+        if lacking:
+            raise ScenarioError(
+                sc.file,
+                "attraction.kind",
+                f"'learned' needs examples for every capability; {lacking[:3]} have none "
+                "in examples.source (check their labels)",
+            )
+        a = sc.attraction
+        settings = HeadSettings(
+            epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2, momentum=a.momentum
+        )
+        embedder = self.registry.embedder
+        return train_or_load(
+            default_cache_dir(),
+            embedder.name,
+            self.capability_names,
+            [t for t, _ in rows],
+            np.array([c for _, c in rows], dtype=np.int64),
+            embedder.encode,
+            settings,
+        )
+
+    def prepare_source(self) -> None:
+        data = self.scenario.load_source()
+        self.source_texts = data.texts
+        label_names = sorted({lab for lab in data.labels if lab is not None})
+        self.label_names = label_names
+        lid = {lab: i for i, lab in enumerate(label_names)}
+        self.source_labels = np.array(
+            [lid[lab] if lab is not None else -1 for lab in data.labels], dtype=np.int32
+        )
+        cap_index = {n: i for i, n in enumerate(self.capability_names)}
+        zone_of_cap = np.full(len(self.capability_names), -1, dtype=np.int16)
+        for zi, idx in enumerate(self.zone_caps):
+            zone_of_cap[idx] = zi
+        l2c = self.scenario.label_to_capability()
+        oos = set(self.scenario.arrivals.out_of_scope_labels)
+        self.label_capability = np.array(
+            [cap_index[l2c[lab]] if lab in l2c else -1 for lab in label_names], dtype=np.int32
+        )
+        self.label_zone = np.array(
+            [zone_of_cap[c] if c >= 0 else -1 for c in self.label_capability], dtype=np.int16
+        )
+        self.label_is_oos = np.array([lab in oos for lab in label_names], dtype=bool)
+        self.text_zone_sim, self.text_best_cap = self.similarities(list(self.source_texts))
+        n = len(self.source_texts)
+        order = self.rng.permutation(n) if self.scenario.arrivals.shuffle else np.arange(n)
+        self.source_text_index = order.astype(np.int32)
+
+    def similarities(self, texts: list[str], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, Z)`` similarity of each text to each zone and the best hosted capability per zone.
+
+        A zone's attraction is that of its best-matching hosted capability: cosine similarity
+        (or its specialisation text's, if closer), or with learned attraction the head's
+        probability. Texts are embedded in batches through the cache.
+        """
+        n, Z = len(texts), len(self.zones)
+        sims = np.empty((n, Z), dtype=np.float32)
+        best = np.empty((n, Z), dtype=np.int32)
+        embedder = self.registry.embedder
+        for s in range(0, n, chunk):
+            e = embedder.encode(texts[s : s + chunk])
+            cs = self.head.proba(e) if self.head is not None else e @ self.capability_vectors.T
+            rows = np.arange(len(e))
+            for z, idx in enumerate(self.zone_caps):
+                sub = cs[:, idx]
+                a = sub.argmax(axis=1)
+                sims[s : s + len(e), z] = sub[rows, a]
+                best[s : s + len(e), z] = idx[a]
+            for z, v in self._spec_vectors.items():
+                np.maximum(sims[s : s + len(e), z], e @ v, out=sims[s : s + len(e), z])
+        return sims, best
+
+
+def zone_layout(sc: Scenario) -> list[tuple[float, float]]:
+    """Explicit positions where given; the rest on a circle (or grid) around the centre."""
+    auto = [i for i, z in enumerate(sc.zones) if z.position is None]
+    out: list[tuple[float, float]] = [z.position or (0.0, 0.0) for z in sc.zones]
+    cx, cy = sc.width / 2, sc.height / 2
+    if sc.layout == "circle":
+        r = 0.38 * min(sc.width, sc.height)
+        for j, i in enumerate(auto):
+            a = 2 * math.pi * j / max(1, len(auto)) + math.pi / 2
+            out[i] = (cx + r * math.cos(a), cy + r * math.sin(a))
+    else:
+        cols = max(1, math.ceil(math.sqrt(len(auto))))
+        rows = max(1, math.ceil(len(auto) / cols))
+        for j, i in enumerate(auto):
+            out[i] = (sc.width * (j % cols + 0.5) / cols, sc.height * (j // cols + 0.5) / rows)
+    return out

@@ -1,0 +1,52 @@
+"""The routing physics and the routers: the lowest layer of the arena (NumPy, numba; no Mesa).
+
+``params`` (:class:`Physics`), ``step`` (the NumPy reference step), ``fast`` (the fused numba
+step and :func:`select_kernel`), ``swarm`` (in-flight intents as arrays), ``attraction`` (the
+learned softmax head), ``routers`` (the :class:`Router` interface, its registry and built-ins).
+"""
+
+from .attraction import HeadSettings, SoftmaxHead, train_or_load
+from .params import Physics
+from .routers import (
+    ROUTER_TYPES,
+    Router,
+    ZoneState,
+    make_router,
+    register_router,
+    router_names,
+    unknown_router_problem,
+)
+from .step import SwarmArrays, Workspace, step_swarm
+from .swarm import Swarm
+
+__all__ = [
+    "HAVE_NUMBA",
+    "ROUTER_TYPES",
+    "HeadSettings",
+    "Physics",
+    "Router",
+    "SoftmaxHead",
+    "Swarm",
+    "SwarmArrays",
+    "Workspace",
+    "ZoneState",
+    "make_router",
+    "register_router",
+    "router_names",
+    "select_kernel",
+    "step_swarm",
+    "step_swarm_numba",
+    "train_or_load",
+    "unknown_router_problem",
+]
+
+# the numba kernel module imports numba (~0.3 s): loaded on first use, so `import arena` stays light
+_LAZY = {"HAVE_NUMBA", "select_kernel", "step_swarm_numba"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import fast
+
+        return getattr(fast, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,45 @@
+"""Scenarios: what a run of the arena is made of, loaded from YAML and checked first.
+
+``spec`` (the frozen dataclasses), ``datasets`` (labelled intent files), ``reader`` (typed access
+to raw YAML, overrides), ``sections`` (one parser per section), ``parse`` (:func:`load_scenario`,
+:func:`parse_scenario`), ``bind`` (scenario -> :class:`capabilities.Registry`).
+"""
+
+from .bind import build_policy, build_registry, load_registry
+from .datasets import DatasetSpec, LabelledTexts, load_dataset
+from .parse import TOP_KEYS, load_scenario, parse_scenario, with_overrides
+from .spec import (
+    DEFAULT_HANDLER,
+    SERVICE_DISTRIBUTIONS,
+    ArrivalSpec,
+    AttractionSpec,
+    CapabilitySpec,
+    ExamplesSpec,
+    FaultSpec,
+    Scenario,
+    ServiceTime,
+    ZoneSpec,
+)
+
+__all__ = [
+    "DEFAULT_HANDLER",
+    "SERVICE_DISTRIBUTIONS",
+    "TOP_KEYS",
+    "ArrivalSpec",
+    "AttractionSpec",
+    "CapabilitySpec",
+    "DatasetSpec",
+    "ExamplesSpec",
+    "FaultSpec",
+    "LabelledTexts",
+    "Scenario",
+    "ServiceTime",
+    "ZoneSpec",
+    "build_policy",
+    "build_registry",
+    "load_dataset",
+    "load_registry",
+    "load_scenario",
+    "parse_scenario",
+    "with_overrides",
+]

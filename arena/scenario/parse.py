@@ -1,0 +1,167 @@
+"""Loading and validating a scenario: a YAML file (or plain data) in, a :class:`Scenario` out.
+
+Every mistake a user can make in a scenario is reported before anything runs, as a
+:class:`ScenarioError` naming the file, the field path (``zones[2].capacity``) and what was
+expected. Paths inside a scenario are relative to the scenario file.
+
+A scenario can spell out its zones and capabilities, or generate them from a grouping file
+(``zones_from``: a JSON object ``zone -> [labels]``, one capability per label), so a new labelled
+intent dataset needs only a scenario file, no code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScenarioError
+from ..physics import unknown_router_problem
+from .reader import Reader, apply_raw_overrides, kind_of, read_yaml
+from .sections import (
+    check_references,
+    parse_arrivals,
+    parse_attraction,
+    parse_capability,
+    parse_dataset,
+    parse_physics,
+    parse_point,
+    parse_zone,
+    parse_zones_from,
+)
+from .spec import CapabilitySpec, ExamplesSpec, Scenario, ZoneSpec
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "seed",
+    "steps",
+    "space",
+    "layout",
+    "entry",
+    "zones",
+    "zones_from",
+    "capabilities",
+    "examples",
+    "arrivals",
+    "physics",
+    "router",
+    "attraction",
+)
+
+
+def load_scenario(
+    path: str | Path, *, overrides: Mapping[str, Any] | Sequence[str] = ()
+) -> Scenario:
+    """Read and validate a scenario file. ``overrides`` are ``"a.b=value"`` strings or a mapping
+    of dotted paths to values, applied before validation (so they are checked too)."""
+    file = str(path)
+    raw = apply_raw_overrides(read_yaml(path), overrides, file)
+    return parse_scenario(raw, file=file, base_dir=Path(path).parent)
+
+
+def with_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Sequence[str]) -> Scenario:
+    """``scenario`` reloaded from its file with ``physics.temperature=0.05``-style overrides
+    applied and re-validated (the scenario itself when there are none)."""
+    if not overrides:
+        return scenario
+    if scenario.file is None:
+        raise ScenarioError(None, None, "overrides need a scenario loaded from a file")
+    return load_scenario(scenario.file, overrides=overrides)
+
+
+def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None = None) -> Scenario:
+    """Validate plain data (already parsed YAML/JSON) into a :class:`Scenario`."""
+    r = Reader(file)
+    base = base_dir or Path.cwd()
+    top = r.mapping(raw, "", TOP_KEYS)
+    name = r.str(top, "name", "")
+    seed = r.number(top, "seed", "", 0, minimum=0, integer=True)
+    steps = r.number(top, "steps", "", 100, minimum=1, integer=True)
+    width, height, layout, entry = _space(r, top)
+    zones, caps = _zones_and_capabilities(r, top, base, width, height)
+    examples = _examples(r, top, base)
+    arrivals = parse_arrivals(r, top.get("arrivals"), base)
+    physics = parse_physics(r, top.get("physics", {}))
+    attraction = parse_attraction(r, top.get("attraction", {}))
+    if attraction.kind == "learned" and examples is None:
+        raise r.fail("attraction.kind", "'learned' needs an 'examples' source to learn from")
+    return Scenario(
+        name=name,
+        file=file,
+        seed=seed,
+        steps=steps,
+        width=width,
+        height=height,
+        zones=tuple(zones),
+        capabilities=tuple(caps),
+        arrivals=arrivals,
+        physics=physics,
+        router=_router(r, top),
+        layout=layout,
+        entry=entry,
+        examples=examples,
+        attraction=attraction,
+        description=r.str(top, "description", "", "", empty_ok=True),
+    )
+
+
+def _space(
+    r: Reader, top: Mapping[str, Any]
+) -> tuple[float, float, str, tuple[float, float] | None]:
+    """The arena's size, zone layout and entry point."""
+    space = r.mapping(top.get("space", {}), "space", ("width", "height"))
+    width = float(r.number(space, "width", "space", 100.0, minimum=0, exclusive_min=True))
+    height = float(r.number(space, "height", "space", 100.0, minimum=0, exclusive_min=True))
+    layout = r.str(top, "layout", "", "circle")
+    if layout not in ("circle", "grid"):
+        raise r.fail("layout", f"expected 'circle' or 'grid', got {layout!r}")
+    entry = (
+        parse_point(r, top.get("entry"), "entry", width, height)
+        if top.get("entry") is not None
+        else None
+    )
+    return width, height, layout, entry
+
+
+def _zones_and_capabilities(
+    r: Reader, top: Mapping[str, Any], base: Path, width: float, height: float
+) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:
+    """Generated (``zones_from``) then spelled-out zones and capabilities, cross-checked."""
+    caps: list[CapabilitySpec] = []
+    zones: list[ZoneSpec] = []
+    if "zones_from" in top:
+        gz, gc = parse_zones_from(r, top["zones_from"], base)
+        zones += gz
+        caps += gc
+    raw_caps = top.get("capabilities", [])
+    if not isinstance(raw_caps, list):
+        raise r.fail("capabilities", f"expected a list, got {kind_of(raw_caps)}")
+    for i, c in enumerate(raw_caps):
+        caps.append(parse_capability(r, c, f"capabilities[{i}]"))
+    raw_zones = top.get("zones", [])
+    if not isinstance(raw_zones, list):
+        raise r.fail("zones", f"expected a list, got {kind_of(raw_zones)}")
+    for i, z in enumerate(raw_zones):
+        zones.append(parse_zone(r, z, f"zones[{i}]", width, height))
+    check_references(r, zones, caps, raw_zones, len(zones) - len(raw_zones))
+    return zones, caps
+
+
+def _examples(r: Reader, top: Mapping[str, Any], base: Path) -> ExamplesSpec | None:
+    if "examples" not in top:
+        return None
+    ex = r.mapping(top["examples"], "examples", ("source", "per_label"))
+    return ExamplesSpec(
+        source=parse_dataset(r, r.get(ex, "source", "examples", ...), "examples.source", base),
+        per_label=r.number(ex, "per_label", "examples", 20, minimum=1, integer=True),
+    )
+
+
+def _router(r: Reader, top: Mapping[str, Any]) -> str:
+    """The router's name, checked against the router registry (the one place routers live)."""
+    router = r.str(top, "router", "", "physics")
+    problem = unknown_router_problem(router)
+    if problem is not None:
+        raise r.fail("router", problem)
+    return router

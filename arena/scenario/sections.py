@@ -1,0 +1,356 @@
+"""The parsers of a scenario's sections (zones, capabilities, grouping files, datasets,
+arrivals, attraction, physics): raw data in, checked spec dataclasses out."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..physics import Physics
+from .datasets import DatasetSpec
+from .reader import Reader, kind_of
+from .spec import (
+    DEFAULT_HANDLER,
+    SERVICE_DISTRIBUTIONS,
+    ArrivalSpec,
+    AttractionSpec,
+    CapabilitySpec,
+    FaultSpec,
+    ServiceTime,
+    ZoneSpec,
+)
+
+
+def parse_point(r: Reader, v: Any, where: str, width: float, height: float) -> tuple[float, float]:
+    if not isinstance(v, list | tuple) or len(v) != 2:
+        raise r.fail(where, f"expected [x, y], got {kind_of(v)}")
+    x = r.check_number(v[0], f"{where}[0]", minimum=0, maximum=width)
+    y = r.check_number(v[1], f"{where}[1]", minimum=0, maximum=height)
+    return float(x), float(y)
+
+
+def parse_service_time(r: Reader, v: Any, where: str) -> ServiceTime:
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        r.check_number(v, where, minimum=1)
+        return ServiceTime("constant", float(v))
+    m = r.mapping(v, where, ("distribution", "mean", "low", "high"))
+    dist = r.str(m, "distribution", where, "constant")
+    if dist not in SERVICE_DISTRIBUTIONS:
+        raise r.fail(
+            f"{where}.distribution",
+            f"expected one of {', '.join(SERVICE_DISTRIBUTIONS)}, got {dist!r}",
+        )
+    if dist == "uniform":
+        low = r.number(m, "low", where, minimum=1)
+        high = r.number(m, "high", where, minimum=low)
+        return ServiceTime(dist, (low + high) / 2, float(low), float(high))
+    return ServiceTime(dist, float(r.number(m, "mean", where, minimum=1)))
+
+
+CAP_KEYS = (
+    "name",
+    "intent",
+    "function",
+    "requires",
+    "provides",
+    "labels",
+    "examples",
+    "service_time",
+    "faults",
+    "policy",
+    "permissions",
+)
+
+
+def parse_capability(r: Reader, c: Any, where: str) -> CapabilitySpec:
+    m = r.mapping(c, where, CAP_KEYS)
+    name = r.str(m, "name", where)
+    if not name.isidentifier():
+        raise r.fail(f"{where}.name", f"{name!r} must be an identifier (letters, digits, _)")
+    faults = None
+    if "faults" in m:
+        f = r.mapping(m["faults"], f"{where}.faults", ("failure_rate", "extra_steps"))
+        faults = FaultSpec(
+            float(r.number(f, "failure_rate", f"{where}.faults", 0.0, minimum=0, maximum=1)),
+            int(r.number(f, "extra_steps", f"{where}.faults", 0, minimum=0, integer=True)),
+        )
+    policy = m.get("policy")
+    if policy is not None and not isinstance(policy, Mapping):
+        raise r.fail(f"{where}.policy", f"expected a mapping, got {kind_of(policy)}")
+    return CapabilitySpec(
+        name=name,
+        intent=r.str(m, "intent", where, name.replace("_", " ")),
+        function=r.str(m, "function", where, DEFAULT_HANDLER),
+        requires=m.get("requires"),
+        provides=m.get("provides"),
+        labels=r.str_list(m, "labels", where) or (name,),
+        examples=r.str_list(m, "examples", where),
+        service_time=parse_service_time(r, m.get("service_time", 1), f"{where}.service_time"),
+        faults=faults,
+        policy=policy,
+        permissions=r.str_list(m, "permissions", where),
+    )
+
+
+ZONE_KEYS = (
+    "name",
+    "capacity",
+    "queue_limit",
+    "radius",
+    "position",
+    "specialisation",
+    "capabilities",
+    "fallback",
+)
+
+
+def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> ZoneSpec:
+    m = r.mapping(z, where, ZONE_KEYS)
+    spec = m.get("specialisation")
+    if spec is not None and (not isinstance(spec, str) or not spec.strip()):
+        raise r.fail(f"{where}.specialisation", f"expected a non-empty string, got {kind_of(spec)}")
+    return ZoneSpec(
+        name=r.str(m, "name", where),
+        capacity=int(r.number(m, "capacity", where, minimum=1, integer=True)),
+        queue_limit=int(r.number(m, "queue_limit", where, 0, minimum=0, integer=True)),
+        radius=float(
+            r.number(m, "radius", where, min(width, height) * 0.06, minimum=0, exclusive_min=True)
+        ),
+        position=parse_point(r, m["position"], f"{where}.position", width, height)
+        if m.get("position") is not None
+        else None,
+        specialisation=spec,
+        capabilities=r.str_list(m, "capabilities", where),
+        fallback=r.bool(m, "fallback", where, False),
+    )
+
+
+def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:
+    where = "zones_from"
+    m = r.mapping(v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability"))
+    if ("file" in m) == ("groups" in m):
+        raise r.fail(where, "give either 'file' (a JSON object zone -> labels) or inline 'groups'")
+    if "groups" in m:
+        groups, field = m["groups"], f"{where}.groups"
+        problem = "expected a mapping: zone name -> list of labels"
+    else:
+        path = base / r.str(m, "file", where)
+        field, problem = f"{where}.file", f"{path} must hold an object: zone name -> list of labels"
+        if not path.exists():
+            raise r.fail(field, f"file not found: {path}")
+        try:
+            groups = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise r.fail(field, f"cannot read {path} as JSON: {exc}") from None
+    if (
+        not isinstance(groups, Mapping)
+        or not groups
+        or not all(
+            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+            for k, v in groups.items()
+        )
+    ):
+        raise r.fail(field, problem)
+    template = r.mapping(
+        m.get("capability", {}), f"{where}.capability", ("intent", "function", "service_time")
+    )
+    intent_tpl = r.str(template, "intent", f"{where}.capability", "{label} ({zone})")
+    function = r.str(template, "function", f"{where}.capability", DEFAULT_HANDLER)
+    service = parse_service_time(
+        r, template.get("service_time", 1), f"{where}.capability.service_time"
+    )
+    zones, caps = [], []
+    taken: set[str] = set()
+    for zone_name, labels in groups.items():
+        for label in labels:
+            name = identifier_for(label, taken)
+            try:
+                intent = intent_tpl.format(
+                    label=label.replace("_", " "), zone=zone_name.replace("_", " ")
+                )
+            except (KeyError, IndexError):
+                raise r.fail(
+                    f"{where}.capability.intent", "only {label} and {zone} may be used"
+                ) from None
+            caps.append(
+                CapabilitySpec(
+                    name=name,
+                    intent=intent,
+                    function=function,
+                    labels=(label,),
+                    service_time=service,
+                )
+            )
+        zones.append(
+            ZoneSpec(
+                name=zone_name,
+                capacity=int(r.number(m, "capacity", where, 20, minimum=1, integer=True)),
+                queue_limit=int(r.number(m, "queue_limit", where, 0, minimum=0, integer=True)),
+                radius=float(r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True)),
+                capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
+            )
+        )
+    return zones, caps
+
+
+def identifier_for(label: str, taken: set[str]) -> str:
+    """A capability name for a dataset label: ``"what's up?"`` -> ``what_s_up``, unique."""
+    base = re.sub(r"\W+", "_", label.strip()).strip("_") or "label"
+    if base[0].isdigit():
+        base = f"label_{base}"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def check_references(
+    r: Reader, zones: list[ZoneSpec], caps: list[CapabilitySpec], raw_zones: list, offset: int
+) -> None:
+    def where(i: int) -> str:
+        return f"zones[{i - offset}]" if i >= offset else f"zones_from (zone {zones[i].name!r})"
+
+    if not zones:
+        raise r.fail("zones", "a scenario needs at least one zone (zones or zones_from)")
+    cap_names = [c.name for c in caps]
+    seen_caps: set[str] = set()
+    for c in caps:
+        if c.name in seen_caps:
+            raise r.fail("capabilities", f"capability {c.name!r} is declared twice")
+        seen_caps.add(c.name)
+    names: set[str] = set()
+    hosted: dict[str, str] = {}
+    for i, z in enumerate(zones):
+        if z.name in names:
+            raise r.fail(f"{where(i)}.name", f"zone {z.name!r} is declared twice")
+        names.add(z.name)
+        for j, c in enumerate(z.capabilities):
+            if c not in seen_caps:
+                close = difflib.get_close_matches(c, cap_names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise r.fail(f"{where(i)}.capabilities[{j}]", f"unknown capability {c!r}{hint}")
+            if c in hosted:
+                raise r.fail(
+                    f"{where(i)}.capabilities[{j}]",
+                    f"capability {c!r} is already hosted by zone {hosted[c]!r}",
+                )
+            hosted[c] = z.name
+        if not z.capabilities and not z.specialisation:
+            raise r.fail(
+                where(i), f"zone {z.name!r} needs a specialisation text or hosted capabilities"
+            )
+    if sum(z.fallback for z in zones) > 1:
+        raise r.fail("zones", "at most one zone can be the fallback")
+    unhosted = [c for c in cap_names if c not in hosted]
+    if unhosted:
+        raise r.fail(
+            "capabilities",
+            f"capability {unhosted[0]!r} is hosted by no zone; add it to a zone's capabilities",
+        )
+
+
+def parse_dataset(r: Reader, v: Any, where: str, base: Path) -> DatasetSpec:
+    m = r.mapping(v, where, ("file", "format", "split", "text_column", "label_column", "limit"))
+    file = base / r.str(m, "file", where)
+    fmt = r.str(m, "format", where, "csv" if file.suffix.lower() == ".csv" else "json")
+    if fmt not in ("json", "csv"):
+        raise r.fail(f"{where}.format", f"expected 'json' or 'csv', got {fmt!r}")
+    split = r.str_list(m, "split", where)
+    label_col = m.get("label_column", "label")
+    if label_col is not None and not isinstance(label_col, str):
+        raise r.fail(
+            f"{where}.label_column", f"expected a column name or null, got {kind_of(label_col)}"
+        )
+    limit = r.number(m, "limit", where, None, minimum=1, integer=True)
+    if not file.exists():
+        raise r.fail(f"{where}.file", f"file not found: {file}")
+    return DatasetSpec(
+        file=file,
+        format=fmt,
+        split=split,
+        text_column=r.str(m, "text_column", where, "text"),
+        label_column=label_col,
+        limit=limit,
+    )
+
+
+ARRIVAL_KEYS = (
+    "rate",
+    "schedule",
+    "process",
+    "source",
+    "texts",
+    "shuffle",
+    "repeat",
+    "only_labels",
+    "out_of_scope_labels",
+)
+
+
+def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
+    if v is None:
+        raise r.fail("arrivals", "required field is missing")
+    m = r.mapping(v, "arrivals", ARRIVAL_KEYS)
+    schedule = []
+    raw_sched = m.get("schedule", [])
+    if not isinstance(raw_sched, list):
+        raise r.fail(
+            "arrivals.schedule", f"expected a list of [step, rate], got {kind_of(raw_sched)}"
+        )
+    for i, item in enumerate(raw_sched):
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise r.fail(f"arrivals.schedule[{i}]", f"expected [step, rate], got {kind_of(item)}")
+        s = r.check_number(item[0], f"arrivals.schedule[{i}][0]", minimum=0, integer=True)
+        rate = r.check_number(item[1], f"arrivals.schedule[{i}][1]", minimum=0)
+        schedule.append((int(s), float(rate)))
+    process = r.str(m, "process", "arrivals", "poisson")
+    if process not in ("poisson", "constant"):
+        raise r.fail("arrivals.process", f"expected 'poisson' or 'constant', got {process!r}")
+    source = parse_dataset(r, m["source"], "arrivals.source", base) if "source" in m else None
+    texts = r.str_list(m, "texts", "arrivals")
+    if source is None and not texts:
+        raise r.fail("arrivals", "give a labelled 'source' file or inline 'texts'")
+    return ArrivalSpec(
+        rate=float(r.number(m, "rate", "arrivals", 10.0, minimum=0)),
+        schedule=tuple(sorted(schedule)),
+        process=process,
+        source=source,
+        texts=texts,
+        shuffle=r.bool(m, "shuffle", "arrivals", True),
+        repeat=r.bool(m, "repeat", "arrivals", False),
+        only_labels=r.str_list(m, "only_labels", "arrivals"),
+        out_of_scope_labels=r.str_list(m, "out_of_scope_labels", "arrivals"),
+    )
+
+
+def parse_attraction(r: Reader, v: Any) -> AttractionSpec:
+    m = r.mapping(v, "attraction", ("kind", "epochs", "learning_rate", "l2", "momentum"))
+    kind = r.str(m, "kind", "attraction", "cosine")
+    if kind not in ("cosine", "learned"):
+        raise r.fail("attraction.kind", f"expected 'cosine' or 'learned', got {kind!r}")
+    return AttractionSpec(
+        kind=kind,
+        epochs=int(r.number(m, "epochs", "attraction", 300, minimum=1, integer=True)),
+        learning_rate=float(
+            r.number(m, "learning_rate", "attraction", 50.0, minimum=0, exclusive_min=True)
+        ),
+        l2=float(r.number(m, "l2", "attraction", 0.0, minimum=0)),
+        momentum=float(r.number(m, "momentum", "attraction", 0.9, minimum=0, maximum=0.99)),
+    )
+
+
+def parse_physics(r: Reader, v: Any) -> Physics:
+    fields = Physics.describe()
+    m = r.mapping(v, "physics", tuple(fields))
+    values = {}
+    for key, val in m.items():
+        meta = fields[key]
+        values[key] = r.check_number(
+            val, f"physics.{key}", minimum=meta["min"], maximum=meta["max"], integer=meta["integer"]
+        )
+    return Physics(**values)

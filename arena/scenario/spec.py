@@ -1,0 +1,169 @@
+"""What a run of the arena is made of: the scenario's frozen dataclasses.
+
+Built by :func:`arena.scenario.parse.parse_scenario` (which checks every field first) and bound
+to a capability registry by :mod:`arena.scenario.bind`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ScenarioError
+from ..physics import Physics
+from .datasets import DatasetSpec, LabelledTexts, load_dataset
+
+DEFAULT_HANDLER = "arena.handlers:answer_request"
+SERVICE_DISTRIBUTIONS = ("constant", "exponential", "uniform", "geometric")
+
+
+@dataclass(frozen=True)
+class ServiceTime:
+    """How many steps serving one intent takes (always at least one)."""
+
+    distribution: str = "constant"
+    mean: float = 1.0
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Injected faults: each execution fails with ``failure_rate``; ``extra_steps`` adds latency."""
+
+    failure_rate: float = 0.0
+    extra_steps: int = 0
+
+
+@dataclass(frozen=True)
+class CapabilitySpec:
+    name: str
+    intent: str
+    function: str = DEFAULT_HANDLER
+    requires: Any = None
+    provides: Any = None
+    labels: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    service_time: ServiceTime = ServiceTime()
+    faults: FaultSpec | None = None
+    policy: Mapping[str, Any] | None = None
+    permissions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    name: str
+    capacity: int
+    queue_limit: int
+    radius: float
+    position: tuple[float, float] | None = None
+    specialisation: str | None = None
+    capabilities: tuple[str, ...] = ()
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class ExamplesSpec:
+    """Sample requests per label (from a *training* split) that anchor capability meaning."""
+
+    source: DatasetSpec
+    per_label: int = 20
+
+
+@dataclass(frozen=True)
+class AttractionSpec:
+    """What "similar" means for routing.
+
+    ``cosine``: similarity of the request to each hosted capability (its description and
+    example centroid) — zero-shot, works without labelled data. ``learned``: a softmax head
+    trained on the ``examples`` source (every row whose label maps to a capability); a zone's
+    attraction is the probability of its most likely capability.
+    """
+
+    kind: str = "cosine"
+    epochs: int = 300
+    learning_rate: float = 50.0
+    l2: float = 0.0
+    momentum: float = 0.9
+
+
+@dataclass(frozen=True)
+class ArrivalSpec:
+    """When intents arrive and what they say.
+
+    ``rate`` is the mean number per step, or ``schedule`` a list of ``[step, rate]`` changes
+    (piecewise constant). ``process`` is ``poisson`` or ``constant``. Texts come from a labelled
+    ``source`` (shuffled by the model's RNG unless ``shuffle: false``) or inline ``texts``.
+    """
+
+    rate: float = 10.0
+    schedule: tuple[tuple[int, float], ...] = ()
+    process: str = "poisson"
+    source: DatasetSpec | None = None
+    texts: tuple[str, ...] = ()
+    shuffle: bool = True
+    repeat: bool = False
+    only_labels: tuple[str, ...] = ()
+    out_of_scope_labels: tuple[str, ...] = ()
+
+    def rate_at(self, step: int) -> float:
+        rate = self.rate
+        for start, r in self.schedule:
+            if step >= start:
+                rate = r
+        return rate
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    file: str | None
+    seed: int
+    steps: int
+    width: float
+    height: float
+    zones: tuple[ZoneSpec, ...]
+    capabilities: tuple[CapabilitySpec, ...]
+    arrivals: ArrivalSpec
+    physics: Physics = dataclasses.field(default_factory=Physics)
+    router: str = "physics"
+    layout: str = "circle"
+    entry: tuple[float, float] | None = None
+    examples: ExamplesSpec | None = None
+    attraction: AttractionSpec = dataclasses.field(default_factory=AttractionSpec)
+    description: str = ""
+
+    # -- derived views -------------------------------------------------------------------------
+    def label_to_capability(self) -> dict[str, str]:
+        return {lab: c.name for c in self.capabilities for lab in c.labels}
+
+    def replace(self, **changes: Any) -> Scenario:
+        return dataclasses.replace(self, **changes)
+
+    def load_source(self) -> LabelledTexts:
+        """The intent texts (and labels) arrivals draw from."""
+        arr = self.arrivals
+        if arr.source is None:
+            return LabelledTexts(arr.texts, (None,) * len(arr.texts))
+        data = load_dataset(arr.source, scenario_file=self.file, field="arrivals.source")
+        if arr.only_labels:
+            keep = set(arr.only_labels)
+            rows = [(t, lab) for t, lab in zip(data.texts, data.labels) if lab in keep]
+            if not rows:
+                raise ScenarioError(
+                    self.file, "arrivals.only_labels", "no row of the source has these labels"
+                )
+            data = LabelledTexts(tuple(r[0] for r in rows), tuple(r[1] for r in rows))
+        known = set(self.label_to_capability()) | set(arr.out_of_scope_labels)
+        unknown = sorted({lab for lab in data.labels if lab is not None and lab not in known})
+        if unknown:
+            raise ScenarioError(
+                self.file,
+                "arrivals.source",
+                f"labels {unknown[:5]}{'...' if len(unknown) > 5 else ''} map to no capability; "
+                "list them in a capability's labels, in arrivals.out_of_scope_labels, or filter "
+                "the source with arrivals.only_labels",
+            )
+        return data

@@ -1,0 +1,136 @@
+"""``packetflow-arena``: the command line. Each subcommand lives in the module that owns it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from capabilities import PacketFlowError, mcp_cli
+
+from . import bench as _bench
+from .mcp import scenario_mcp
+from .sweep_cli import configure_parser as _configure_sweep
+from .sweep_cli import run_cli as _sweep
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """A small tour of the capability engine (declare, discover, run, observe)."""
+    from capabilities import Engine
+    from capabilities.examples.customer import build_registry
+
+    registry = build_registry()
+    with Engine(registry) as engine:
+        for query in ("my internet is down, I need help", "how much money is in my account"):
+            best = registry.discover(query, k=1)[0]
+            print(f"{query!r} -> {best.capability.name} (similarity {best.score:.2f})")
+        result = engine.run("account_balance", {"account_id": "acc-42"})
+        print(f"account_balance: {result.outputs} in {result.duration * 1e6:.0f} µs")
+    return 0
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--steps", type=int, help="steps to run (default: the scenario's, then drain)")
+    p.add_argument("--router", help="physics, random, round_robin, least_loaded or semantic_argmax")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")
+    p.add_argument("--rate-scale", type=float, default=1.0, help="multiply the arrival rate")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario field, e.g. --set physics.temperature=0.05",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _run(args: argparse.Namespace) -> int:
+    # loaded on use, so `packetflow-arena --help` and `mcp` start without Mesa
+    from ..analysis.runner import run_scenario
+    from ..model import format_summary
+
+    _, summary = run_scenario(
+        args.scenario,
+        steps=args.steps,
+        router=args.router,
+        seed=args.seed,
+        overrides=args.overrides,
+        rate_scale=args.rate_scale,
+        out=args.out,
+        progress=not args.quiet,
+    )
+    print(format_summary(summary))
+    print(f"wrote {args.out}/summary.json, zone_load.csv, zone_load.png, arena_snapshot.png")
+    return 0 if summary.lost == 0 else 1
+
+
+def _configure_viz(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+
+
+def _viz(args: argparse.Namespace) -> int:
+    try:  # solara is an optional extra; the page module imports it
+        from .viz import serve
+    except ImportError as exc:
+        raise PacketFlowError(
+            f"the viz page needs the 'viz' extra (pip install -e .[viz]): {exc}"
+        ) from None
+    return serve(args.scenario, args.host, args.port)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    return mcp_cli.run(args, scenario_loader=scenario_mcp)
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, Callable]] = {
+    "run": ("run a scenario and write its summary and plots", _configure_run, _run),
+    "demo": ("tour of the capability engine", None, _demo),
+    "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, _mcp),
+    "sweep": (
+        "run a scenario over a grid of overrides and seeds (serial, processes or Dask)",
+        _configure_sweep,
+        _sweep,
+    ),
+    "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
+    "bench": (
+        "run the benchmarks and print their headline figures",
+        _bench.configure_parser,
+        _bench.run,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="packetflow-arena",
+        description="Capabilities and the Spatial Knowledge Arena: route intents to zones.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, configure, handler) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if configure is not None:
+            configure(p)
+        p.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point. A user's mistake (a PacketFlowError) prints one line, not a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except PacketFlowError as exc:
+        notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
+        print(f"packetflow-arena: error: {exc}{notes}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,7 +21,9 @@ fi
 # Notebooks never reach git with outputs: nbstripout is a clean filter for *.ipynb
 # (.gitattributes names it; this registers it in the clone's .git/config).
 if [ -x .venv/bin/nbstripout ] && git rev-parse --git-dir >/dev/null 2>&1; then
-  if [ "$(git config --get filter.nbstripout.clean || true)" = "" ]; then
+  want_clean="\"$PWD/.venv/bin/python\" -m nbstripout --keep-id"  # keep the notebooks' cell ids
+  if [ "$(git config --get filter.nbstripout.clean || true)" != "$want_clean" ]; then
     .venv/bin/nbstripout --install --attributes .gitattributes
+    git config filter.nbstripout.clean "$want_clean"
   fi
 fi

@@ -24,7 +24,7 @@ import pytest
 from paths import SUPPORT_DIR
 
 from capabilities import Engine
-from capabilities.actors import ActorRuntime
+from capabilities.runtime.actors import ActorRuntime
 
 CHILD = SUPPORT_DIR / "actor_durability_child.py"
 from actor_durability_child import build_registry  # noqa: E402

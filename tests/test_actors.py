@@ -20,7 +20,7 @@ from capabilities import (
     RegistrationError,
     Registry,
 )
-from capabilities.actors import ActorRuntime, actor_spec, actors_of, runtime_for
+from capabilities.runtime.actors import ActorRuntime, actor_spec, actors_of, runtime_for
 
 
 def counter_registry() -> Registry:

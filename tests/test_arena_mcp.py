@@ -8,7 +8,7 @@ from pathlib import Path
 import mcp
 
 from arena.scenario import load_registry, mcp_resources
-from capabilities.mcp_server import build_server
+from capabilities.interfaces.mcp.server import build_server
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "customer_support.yaml"
 

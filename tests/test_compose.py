@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capabilities import Capability, CompositionError, Engine, Field, Registry
-from capabilities.compose import compose, compose_layers
+from capabilities.composition.auto import compose, compose_layers
 
 
 def make_cap(name: str, requires: list[str], provides: list[str], optional=()) -> Capability:

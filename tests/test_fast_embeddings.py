@@ -13,8 +13,8 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from capabilities import CachedEmbedder, EmbeddingCache, EmbeddingError
-from capabilities.embeddings import SentenceTransformerEmbedder
-from capabilities.fast_embeddings import OnnxMiniLMEmbedder, build_onnx_model
+from capabilities.discovery.embeddings import SentenceTransformerEmbedder
+from capabilities.discovery.fast_embeddings import OnnxMiniLMEmbedder, build_onnx_model
 
 SENTENCES = [
     "what is my checking account balance",

@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_test_registry import build_registry
 
 from capabilities import Engine, PacketFlowError, Registry
-from capabilities.mcp_server import (
+from capabilities.interfaces.mcp.server import (
     CATALOGUE_URI,
     AccessConfig,
     Principal,
@@ -260,7 +260,7 @@ def test_type_hints_are_resolvable_for_schema():
 
 
 async def test_plan_and_run_workflow_tools_respect_permissions(registry):
-    pytest.importorskip("capabilities.planner")
+    pytest.importorskip("capabilities.composition.planner")
     async with Client(build_server(registry, principal="bob")) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"plan", "run_workflow"} <= names

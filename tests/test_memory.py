@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capabilities import PacketFlowError
-from capabilities.memory import ConversationMemory, key_terms, sentences
+from capabilities.runtime.memory import ConversationMemory, key_terms, sentences
 
 words = st.sampled_from(
     ["invoice", "refund", "account", "balance", "router", "outage", "the", "is", "my", "late"]

@@ -7,7 +7,7 @@ from fakes import BagOfWordsEmbedder
 from planner_cases import CASES, CATALOGUE, HELD_OUT, ONBOARDING, build_registry
 
 from capabilities import Engine, Registry
-from capabilities.planner import (
+from capabilities.composition.planner import (
     Plan,
     Planner,
     PlanningError,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capabilities.typecheck import compile_hint, describe, fields_of_return_type, parse_type
+from capabilities.core.typecheck import compile_hint, describe, fields_of_return_type, parse_type
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from capabilities import (
     parallel,
     step,
 )
-from capabilities.workflow import Condition, workflow_of
+from capabilities.composition.workflow import Condition, workflow_of
 
 
 @pytest.fixture

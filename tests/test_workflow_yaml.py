@@ -8,8 +8,8 @@ import pytest
 from fakes import BagOfWordsEmbedder
 
 from capabilities import Engine, RegistrationError, Registry, WorkflowError, load_workflows
-from capabilities.workflow import workflow_of
-from capabilities.workflow_yaml import workflow_from_data
+from capabilities.composition.workflow import workflow_of
+from capabilities.composition.workflow_yaml import workflow_from_data
 
 HEADER = """
 capabilities:

@@ -13,7 +13,7 @@ the routing accuracy it keeps) and still fully offline:
   (``$PACKETFLOW_CACHE_DIR/onnx/...``); no model hub is ever contacted;
 * its vectors are close to, not identical with, the plain model's (cosine ≈ 0.99), so it has
   its own :attr:`name` and its vectors never mix with the plain model's in an
-  :class:`~capabilities.embeddings.EmbeddingCache`;
+  :class:`~capabilities.discovery.embeddings.EmbeddingCache`;
 * dynamic quantisation scales activations per batch, so a text's vector also depends a little
   on its batchmates (cosine ≥ 0.975 between batchings, about its distance to the plain
   model's vector). Static calibration would fix that but, measured, cost ~5 points of cosine.
@@ -34,14 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .embeddings import (
+from capabilities.discovery.embeddings import (
     DEFAULT_MODEL_NAME,
     _check_texts,
     _default_model_path,
     default_cache_dir,
     normalise_rows,
 )
-from .errors import EmbeddingError
+from capabilities.errors import EmbeddingError
 
 _BUILD_LOCK = threading.Lock()
 _SESSIONS: dict[str, object] = {}

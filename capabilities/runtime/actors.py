@@ -31,17 +31,18 @@ import typing
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
-from .context import Context
-from .contracts import check_inputs
-from .errors import ContractError, PacketFlowError, RegistrationError
-from .model import Capability, Field, _injected_service, _parse_fields
-from .sqlite import connect
+from capabilities.core.context import Context
+from capabilities.core.contracts import check_inputs
+from capabilities.core.data import injected_service, parse_fields
+from capabilities.core.model import Capability, DeclarationOptions, Field
+from capabilities.errors import ContractError, PacketFlowError, RegistrationError
+from capabilities.sqlite import connect
 
 if TYPE_CHECKING:
-    from .engine import Engine, Result
-    from .registry import Registry
+    from capabilities.core.protocols import RegistryHandle as Registry
+    from capabilities.runtime.engine import Engine, Result
 
 ACTOR_INPUTS = ("actor_id", "message", "idempotency_key")
 
@@ -79,19 +80,15 @@ class ActorSpec:
         return json.loads(_dumps(self.name, "initial_state", value))
 
 
-def actor_capability(
-    handler: Callable[..., Any],
-    *,
-    name: str | None = None,
-    intent: str | None = None,
-    requires: Sequence[str] | Mapping[str, Any] | None = None,
-    provides: Sequence[str] | Mapping[str, Any] | None = None,
-    initial_state: Any = None,
-    effects: Sequence[Any] = (),
-    permissions: Sequence[str] = (),
-    examples: Sequence[str] = (),
-    metadata: Mapping[str, Any] | None = None,
-) -> Capability:
+class ActorOptions(DeclarationOptions, total=False):
+    """The keywords of ``actor_capability`` and ``Registry.actor``: a declaration's, plus the
+    message contract (``requires``) and the ``initial_state``."""
+
+    requires: Sequence[str] | Mapping[str, Any] | Sequence[Field] | None
+    initial_state: Any
+
+
+def actor_capability(handler: Callable[..., Any], **options: Unpack[ActorOptions]) -> Capability:
     """Declare an actor capability from an ``on_message(message, state) -> (reply, state)``.
 
     ``requires`` names the fields every *message* must carry (a list of names, name -> type
@@ -100,14 +97,54 @@ def actor_capability(
     ``Context`` are injected, so an actor can call other capabilities with its caller's
     authority.
     """
-    cap_name = name or handler.__name__
+    cap_name = options.get("name") or handler.__name__
+    inject = _handler_injections(handler, cap_name)
+    message_fields, contract = _message_contract(handler, cap_name, options.get("requires"))
+    initial_state = options.get("initial_state")
+    spec = ActorSpec(
+        name=cap_name,
+        handler=handler,
+        initial_state=initial_state if initial_state is not None else dict,
+        message_fields=message_fields,
+        is_async=inspect.iscoroutinefunction(handler),
+        inject=inject,
+        message_contract=contract,
+    )
+    spec.fresh_state()  # fail at declaration, not at the first message, if it is not JSON-ready
+    provides = options.get("provides")
+    out = parse_fields(provides, f"actor {cap_name!r}: provides") if provides else (Field("reply"),)
+    return Capability(
+        name=cap_name,
+        intent=(options.get("intent") or inspect.getdoc(handler) or "").strip(),
+        requires=ACTOR_FIELDS,
+        provides=out,
+        execute=_make_execute(spec),
+        effects=tuple(options.get("effects", ())),
+        permissions=tuple(options.get("permissions", ())),
+        examples=tuple(options.get("examples", ())),
+        metadata={**dict(options.get("metadata") or {}), "actor": spec},
+        is_async=spec.is_async,
+        kind="actor",
+        inject=(("engine", "engine"), ("context", "context")),
+    )
+
+
+ACTOR_FIELDS = (
+    Field("actor_id", str),
+    Field("message", dict),
+    Field("idempotency_key", str | None, required=False, default=None),
+)
+
+
+def _handler_injections(handler: Callable[..., Any], cap_name: str) -> tuple[tuple[str, str], ...]:
+    """The handler's injected parameters; refuses a handler without exactly (message, state)."""
     try:
         hints = typing.get_type_hints(handler)
     except Exception as exc:
         raise RegistrationError(f"actor {cap_name!r}: cannot resolve type hints ({exc})") from exc
     plain, inject = [], []
     for p in inspect.signature(handler).parameters.values():
-        service = _injected_service(hints.get(p.name))
+        service = injected_service(hints.get(p.name))
         if service is not None:
             inject.append((p.name, service))
         else:
@@ -117,52 +154,23 @@ def actor_capability(
             f"actor {cap_name!r}: the handler must take exactly (message, state) plus optional "
             f"Engine/Context parameters; it takes {plain}"
         )
-    message_fields = None
-    contract = None
-    if requires is not None:
-        if isinstance(requires, Sequence) and all(isinstance(f, Field) for f in requires):
-            message_fields = tuple(requires)  # full Fields: optional ones and defaults allowed
-        else:
-            message_fields = _parse_fields(requires, f"actor {cap_name!r}: requires")
-        contract = Capability(
-            name=cap_name,
-            intent="message contract",
-            requires=message_fields,
-            provides=(),
-            execute=handler,
-        )
-    spec = ActorSpec(
-        name=cap_name,
-        handler=handler,
-        initial_state=initial_state if initial_state is not None else dict,
-        message_fields=message_fields,
-        is_async=inspect.iscoroutinefunction(handler),
-        inject=tuple(inject),
-        message_contract=contract,
+    return tuple(inject)
+
+
+def _message_contract(
+    handler: Callable[..., Any], cap_name: str, requires: Any
+) -> tuple[tuple[Field, ...] | None, Capability | None]:
+    """The fields every message must carry, and a capability whose ``requires`` checks them."""
+    if requires is None:
+        return None, None
+    if isinstance(requires, Sequence) and all(isinstance(f, Field) for f in requires):
+        fields = tuple(requires)  # full Fields: optional ones and defaults allowed
+    else:
+        fields = parse_fields(requires, f"actor {cap_name!r}: requires")
+    contract = Capability(
+        name=cap_name, intent="message contract", requires=fields, provides=(), execute=handler
     )
-    spec.fresh_state()  # fail at declaration, not at the first message, if it is not JSON-ready
-    out = (
-        _parse_fields(provides, f"actor {cap_name!r}: provides") if provides else (Field("reply"),)
-    )
-    execute = _make_execute(spec)
-    return Capability(
-        name=cap_name,
-        intent=(intent or inspect.getdoc(handler) or "").strip(),
-        requires=(
-            Field("actor_id", str),
-            Field("message", dict),
-            Field("idempotency_key", str | None, required=False, default=None),
-        ),
-        provides=out,
-        execute=execute,
-        effects=tuple(effects),
-        permissions=tuple(permissions),
-        examples=tuple(examples),
-        metadata={**dict(metadata or {}), "actor": spec},
-        is_async=spec.is_async,
-        kind="actor",
-        inject=(("engine", "engine"), ("context", "context")),
-    )
+    return fields, contract
 
 
 def _make_execute(spec: ActorSpec) -> Callable[..., Any]:

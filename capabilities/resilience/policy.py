@@ -16,7 +16,7 @@ really sleeps, and timeouts are enforced while the call runs. Give ``clock=`` (e
 the breaker reads that clock, backoff goes through the injected sleeper (``ManualClock.sleep``
 advances the clock instead of blocking), and a timeout judges the call by how much simulated
 time it took. Counters of retries, breaker trips, refusals, timeouts and fallbacks are recorded
-per capability in the engine's :class:`~capabilities.effects.MetricsRegistry` under
+per capability in the engine's :class:`~capabilities.core.effects.MetricsRegistry` under
 ``resilience.*`` (read them with :func:`resilience_counts`), the total backoff of each retried
 call in the histogram ``resilience.backoff_seconds`` (a simulation can add it to the call's
 latency when its clock has no sleeper), and the breaker state is visible from
@@ -44,14 +44,21 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from .engine import ATTEMPTS_ATTRIBUTE, PolicyOutcome
-from .errors import CircuitOpen, ContractError, ExecutionTimeout, PacketFlowError, RegistrationError
-from .model import Capability, _check_keys, import_dotted
+from capabilities.core.data import check_keys, import_dotted
+from capabilities.core.protocols import ATTEMPTS_ATTRIBUTE, PolicyOutcome
+from capabilities.errors import (
+    CircuitOpen,
+    ContractError,
+    ExecutionTimeout,
+    PacketFlowError,
+    RegistrationError,
+)
 
 if TYPE_CHECKING:
-    from .context import Context
-    from .effects import MetricsRegistry
-    from .engine import Engine
+    from capabilities.core.context import Context
+    from capabilities.core.effects import MetricsRegistry
+    from capabilities.core.model import Capability
+    from capabilities.core.protocols import EngineHandle as Engine
 
 COUNTERS = (
     "resilience.retries",
@@ -454,7 +461,7 @@ class Policy:
         """
         if not isinstance(data, Mapping):
             raise RegistrationError(f"{where}: expected a mapping, got {type(data).__name__}")
-        _check_keys(data, {"retry", "timeout", "breaker", "fallback", "seed"}, where)
+        check_keys(data, {"retry", "timeout", "breaker", "fallback", "seed"}, where)
         try:
             retry_settings = _retry_from_data(data.get("retry"), f"{where}.retry")
             breaker = _breaker_from_data(data.get("breaker"), f"{where}.breaker")
@@ -907,7 +914,7 @@ def _retry_from_data(spec: Any, where: str) -> Retry | None:
     if not isinstance(spec, Mapping):
         raise RegistrationError(f"{where}: expected a number of attempts or a mapping")
     known = {"attempts", "backoff", "max_backoff", "multiplier", "jitter", "on"}
-    _check_keys(spec, known, where)
+    check_keys(spec, known, where)
     kwargs = {k: spec[k] for k in known - {"on"} if k in spec}
     if "on" in spec:
         on = spec["on"]
@@ -927,7 +934,7 @@ def _breaker_from_data(spec: Any, where: str) -> CircuitBreaker | None:
     if not isinstance(spec, Mapping):
         raise RegistrationError(f"{where}: expected a mapping of breaker settings")
     known = {"failure_threshold", "reset_timeout", "success_threshold"}
-    _check_keys(spec, known, where)
+    check_keys(spec, known, where)
     try:
         return CircuitBreaker(**{k: spec[k] for k in known if k in spec})
     except RegistrationError as exc:

@@ -35,12 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import RegistrationError, WorkflowError
-from .model import Capability, _check_keys
-from .workflow import Node, Workflow, branch, parallel, step
+from capabilities.composition.workflow import Node, Workflow, branch, parallel, step
+from capabilities.core.data import check_keys
+from capabilities.core.model import Capability
+from capabilities.errors import RegistrationError, WorkflowError
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from capabilities.core.protocols import RegistryHandle as Registry
 
 _WORKFLOW_KEYS = {"name", "intent", "requires", "provides", "steps", "permissions", "examples"}
 _STEP_KEYS = {"step", "inputs", "outputs", "grants", "name"}
@@ -124,7 +125,7 @@ def workflow_from_data(data: Any, *, where: str = "workflow") -> Workflow:
     """Turn one workflow mapping into a :class:`Workflow` (not yet checked against a registry)."""
     if not isinstance(data, Mapping):
         raise RegistrationError(f"{where}: expected a mapping with name and steps")
-    _check_keys(data, _WORKFLOW_KEYS, where)
+    check_keys(data, _WORKFLOW_KEYS, where)
     for key in ("name", "steps"):
         if key not in data:
             raise RegistrationError(f"{where}: missing required key {key!r}")
@@ -160,18 +161,18 @@ def _node(data: Any, where: str) -> Node:
             f"{where}: expected a capability name or a mapping with step/parallel/branch"
         )
     if "parallel" in data:
-        _check_keys(data, {"parallel"}, where)
+        check_keys(data, {"parallel"}, where)
         branches = _as_list(data["parallel"], where, "parallel")
         if len(branches) < 2:
             raise RegistrationError(f"{where}.parallel: needs at least two branches")
         return parallel(*(_node(b, f"{where}.parallel[{i}]") for i, b in enumerate(branches)))
     if "branch" in data:
-        _check_keys(data, {"branch"}, where)
+        check_keys(data, {"branch"}, where)
         spec = data["branch"]
         bwhere = f"{where}.branch"
         if not isinstance(spec, Mapping):
             raise RegistrationError(f"{bwhere}: expected a mapping with when, then, otherwise")
-        _check_keys(spec, _BRANCH_KEYS, bwhere)
+        check_keys(spec, _BRANCH_KEYS, bwhere)
         for key in ("when", "then"):
             if key not in spec:
                 raise RegistrationError(f"{bwhere}: missing required key {key!r}")
@@ -183,7 +184,7 @@ def _node(data: Any, where: str) -> Node:
         except RegistrationError as exc:
             raise RegistrationError(f"{bwhere}.when: {exc}") from None
     if "step" in data:
-        _check_keys(data, _STEP_KEYS, where)
+        check_keys(data, _STEP_KEYS, where)
         for key in ("inputs", "outputs"):
             mapping = data.get(key, {})
             if not isinstance(mapping, Mapping) or not all(

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .errors import PacketFlowError
-from .registry import Registry
+from capabilities.errors import PacketFlowError
+from capabilities.runtime.registry import Registry
 
 DEFAULT_REGISTRY = "capabilities.examples.customer:build_registry"
 
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace, scenario_loader: ScenarioLoader | None = None)
     ``scenario_loader`` turns ``--scenario FILE`` into a registry and extra MCP resources; the
     arena's CLI passes its own, so this package never imports the arena.
     """
-    from .engine import Engine
-    from .mcp_server import AccessConfig, Principal, build_server
+    from capabilities.interfaces.mcp.server import AccessConfig, Principal, build_server
+    from capabilities.runtime.engine import Engine
 
     if args.mcp_command != "serve":  # pragma: no cover - argparse enforces the choice
         raise PacketFlowError(f"unknown mcp command {args.mcp_command!r}")

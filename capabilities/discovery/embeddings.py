@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import EmbeddingError
-from .sqlite import connect
+from capabilities.errors import EmbeddingError
+from capabilities.sqlite import connect
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 

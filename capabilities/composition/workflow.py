@@ -34,19 +34,20 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
 
-from .context import Context
-from .engine import Engine, PolicyOutcome
-from .errors import (
+from capabilities.core.context import Context
+from capabilities.core.data import parse_fields
+from capabilities.core.model import Capability, Field
+from capabilities.core.protocols import EngineHandle, PolicyOutcome
+from capabilities.errors import (
     CapabilityNotFound,
     PacketFlowError,
     RegistrationError,
     StepFailed,
     WorkflowError,
 )
-from .model import Capability, Field, _parse_fields
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from capabilities.core.protocols import RegistryHandle as Registry
 
 # ---------------------------------------------------------------------------------------------
 # The definition: plain immutable values
@@ -459,7 +460,7 @@ class _Builder:
         self.registry = registry
         self.declared: dict[str, Field] | None = None
         if workflow.requires is not None:
-            fields = _parse_fields(workflow.requires, f"workflow {workflow.name!r}: requires")
+            fields = parse_fields(workflow.requires, f"workflow {workflow.name!r}: requires")
             self.declared = {f.name: f for f in fields}
         self.inferred: dict[str, Field] = {}
         self.used: set[str] = set()
@@ -513,7 +514,7 @@ class _Builder:
             if not produced:
                 raise self.error(None, "no step produces any output", path="provides")
             return tuple(Field(n, f.type) for n, f in produced.items())
-        declared = _parse_fields(self.wf.provides, f"workflow {self.wf.name!r}: provides")
+        declared = parse_fields(self.wf.provides, f"workflow {self.wf.name!r}: provides")
         out = []
         for f in declared:
             if f.name not in available:
@@ -780,7 +781,7 @@ class _Runner:
 
     # -- shared by both modes ---------------------------------------------------------------
     @staticmethod
-    def child(node: _RunStep, ctx: Context, engine: Engine) -> Context:
+    def child(node: _RunStep, ctx: Context, engine: EngineHandle) -> Context:
         if node.grants is None:
             return ctx.child("inherit", label=node.label)
         return ctx.child(
@@ -797,7 +798,7 @@ class _Runner:
             data[target] = outputs[out]
 
     @staticmethod
-    def open_branch(node: _RunBranch, data: dict, ctx: Context, engine: Engine):
+    def open_branch(node: _RunBranch, data: dict, ctx: Context, engine: EngineHandle):
         chosen = node.when(MappingProxyType(data))
         span = ctx.trace.start(
             f"branch[{'then' if chosen else 'otherwise'}]",
@@ -815,13 +816,13 @@ class _Runner:
                     data[k] = v
 
     # -- synchronous mode -------------------------------------------------------------------
-    def execute_sync(self, engine: Engine, context: Context, **inputs: Any) -> _Returned:
+    def execute_sync(self, engine: EngineHandle, context: Context, **inputs: Any) -> _Returned:
         data = dict(inputs)
         degraded: list[str] = []
         self.sequence_sync(self.plan, data, engine, context, degraded)
         return _Returned({n: data[n] for n in self.provides}, tuple(degraded))
 
-    def sequence_sync(self, plan, data, engine: Engine, ctx: Context, degraded) -> None:
+    def sequence_sync(self, plan, data, engine: EngineHandle, ctx: Context, degraded) -> None:
         for node in plan:
             kind = type(node)
             if kind is _RunStep:
@@ -839,7 +840,7 @@ class _Runner:
                 finally:
                     span.end = engine.clock()
 
-    def parallel_sync(self, node: _RunParallel, data, engine: Engine, ctx: Context, degraded):
+    def parallel_sync(self, node: _RunParallel, data, engine: EngineHandle, ctx: Context, degraded):
         span = ctx.trace.start("parallel", ctx.span_id, engine.clock())
         inner = ctx.at_span(span.span_id)
         snapshot = dict(data)
@@ -873,13 +874,13 @@ class _Runner:
         self.merge(data, snapshot, results)
 
     # -- asynchronous mode ------------------------------------------------------------------
-    async def execute(self, engine: Engine, context: Context, **inputs: Any) -> _Returned:
+    async def execute(self, engine: EngineHandle, context: Context, **inputs: Any) -> _Returned:
         data = dict(inputs)
         degraded: list[str] = []
         await self.sequence(self.plan, data, engine, context, degraded, False)
         return _Returned({n: data[n] for n in self.provides}, tuple(degraded))
 
-    async def sequence(self, plan, data, engine: Engine, ctx: Context, degraded, threaded):
+    async def sequence(self, plan, data, engine: EngineHandle, ctx: Context, degraded, threaded):
         for node in plan:
             kind = type(node)
             if kind is _RunStep:
@@ -897,7 +898,9 @@ class _Runner:
                 finally:
                     span.end = engine.clock()
 
-    async def step(self, node: _RunStep, data, engine: Engine, ctx: Context, degraded, threaded):
+    async def step(
+        self, node: _RunStep, data, engine: EngineHandle, ctx: Context, degraded, threaded
+    ):
         inputs = {param: data[src] for param, src in node.sources if src in data}
         child = self.child(node, ctx, engine)
         cap = node.cap
@@ -911,7 +914,9 @@ class _Runner:
             )
         self.store(node, result, data, degraded)
 
-    async def parallel(self, node: _RunParallel, data, engine: Engine, ctx: Context, degraded):
+    async def parallel(
+        self, node: _RunParallel, data, engine: EngineHandle, ctx: Context, degraded
+    ):
         span = ctx.trace.start("parallel", ctx.span_id, engine.clock())
         inner = ctx.at_span(span.span_id)
         snapshot = dict(data)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, Unpack
 
 import numpy as np
 
-from .embeddings import Embedder, default_embedder, normalise_rows
-from .errors import CapabilityNotFound, RegistrationError
-from .model import Capability
+from capabilities.composition.auto import compose
+from capabilities.core.model import Capability, CapabilityOptions
+from capabilities.discovery.embeddings import Embedder, default_embedder, normalise_rows
+from capabilities.errors import CapabilityNotFound, RegistrationError
+from capabilities.runtime.actors import ActorOptions, actor_capability
+from capabilities.runtime.declare import capability_from_data
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,75 +40,25 @@ class Registry:
         self._vector_names: tuple[str, ...] = ()
 
     # -- declaration ---------------------------------------------------------------------------
-    def capability(
-        self,
-        fn: F | None = None,
-        *,
-        name: str | None = None,
-        intent: str | None = None,
-        provides: Sequence[str] | Mapping[str, Any] | None = None,
-        effects: Sequence[Any] = (),
-        permissions: Sequence[str] = (),
-        examples: Sequence[str] = (),
-        policy: Any = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """Decorator: declare the function as a capability (see ``Capability.from_function``).
+    def capability(self, fn: F | None = None, **options: Unpack[CapabilityOptions]) -> Any:
+        """Decorator: declare the function as a capability (see ``Capability.from_function``;
+        the keywords are :class:`~capabilities.core.model.CapabilityOptions`).
 
         Returns the function unchanged, so it stays callable and testable as plain Python.
         """
 
         def register(f: F) -> F:
-            self.register(
-                Capability.from_function(
-                    f,
-                    name=name,
-                    intent=intent,
-                    provides=provides,
-                    effects=effects,
-                    permissions=permissions,
-                    examples=examples,
-                    policy=policy,
-                    metadata=metadata,
-                )
-            )
+            self.register(Capability.from_function(f, **options))
             return f
 
         return register(fn) if fn is not None else register
 
-    def actor(
-        self,
-        fn: F | None = None,
-        *,
-        name: str | None = None,
-        intent: str | None = None,
-        requires: Sequence[str] | Mapping[str, Any] | None = None,
-        provides: Sequence[str] | Mapping[str, Any] | None = None,
-        initial_state: Any = None,
-        effects: Sequence[Any] = (),
-        permissions: Sequence[str] = (),
-        examples: Sequence[str] = (),
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Any:
+    def actor(self, fn: F | None = None, **options: Unpack[ActorOptions]) -> Any:
         """Decorator: declare ``on_message(message, state) -> (reply, new_state)`` as a durable
-        actor capability (see ``capabilities.actors.actor_capability``)."""
-        from .actors import actor_capability
+        actor capability (see :func:`capabilities.runtime.actors.actor_capability`)."""
 
         def register(f: F) -> F:
-            self.register(
-                actor_capability(
-                    f,
-                    name=name,
-                    intent=intent,
-                    requires=requires,
-                    provides=provides,
-                    initial_state=initial_state,
-                    effects=effects,
-                    permissions=permissions,
-                    examples=examples,
-                    metadata=metadata,
-                )
-            )
+            self.register(actor_capability(f, **options))
             return f
 
         return register(fn) if fn is not None else register
@@ -124,8 +77,9 @@ class Registry:
         return cap
 
     def register_data(self, data: Mapping[str, Any], *, where: str = "capability") -> Capability:
-        """Declare a capability from plain data (see ``Capability.from_data``)."""
-        return self.register(Capability.from_data(data, where=where))
+        """Declare a capability from plain data, policy included (see
+        :func:`capabilities.runtime.declare.capability_from_data`)."""
+        return self.register(capability_from_data(data, where=where))
 
     def unregister(self, name: str) -> None:
         with self._lock:
@@ -134,6 +88,10 @@ class Registry:
             self._vectors = None
 
     # -- lookup --------------------------------------------------------------------------------
+    def lookup(self, name: str) -> Capability | None:
+        """The capability registered as ``name``, or ``None`` (``get`` raises instead)."""
+        return self._capabilities.get(name)
+
     def get(self, name: str) -> Capability:
         try:
             return self._capabilities[name]
@@ -160,7 +118,7 @@ class Registry:
         """Per capability: its policy's breaker state, failure counts and last error.
 
         Capabilities without a policy read ``{"state": None}`` (nothing guards them). JSON-ready;
-        see ``capabilities.resilience.Policy.health``.
+        see ``capabilities.resilience.policy.Policy.health``.
         """
         out: dict[str, dict[str, Any]] = {}
         for c in self:
@@ -185,9 +143,7 @@ class Registry:
 
     def compose(self, *, have: Iterable[str], want: Iterable[str], **options: Any) -> Any:
         """The shortest validated ``Workflow`` producing ``want`` from ``have`` by chaining
-        requires -> provides (see :func:`capabilities.compose.compose` for ``options``)."""
-        from .compose import compose  # here, not at the top: compose builds on the registry
-
+        requires -> provides (see :func:`capabilities.composition.auto.compose` for ``options``)."""
         return compose(self, have, want, **options)
 
     # -- discovery by meaning ------------------------------------------------------------------

@@ -12,9 +12,9 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ContractError
-from .model import Capability
-from .typecheck import type_name
+from capabilities.core.model import Capability
+from capabilities.core.typecheck import type_name
+from capabilities.errors import ContractError
 
 
 def check_inputs(cap: Capability, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@
    no capability produces, and identifiers (``*_id``) no goal produces — an id names something
    that already exists, so the planner never invents a "create customer" step to act on one.
    The chosen capabilities run in dependency layers, independent ones in parallel.
-   (:func:`capabilities.compose.compose` is the other tool: the *shortest* chain, blind to
+   (:func:`capabilities.composition.auto.compose` is the other tool: the *shortest* chain, blind to
    meaning.)
 3. **Validation.** The plan is built into a :class:`Workflow` and checked against the registry
    before it is returned.
@@ -29,13 +29,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .compose import layer_schedule, layer_steps
-from .errors import PacketFlowError
-from .model import Capability
-from .workflow import Workflow
+from capabilities.composition.auto import layer_schedule, layer_steps
+from capabilities.composition.workflow import Workflow
+from capabilities.core.model import Capability
+from capabilities.errors import PacketFlowError
 
 if TYPE_CHECKING:
-    from .registry import Match, Registry
+    from capabilities.core.protocols import RegistryHandle as Registry
 
 _CLAUSE_BREAK = re.compile(
     r"\s*(?:;|,?\s+and\s+then\s+|,?\s+then\s+|,?\s+after\s+that\s*,?\s+|"
@@ -143,7 +143,7 @@ class SemanticPlanner:
         lines = [f"Request: {request!r}"]
         clauses = split_request(request) or [request]
         for clause in clauses:
-            matches: list[Match] = registry.discover(clause, k=self.candidates + len(goals))
+            matches: list[Any] = registry.discover(clause, k=self.candidates + len(goals))
             fresh = [m for m in matches if m.capability.name not in goals]
             if not fresh or fresh[0].score < self.min_score:
                 best = (
@@ -165,7 +165,7 @@ class SemanticPlanner:
             )
         return tuple(goals), lines
 
-    def aim_of(self, matches: Sequence[Match]) -> tuple[Match, str]:
+    def aim_of(self, matches: Sequence[Any]) -> tuple[Any, str]:
         """Among the matches about as close as the best, the one the others feed into.
 
         A one-clause request usually names both its material ("this scanned letter") and its
@@ -176,7 +176,7 @@ class SemanticPlanner:
         best = matches[0]
         close = [m for m in matches if m.score >= best.score * self.closeness]
 
-        def feeds_another(m: Match) -> bool:
+        def feeds_another(m: Any) -> bool:
             outs = m.capability.output_names
             return any(o is not m and outs & o.capability.input_names for o in close)
 

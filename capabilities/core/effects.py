@@ -13,15 +13,12 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import RegistrationError
-from .sqlite import connect
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from capabilities.errors import RegistrationError
+from capabilities.sqlite import connect
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -49,8 +46,18 @@ class Execution:
     attempts: int = 1
 
 
+class EffectSink(Protocol):
+    """Where effects write: an audit store and a metrics registry (the engine is one)."""
+
+    @property
+    def audit(self) -> AuditStore: ...
+
+    @property
+    def metrics(self) -> MetricsRegistry: ...
+
+
 class Effect(Protocol):
-    def apply(self, execution: Execution, engine: Engine) -> None: ...
+    def apply(self, execution: Execution, engine: EffectSink) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +70,7 @@ class AuditLog:
         if self.level not in _LEVELS:
             raise ValueError(f"audit_log level {self.level!r} is not one of {sorted(_LEVELS)}")
 
-    def apply(self, execution: Execution, engine: Engine) -> None:
+    def apply(self, execution: Execution, engine: EffectSink) -> None:
         engine.audit.write(execution, self.level)
         lvl = _LEVELS["error"] if execution.error and self.level != "debug" else _LEVELS[self.level]
         if audit_logger.isEnabledFor(lvl):
@@ -93,7 +100,7 @@ class Metric:
         if self.kind not in ("counter", "histogram"):
             raise ValueError(f"metric {self.name!r}: kind must be 'counter' or 'histogram'")
 
-    def apply(self, execution: Execution, engine: Engine) -> None:
+    def apply(self, execution: Execution, engine: EffectSink) -> None:
         if self.kind == "counter":
             engine.metrics.inc(self.name, execution.capability, execution.status)
         else:

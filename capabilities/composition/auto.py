@@ -19,12 +19,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import CompositionError
-from .model import Capability
-from .workflow import Node, Workflow, parallel, step
+from capabilities.composition.workflow import Node, Workflow, parallel, step
+from capabilities.core.model import Capability
+from capabilities.errors import CompositionError
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from capabilities.core.protocols import RegistryHandle as Registry
 
 DEFAULT_MAX_STATES = 50_000
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .errors import PacketFlowError
+from capabilities.errors import PacketFlowError
 
 DEFAULT_IMPLICATIONS: Mapping[str, tuple[str, ...]] = {"admin": ("write",), "write": ("read",)}
 

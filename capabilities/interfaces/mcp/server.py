@@ -36,14 +36,14 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp_types import INVALID_PARAMS, CallToolResult, ListToolsResult, TextContent
 from mcp_types import Tool as MCPTool
 
-from .actors import actor_spec, actors_of
-from .context import Context
-from .engine import Engine
-from .errors import ContractError, PacketFlowError, PermissionDenied
-from .model import Capability, Field
-from .registry import Registry
-from .security import validate_grants
-from .typecheck import fields_of_return_type
+from capabilities.core.context import Context
+from capabilities.core.model import Capability, Field
+from capabilities.core.security import validate_grants
+from capabilities.core.typecheck import fields_of_return_type
+from capabilities.errors import ContractError, PacketFlowError, PermissionDenied
+from capabilities.runtime.actors import actor_spec, actors_of
+from capabilities.runtime.engine import Engine
+from capabilities.runtime.registry import Registry
 
 BUILTIN_TOOLS = ("discover", "send", "plan", "run_workflow")
 CATALOGUE_URI = "capabilities://catalogue"
@@ -406,7 +406,7 @@ class CapabilityServer(MCPServer):
             idempotency_key: str | None = None,
         ) -> dict[str, Any]:
             principal = server._principal_now()
-            cap = server.registry._capabilities.get(actor)
+            cap = server.registry.lookup(actor)
             if cap is None or cap.kind != "actor" or not server.permitted(cap, principal):
                 visible = [
                     c.name for c in actors_of(server.registry) if server.permitted(c, principal)
@@ -426,7 +426,7 @@ class CapabilityServer(MCPServer):
     def _add_workflow_tools(self) -> None:
         """``plan`` / ``run_workflow`` when the planner module is installed (it is optional)."""
         try:
-            from .planner import SemanticPlanner
+            from capabilities.composition.planner import SemanticPlanner
         except ImportError:
             return
         planner = SemanticPlanner()

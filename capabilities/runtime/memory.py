@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import PacketFlowError
+from capabilities.errors import PacketFlowError
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

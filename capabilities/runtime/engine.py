@@ -14,60 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .context import Context
-from .contracts import check_inputs, check_outputs
-from .effects import AuditLog, AuditStore, Execution, MetricsRegistry
-from .errors import CapabilityNotFound, ContractError, PacketFlowError, PermissionDenied
-from .model import Capability
-from .security import DEFAULT_HIERARCHY, PermissionHierarchy
-from .tracing import Span, Trace
+from capabilities.core.context import Context
+from capabilities.core.contracts import check_inputs, check_outputs
+from capabilities.core.effects import AuditLog, AuditStore, Execution, MetricsRegistry
+from capabilities.core.model import Capability
+from capabilities.core.protocols import ATTEMPTS_ATTRIBUTE, PolicyOutcome
+from capabilities.core.security import DEFAULT_HIERARCHY, PermissionHierarchy
+from capabilities.core.tracing import Span, Trace
+from capabilities.errors import CapabilityNotFound, ContractError, PacketFlowError, PermissionDenied
 
 if TYPE_CHECKING:
-    from .registry import Registry
-
-ATTEMPTS_ATTRIBUTE = "packetflow_attempts"
-"""Set by a policy on an exception that failed after several attempts, so a failed Result
-counts them."""
-
-
-class ExecutionPolicy(Protocol):
-    """How a capability is called: retries, timeouts, circuit breaking, fallback.
-
-    ``call`` performs one attempt; a policy decides how often and whether to call it, and
-    returns the raw output plus the number of attempts and whether the answer is degraded.
-    ``inputs`` are the checked inputs, for a fallback capability to be called with.
-    ``capabilities.resilience.Policy`` is the implementation.
-    """
-
-    def execute_sync(
-        self,
-        call: Callable[[], Any],
-        cap: Capability,
-        engine: Engine,
-        context: Context,
-        inputs: Mapping[str, Any],
-    ) -> PolicyOutcome: ...
-
-    async def execute_async(
-        self,
-        call: Callable[[], Awaitable[Any]],
-        cap: Capability,
-        engine: Engine,
-        context: Context,
-        inputs: Mapping[str, Any],
-    ) -> PolicyOutcome: ...
-
-
-@dataclass(slots=True)
-class PolicyOutcome:
-    value: Any
-    attempts: int = 1
-    degraded: bool = False
-    served_by: str | None = None
+    from capabilities.core.protocols import RegistryHandle as Registry  # types only
 
 
 @dataclass(slots=True)
@@ -106,6 +67,8 @@ class Engine:
     ``store`` is the SQLite file for the audit log (``":memory:"`` keeps it in memory).
     ``clock`` is injectable so simulations and tests can run on their own time.
     """
+
+    __packetflow_inject__: ClassVar[str] = "engine"  # injected into capabilities (core.data)
 
     def __init__(
         self,
@@ -203,10 +166,10 @@ class Engine:
     def _resolve(self, capability: str | Capability) -> Capability:
         if isinstance(capability, Capability):
             return capability
-        try:
-            return self.registry._capabilities[capability]
-        except KeyError:
-            raise CapabilityNotFound(capability, self.registry.names()) from None
+        cap = self.registry.lookup(capability)
+        if cap is None:
+            raise CapabilityNotFound(capability, self.registry.names())
+        return cap
 
     def _begin(
         self, cap: Capability, inputs: Mapping[str, Any] | None, context: Context | None

@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_test_registry import build_registry
 
 from capabilities import Engine, PacketFlowError, Registry
-from capabilities.interfaces.mcp.server import (
+from capabilities.interfaces.mcp import (
     CATALOGUE_URI,
     AccessConfig,
     Principal,

@@ -21,159 +21,27 @@ delivery (:meth:`ActorRuntime.deliver`). One process owns an actor store at a ti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
-import sqlite3
 import threading
 import time
-import typing
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
 from capabilities.core.context import Context
 from capabilities.core.contracts import check_inputs
-from capabilities.core.data import injected_service, parse_fields
-from capabilities.core.model import Capability, DeclarationOptions, Field
-from capabilities.errors import ContractError, PacketFlowError, RegistrationError
-from capabilities.sqlite import connect
+from capabilities.core.model import Capability
+from capabilities.errors import ContractError, PacketFlowError
 
 if TYPE_CHECKING:
-    from capabilities.core.protocols import RegistryHandle as Registry
     from capabilities.runtime.engine import Engine, Result
-
-ACTOR_INPUTS = ("actor_id", "message", "idempotency_key")
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS actor_state (actor TEXT NOT NULL, actor_id TEXT NOT NULL, "
-    "seq INTEGER NOT NULL, state TEXT NOT NULL, updated REAL NOT NULL, "
-    "PRIMARY KEY (actor, actor_id))",
-    "CREATE TABLE IF NOT EXISTS actor_messages (actor TEXT NOT NULL, actor_id TEXT NOT NULL, "
-    "seq INTEGER NOT NULL, idempotency_key TEXT, message TEXT NOT NULL, reply TEXT NOT NULL, "
-    "time REAL NOT NULL, PRIMARY KEY (actor, actor_id, seq))",
-    "CREATE UNIQUE INDEX IF NOT EXISTS actor_messages_key ON actor_messages "
-    "(actor, actor_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
-    "CREATE TABLE IF NOT EXISTS actor_snapshots (actor TEXT NOT NULL, actor_id TEXT NOT NULL, "
-    "seq INTEGER NOT NULL, state TEXT NOT NULL, time REAL NOT NULL, "
-    "PRIMARY KEY (actor, actor_id, seq))",
-)
+from capabilities.runtime.actors.spec import ActorSpec, LoggedMessage, actor_spec
+from capabilities.runtime.actors.store import ActorStore, dumps
 
 
-# -- declaration -------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ActorSpec:
-    """What the runtime needs to run an actor: its handler, initial state and message contract."""
-
-    name: str
-    handler: Callable[..., Any]
-    initial_state: Any
-    message_fields: tuple[Field, ...] | None
-    is_async: bool
-    inject: tuple[tuple[str, str], ...] = ()
-    message_contract: Capability | None = field(default=None, compare=False, repr=False)
-
-    def fresh_state(self) -> Any:
-        """A new initial state (a callable ``initial_state`` is a factory, e.g. ``dict``)."""
-        value = self.initial_state() if callable(self.initial_state) else self.initial_state
-        return json.loads(_dumps(self.name, "initial_state", value))
-
-
-class ActorOptions(DeclarationOptions, total=False):
-    """The keywords of ``actor_capability`` and ``Registry.actor``: a declaration's, plus the
-    message contract (``requires``) and the ``initial_state``."""
-
-    requires: Sequence[str] | Mapping[str, Any] | Sequence[Field] | None
-    initial_state: Any
-
-
-def actor_capability(handler: Callable[..., Any], **options: Unpack[ActorOptions]) -> Capability:
-    """Declare an actor capability from an ``on_message(message, state) -> (reply, state)``.
-
-    ``requires`` names the fields every *message* must carry (a list of names, name -> type
-    hint / type name, or :class:`Field` objects for optional fields with defaults); ``provides`` names the reply's fields (default: one output ``reply``).
-    ``initial_state`` is a JSON-ready value or a factory; parameters annotated ``Engine`` /
-    ``Context`` are injected, so an actor can call other capabilities with its caller's
-    authority.
-    """
-    cap_name = options.get("name") or handler.__name__
-    inject = _handler_injections(handler, cap_name)
-    message_fields, contract = _message_contract(handler, cap_name, options.get("requires"))
-    initial_state = options.get("initial_state")
-    spec = ActorSpec(
-        name=cap_name,
-        handler=handler,
-        initial_state=initial_state if initial_state is not None else dict,
-        message_fields=message_fields,
-        is_async=inspect.iscoroutinefunction(handler),
-        inject=inject,
-        message_contract=contract,
-    )
-    spec.fresh_state()  # fail at declaration, not at the first message, if it is not JSON-ready
-    provides = options.get("provides")
-    out = parse_fields(provides, f"actor {cap_name!r}: provides") if provides else (Field("reply"),)
-    return Capability(
-        name=cap_name,
-        intent=(options.get("intent") or inspect.getdoc(handler) or "").strip(),
-        requires=ACTOR_FIELDS,
-        provides=out,
-        execute=_make_execute(spec),
-        effects=tuple(options.get("effects", ())),
-        permissions=tuple(options.get("permissions", ())),
-        examples=tuple(options.get("examples", ())),
-        metadata={**dict(options.get("metadata") or {}), "actor": spec},
-        is_async=spec.is_async,
-        kind="actor",
-        inject=(("engine", "engine"), ("context", "context")),
-    )
-
-
-ACTOR_FIELDS = (
-    Field("actor_id", str),
-    Field("message", dict),
-    Field("idempotency_key", str | None, required=False, default=None),
-)
-
-
-def _handler_injections(handler: Callable[..., Any], cap_name: str) -> tuple[tuple[str, str], ...]:
-    """The handler's injected parameters; refuses a handler without exactly (message, state)."""
-    try:
-        hints = typing.get_type_hints(handler)
-    except Exception as exc:
-        raise RegistrationError(f"actor {cap_name!r}: cannot resolve type hints ({exc})") from exc
-    plain, inject = [], []
-    for p in inspect.signature(handler).parameters.values():
-        service = injected_service(hints.get(p.name))
-        if service is not None:
-            inject.append((p.name, service))
-        else:
-            plain.append(p.name)
-    if len(plain) != 2:
-        raise RegistrationError(
-            f"actor {cap_name!r}: the handler must take exactly (message, state) plus optional "
-            f"Engine/Context parameters; it takes {plain}"
-        )
-    return tuple(inject)
-
-
-def _message_contract(
-    handler: Callable[..., Any], cap_name: str, requires: Any
-) -> tuple[tuple[Field, ...] | None, Capability | None]:
-    """The fields every message must carry, and a capability whose ``requires`` checks them."""
-    if requires is None:
-        return None, None
-    if isinstance(requires, Sequence) and all(isinstance(f, Field) for f in requires):
-        fields = tuple(requires)  # full Fields: optional ones and defaults allowed
-    else:
-        fields = parse_fields(requires, f"actor {cap_name!r}: requires")
-    contract = Capability(
-        name=cap_name, intent="message contract", requires=fields, provides=(), execute=handler
-    )
-    return fields, contract
-
-
-def _make_execute(spec: ActorSpec) -> Callable[..., Any]:
+def make_execute(spec: ActorSpec) -> Callable[..., Any]:
     """The capability's ``execute``: hand the message to the engine's runtime (durable path)."""
     if spec.is_async:
 
@@ -203,15 +71,10 @@ def _make_execute(spec: ActorSpec) -> Callable[..., Any]:
     return execute
 
 
-def actor_spec(cap: Capability) -> ActorSpec:
-    spec = cap.metadata.get("actor") if cap.kind == "actor" else None
-    if not isinstance(spec, ActorSpec):
-        raise PacketFlowError(f"capability {cap.name!r} is not an actor (kind={cap.kind!r})")
-    return spec
-
-
 # -- runtime -----------------------------------------------------------------------------------
 _RUNTIMES: weakref.WeakKeyDictionary[Any, ActorRuntime] = weakref.WeakKeyDictionary()
+
+
 _RUNTIMES_LOCK = threading.RLock()
 
 
@@ -227,7 +90,7 @@ def runtime_for(engine: Engine) -> ActorRuntime:
 
 
 @dataclass
-class _Mailbox:
+class Mailbox:
     """Serialises one actor id: a thread lock across threads/loops, an asyncio lock per loop
     (FIFO, so messages from one event loop are handled in the order they were sent)."""
 
@@ -246,15 +109,6 @@ class _Mailbox:
         return lock
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedMessage:
-    seq: int
-    message: Any
-    reply: Any
-    idempotency_key: str | None
-    time: float
-
-
 class ActorRuntime:
     """Runs actor capabilities of an engine's registry durably.
 
@@ -266,11 +120,8 @@ class ActorRuntime:
     def __init__(self, engine: Engine, store: str | None = None):
         self.engine = engine
         self.store = str(store) if store is not None else engine.store
-        self._db = connect(self.store, durable=True)
-        self._db_lock = threading.Lock()
-        for statement in _SCHEMA:
-            self._db.execute(statement)
-        self._mailboxes: dict[tuple[str, str], _Mailbox] = {}
+        self._db = ActorStore(self.store)
+        self._mailboxes: dict[tuple[str, str], Mailbox] = {}
         self._mailboxes_lock = threading.Lock()
         with _RUNTIMES_LOCK:
             _RUNTIMES[engine] = self
@@ -291,9 +142,7 @@ class ActorRuntime:
         (a caller bug, like bad inputs to ``Engine.run``); through ``Engine.run`` directly it
         comes back as a failed Result naming ``message.<field>``.
         """
-        cap = self._actor(actor)
-        self._check_message(actor_spec(cap), message)  # a caller's bad message raises here
-        inputs = {"actor_id": actor_id, "message": message, "idempotency_key": idempotency_key}
+        cap, inputs = self._addressed(actor, actor_id, message, idempotency_key)
         return await self.engine.run_async(cap, inputs, context)
 
     def send_sync(
@@ -306,9 +155,7 @@ class ActorRuntime:
         context: Context | None = None,
     ) -> Result:
         """Synchronous :meth:`send` (through ``Engine.run``)."""
-        cap = self._actor(actor)
-        self._check_message(actor_spec(cap), message)
-        inputs = {"actor_id": actor_id, "message": message, "idempotency_key": idempotency_key}
+        cap, inputs = self._addressed(actor, actor_id, message, idempotency_key)
         return self.engine.run(cap, inputs, context)
 
     # -- delivery (the durable path every call ends in) --------------------------------------
@@ -323,14 +170,13 @@ class ActorRuntime:
         """Handle one message in the actor's mailbox and commit before returning the reply."""
         box = self._mailbox(spec.name, actor_id)
         async with box.loop_lock():
-            await _acquire(box.thread_lock)
+            await acquire_thread_lock(box.thread_lock)
             try:
-                stored = self._stored_reply(spec.name, actor_id, idempotency_key)
-                if stored is not None:
-                    return stored[0]
-                state = self._load(spec, box, actor_id)
-                kwargs = self._handler_kwargs(spec, actor_id, context)
-                outcome = spec.handler(self._check_message(spec, message), state, **kwargs)
+                replayed, outcome = self._handle(
+                    spec, box, actor_id, message, idempotency_key, context
+                )
+                if replayed:
+                    return outcome
                 if inspect.isawaitable(outcome):
                     outcome = await outcome
                 return self._commit(spec, box, actor_id, message, idempotency_key, outcome)
@@ -349,25 +195,22 @@ class ActorRuntime:
             raise PacketFlowError(f"actor {spec.name!r} is async; use 'await deliver(...)'")
         box = self._mailbox(spec.name, actor_id)
         with box.thread_lock:
-            stored = self._stored_reply(spec.name, actor_id, idempotency_key)
-            if stored is not None:
-                return stored[0]
-            state = self._load(spec, box, actor_id)
-            kwargs = self._handler_kwargs(spec, actor_id, context)
-            outcome = spec.handler(self._check_message(spec, message), state, **kwargs)
+            replayed, outcome = self._handle(spec, box, actor_id, message, idempotency_key, context)
+            if replayed:
+                return outcome
             return self._commit(spec, box, actor_id, message, idempotency_key, outcome)
 
     # -- reading back ------------------------------------------------------------------------
     def state(self, actor: str, actor_id: str) -> Any:
         """The last committed state of ``actor_id`` (the initial state if it has none yet)."""
         spec = actor_spec(self._actor(actor))
-        row = self._query(
+        row = self._db.query(
             "SELECT state FROM actor_state WHERE actor=? AND actor_id=?", (actor, actor_id)
         )
         return json.loads(row[0][0]) if row else spec.fresh_state()
 
     def actor_ids(self, actor: str) -> list[str]:
-        rows = self._query(
+        rows = self._db.query(
             "SELECT actor_id FROM actor_state WHERE actor=? ORDER BY actor_id", (actor,)
         )
         return [r[0] for r in rows]
@@ -382,7 +225,7 @@ class ActorRuntime:
         if limit is not None:
             sql += " LIMIT ?"
             args += (int(limit),)
-        rows = self._query(sql, args)
+        rows = self._db.query(sql, args)
         return [
             LoggedMessage(s, json.loads(m), json.loads(r), k, t) for s, m, r, k, t in rows[::-1]
         ]
@@ -398,7 +241,7 @@ class ActorRuntime:
         if keep_last < 0:
             raise PacketFlowError(f"compact: keep_last must be >= 0, got {keep_last}")
         where, args = ("WHERE actor=?", (actor,)) if actor is not None else ("", ())
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO actor_snapshots (actor, actor_id, seq, state, time) "
                 f"SELECT actor, actor_id, seq, state, ? FROM actor_state {where}",
@@ -415,15 +258,14 @@ class ActorRuntime:
         return removed
 
     def snapshots(self, actor: str, actor_id: str) -> list[tuple[int, Any]]:
-        rows = self._query(
+        rows = self._db.query(
             "SELECT seq, state FROM actor_snapshots WHERE actor=? AND actor_id=? ORDER BY seq",
             (actor, actor_id),
         )
         return [(s, json.loads(st)) for s, st in rows]
 
     def close(self) -> None:
-        with self._db_lock:
-            self._db.close()
+        self._db.close()
         with _RUNTIMES_LOCK:
             if _RUNTIMES.get(self.engine) is self:
                 del _RUNTIMES[self.engine]
@@ -435,57 +277,58 @@ class ActorRuntime:
         self.close()
 
     # -- internals ---------------------------------------------------------------------------
+    def _addressed(
+        self, actor: str, actor_id: str, message: Mapping[str, Any], key: str | None
+    ) -> tuple[Capability, dict[str, Any]]:
+        """The actor capability and its inputs; a caller's bad message raises here."""
+        cap = self._actor(actor)
+        self._check_message(actor_spec(cap), message)
+        return cap, {"actor_id": actor_id, "message": message, "idempotency_key": key}
+
+    def _handle(
+        self,
+        spec: ActorSpec,
+        box: Mailbox,
+        actor_id: str,
+        message: Mapping[str, Any],
+        key: str | None,
+        context: Context,
+    ) -> tuple[bool, Any]:
+        """``(True, stored reply)`` for a replayed key, else ``(False, the handler's outcome)``
+        (awaitable for an async handler). Shared by :meth:`deliver` and :meth:`deliver_sync`;
+        the mailbox lock is held by the caller."""
+        stored = self._db.stored_reply(spec.name, actor_id, key)
+        if stored is not None:
+            return True, stored[0]
+        state = self._load(spec, box, actor_id)
+        kwargs = self._handler_kwargs(spec, actor_id, context)
+        return False, spec.handler(self._check_message(spec, message), state, **kwargs)
+
     def _actor(self, name: str) -> Capability:
         cap = self.engine.registry.get(name)
         actor_spec(cap)
         return cap
 
-    def _mailbox(self, actor: str, actor_id: str) -> _Mailbox:
+    def _mailbox(self, actor: str, actor_id: str) -> Mailbox:
         key = (actor, actor_id)
         box = self._mailboxes.get(key)
         if box is None:
             with self._mailboxes_lock:
-                box = self._mailboxes.setdefault(key, _Mailbox())
+                box = self._mailboxes.setdefault(key, Mailbox())
         return box
 
-    def _query(self, sql: str, args: tuple[Any, ...]) -> list[tuple]:
-        with self._db_lock:
-            return self._db.execute(sql, args).fetchall()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
-        with self._db_lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-
-    def _stored_reply(self, actor: str, actor_id: str, key: str | None) -> tuple[Any] | None:
-        if key is None:
-            return None
-        rows = self._query(
-            "SELECT reply FROM actor_messages WHERE actor=? AND actor_id=? AND idempotency_key=?",
-            (actor, actor_id, key),
-        )
-        return (json.loads(rows[0][0]),) if rows else None
-
-    def _load(self, spec: ActorSpec, box: _Mailbox, actor_id: str) -> Any:
+    def _load(self, spec: ActorSpec, box: Mailbox, actor_id: str) -> Any:
         """A fresh copy of the committed state (handlers may mutate it; a failure then leaves
         the committed state untouched)."""
         if box.state_json is None:
-            rows = self._query(
+            rows = self._db.query(
                 "SELECT seq, state FROM actor_state WHERE actor=? AND actor_id=?",
                 (spec.name, actor_id),
             )
             if rows:
                 box.seq, box.state_json = rows[0]
             else:
-                box.seq, box.state_json = 0, _dumps(spec.name, "initial_state", spec.fresh_state())
+                box.seq, box.state_json = 0, dumps(spec.name, "initial_state", spec.fresh_state())
         return json.loads(box.state_json)
 
     def _handler_kwargs(self, spec: ActorSpec, actor_id: str, context: Context) -> dict[str, Any]:
@@ -506,7 +349,7 @@ class ActorRuntime:
     def _commit(
         self,
         spec: ActorSpec,
-        box: _Mailbox,
+        box: Mailbox,
         actor_id: str,
         message: Mapping[str, Any],
         key: str | None,
@@ -519,12 +362,12 @@ class ActorRuntime:
                 f"on_message must return (reply, new_state), got {type(outcome).__name__}",
             )
         reply, new_state = outcome
-        state_json = _dumps(spec.name, "state", new_state)
-        reply_json = _dumps(spec.name, "reply", reply)
-        message_json = _dumps(spec.name, "message", message)
+        state_json = dumps(spec.name, "state", new_state)
+        reply_json = dumps(spec.name, "reply", reply)
+        message_json = dumps(spec.name, "message", message)
         seq = box.seq + 1
         now = time.time()
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO actor_messages (actor, actor_id, seq, idempotency_key, message, "
                 "reply, time) VALUES (?,?,?,?,?,?,?)",
@@ -540,7 +383,7 @@ class ActorRuntime:
         return reply
 
 
-async def _acquire(lock: threading.Lock) -> None:
+async def acquire_thread_lock(lock: threading.Lock) -> None:
     """Take a thread lock from async code without blocking the event loop.
 
     The fast path is uncontended; otherwise a worker thread waits. If the waiting coroutine is
@@ -554,17 +397,3 @@ async def _acquire(lock: threading.Lock) -> None:
     except asyncio.CancelledError:
         waiting.add_done_callback(lambda _: lock.release())
         raise
-
-
-def _dumps(actor: str, what: str, value: Any) -> str:
-    try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ContractError(
-            actor, what, f"must be JSON-serialisable to be persisted ({exc})"
-        ) from None
-
-
-def actors_of(registry: Registry) -> list[Capability]:
-    """The actor capabilities of ``registry``, in registration order."""
-    return [c for c in registry if c.kind == "actor"]

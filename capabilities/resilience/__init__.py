@@ -7,8 +7,9 @@ makes a capability fail on purpose.
 
 from capabilities.resilience.breaker import CircuitBreaker
 from capabilities.resilience.clock import Clock, ManualClock
+from capabilities.resilience.counts import COUNTERS, resilience_counts
 from capabilities.resilience.faults import InjectedFault, with_faults
-from capabilities.resilience.policy import COUNTERS, Policy, resilience_counts
+from capabilities.resilience.policy import Policy
 from capabilities.resilience.retry import Retry, retry
 
 __all__ = [

@@ -70,3 +70,41 @@ def breaker_from_data(spec: Any, where: str) -> CircuitBreaker | None:
         return CircuitBreaker(**{k: spec[k] for k in known if k in spec})
     except RegistrationError as exc:
         raise RegistrationError(f"{where}.{str(exc).removeprefix('breaker.')}") from None
+
+
+def policy_from_data(
+    policy_class: Any,
+    data: Mapping[str, Any],
+    *,
+    where: str,
+    clock: Any = None,
+    sleep: Any = None,
+    async_sleep: Any = None,
+) -> Any:
+    """``Policy.from_data``'s work: ``policy_class`` is :class:`Policy` (which imports this
+    module, so it is passed in rather than imported back)."""
+    if not isinstance(data, Mapping):
+        raise RegistrationError(f"{where}: expected a mapping, got {type(data).__name__}")
+    check_keys(data, {"retry", "timeout", "breaker", "fallback", "seed"}, where)
+    try:
+        retry_settings = retry_from_data(data.get("retry"), f"{where}.retry")
+        breaker = breaker_from_data(data.get("breaker"), f"{where}.breaker")
+        seed = data.get("seed")
+        if seed is not None:
+            check_int(seed, "seed", minimum=0)
+        return policy_class(
+            retry_settings,
+            data.get("timeout"),
+            breaker,
+            data.get("fallback"),
+            clock=clock,
+            sleep=sleep,
+            async_sleep=async_sleep,
+            seed=seed,
+        )
+    except RegistrationError as exc:
+        message = str(exc)
+        if message.startswith(("policy.", "retry.", "breaker.", "seed")):
+            message = message.removeprefix("policy.")
+            raise RegistrationError(f"{where}.{message}") from None
+        raise

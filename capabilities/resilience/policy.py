@@ -31,7 +31,7 @@ import contextvars
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenacity import (
@@ -41,11 +41,9 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from capabilities.core.data import check_keys
 from capabilities.core.protocols import ATTEMPTS_ATTRIBUTE, PolicyOutcome
 from capabilities.errors import (
     CircuitOpen,
-    ContractError,
     RegistrationError,
 )
 
@@ -55,28 +53,17 @@ if TYPE_CHECKING:
     from capabilities.core.model import Capability
     from capabilities.core.protocols import EngineHandle as Engine
 from capabilities.resilience.breaker import OPEN, BreakerGuard, CircuitBreaker
-from capabilities.resilience.checks import check_int, check_number
+from capabilities.resilience.checks import check_number
 from capabilities.resilience.clock import AsyncSleeper, Clock, Sleeper, async_from, no_sleep
-from capabilities.resilience.parse import breaker_from_data, retry_from_data
+from capabilities.resilience.fallback import (
+    FALLBACK_CHAIN,
+    check_fallback,
+    fallback_outcome,
+    inputs_for,
+)
+from capabilities.resilience.parse import policy_from_data
 from capabilities.resilience.retry import Backoff, Retry
 from capabilities.resilience.timeouts import timed_async, timed_sync
-
-COUNTERS = (
-    "resilience.retries",
-    "resilience.breaker_trips",
-    "resilience.rejected",
-    "resilience.timeouts",
-    "resilience.fallbacks",
-)
-
-
-"""The metric names a policy records (labelled by capability)."""
-
-
-# -- the policy ------------------------------------------------------------------------------
-_fallback_chain: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "packetflow_fallback_chain", default=frozenset()
-)
 
 
 class Policy:
@@ -163,31 +150,9 @@ class Policy:
         fallback: cached_answer
         seed: 7
         """
-        if not isinstance(data, Mapping):
-            raise RegistrationError(f"{where}: expected a mapping, got {type(data).__name__}")
-        check_keys(data, {"retry", "timeout", "breaker", "fallback", "seed"}, where)
-        try:
-            retry_settings = retry_from_data(data.get("retry"), f"{where}.retry")
-            breaker = breaker_from_data(data.get("breaker"), f"{where}.breaker")
-            seed = data.get("seed")
-            if seed is not None:
-                check_int(seed, "seed", minimum=0)
-            return cls(
-                retry_settings,
-                data.get("timeout"),
-                breaker,
-                data.get("fallback"),
-                clock=clock,
-                sleep=sleep,
-                async_sleep=async_sleep,
-                seed=seed,
-            )
-        except RegistrationError as exc:
-            message = str(exc)
-            if message.startswith(("policy.", "retry.", "breaker.", "seed")):
-                message = message.removeprefix("policy.")
-                raise RegistrationError(f"{where}.{message}") from None
-            raise
+        return policy_from_data(
+            cls, data, where=where, clock=clock, sleep=sleep, async_sleep=async_sleep
+        )
 
     def bind(
         self,
@@ -256,32 +221,8 @@ class Policy:
         self._backoff.rng = self.rng
 
     def check(self, cap: Capability, registry: Any) -> Capability | None:
-        """Raise :class:`ContractError` unless the fallback can stand in for ``cap``.
-
-        Returns the fallback capability. Called on first use; scenario loaders may call it at
-        load time to fail early.
-        """
-        if self.fallback is None:
-            return None
-        fb = registry.get(self.fallback)
-        if fb.name == cap.name:
-            raise ContractError(cap.name, None, "policy.fallback names the capability itself")
-        for f in cap.provides:
-            if f.name not in fb.output_names:
-                raise ContractError(
-                    fb.name,
-                    f.name,
-                    f"fallback for {cap.name!r} must provide every output of it; "
-                    f"{f.name!r} is missing",
-                )
-        for name in fb.required_inputs:
-            if name not in cap.input_names:
-                raise ContractError(
-                    fb.name,
-                    name,
-                    f"fallback for {cap.name!r} requires an input {cap.name!r} does not take",
-                )
-        return fb
+        """The fallback capability for ``cap``, checked against its contract (or ``None``)."""
+        return check_fallback(self.fallback, cap, registry)
 
     # -- ExecutionPolicy ---------------------------------------------------------------------
     def execute_sync(
@@ -317,10 +258,10 @@ class Policy:
         except Exception as exc:
             fb, chain = self._fall_back(exc, cap, engine, metrics, count, waited)
             try:
-                result = engine.run(fb, _inputs_for(fb, inputs), context)
+                result = engine.run(fb, inputs_for(fb, inputs), context)
             finally:
-                _fallback_chain.reset(chain)
-            return self._fallback_outcome(exc, result, cap, metrics, count)
+                FALLBACK_CHAIN.reset(chain)
+            return fallback_outcome(self.fallback, exc, result, cap, metrics, count)
         self._count_retries(cap, metrics, count, "ok", waited)
         return PolicyOutcome(value, count)
 
@@ -357,10 +298,10 @@ class Policy:
         except Exception as exc:
             fb, chain = self._fall_back(exc, cap, engine, metrics, count, waited)
             try:
-                result = await engine.run_async(fb, _inputs_for(fb, inputs), context)
+                result = await engine.run_async(fb, inputs_for(fb, inputs), context)
             finally:
-                _fallback_chain.reset(chain)
-            return self._fallback_outcome(exc, result, cap, metrics, count)
+                FALLBACK_CHAIN.reset(chain)
+            return fallback_outcome(self.fallback, exc, result, cap, metrics, count)
         self._count_retries(cap, metrics, count, "ok", waited)
         return PolicyOutcome(value, count)
 
@@ -403,7 +344,7 @@ class Policy:
             raise exc
         fb = self.check(cap, engine.registry)
         assert fb is not None  # _may_fall_back: a fallback is named
-        return fb, _fallback_chain.set(_fallback_chain.get() | {cap.name})
+        return fb, FALLBACK_CHAIN.set(FALLBACK_CHAIN.get() | {cap.name})
 
     def _worth_retrying(self, exc: BaseException, breaker: CircuitBreaker | None) -> bool:
         # once the breaker has opened, further tries would only be refused: stop with the real
@@ -456,53 +397,4 @@ class Policy:
             metrics.observe("resilience.backoff_seconds", cap.name, sum(waited))
 
     def _may_fall_back(self, cap: Capability) -> bool:
-        return self.fallback is not None and self.fallback not in _fallback_chain.get()
-
-    def _fallback_outcome(
-        self,
-        primary_error: Exception,
-        result: Any,
-        cap: Capability,
-        metrics: MetricsRegistry,
-        count: int,
-    ) -> PolicyOutcome:
-        if result.status == "failed":
-            metrics.inc("resilience.fallbacks", cap.name, "failed")
-            primary_error.add_note(
-                f"fallback {self.fallback!r} also failed: "
-                f"{type(result.error).__name__}: {result.error}"
-            )
-            raise primary_error
-        metrics.inc("resilience.fallbacks", cap.name, "ok")
-        return PolicyOutcome(
-            result.outputs,
-            max(count, 1),
-            degraded=True,
-            served_by=result.served_by or result.capability,
-        )
-
-
-def resilience_counts(
-    metrics: MetricsRegistry, capabilities: Iterable[str] | None = None
-) -> dict[str, dict[str, int]]:
-    """Per capability: ``{"retries", "breaker_trips", "rejected", "timeouts", "fallbacks"}``.
-
-    Without ``capabilities``, every capability that has any of these counts. The arena sums
-    these over the capabilities of a zone for its per-zone summary.
-    """
-    names = (
-        sorted({c for (n, c, _), v in list(metrics.counters.items()) if n in COUNTERS and v})
-        if capabilities is None
-        else list(capabilities)
-    )
-    return {
-        name: {m.removeprefix("resilience."): metrics.count(m, name) for m in COUNTERS}
-        for name in names
-    }
-
-
-# -- helpers ---------------------------------------------------------------------------------
-def _inputs_for(fb: Capability, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
-    if inputs is None:
-        return {}
-    return {k: v for k, v in inputs.items() if k in fb.input_names}
+        return self.fallback is not None and self.fallback not in FALLBACK_CHAIN.get()

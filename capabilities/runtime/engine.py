@@ -106,12 +106,7 @@ class Engine:
             )
         ctx, span, kwargs = self._begin(cap, inputs, context)
         try:
-            if cap.policy is None:
-                outcome = PolicyOutcome(cap.execute(**kwargs))
-            else:
-                outcome = cap.policy.execute_sync(
-                    lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
-                )
+            outcome = self._call(cap, ctx, span, kwargs)
         except Exception as exc:
             return self._finish(cap, ctx, span, kwargs, None, exc)
         return self._finish(cap, ctx, span, kwargs, outcome, None)
@@ -127,21 +122,31 @@ class Engine:
         ctx, span, kwargs = self._begin(cap, inputs, context)
         try:
             if cap.is_async:
-                if cap.policy is None:
-                    outcome = PolicyOutcome(await cap.execute(**kwargs))
-                else:
-                    outcome = await cap.policy.execute_async(
-                        lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
-                    )
-            elif cap.policy is None:
-                outcome = PolicyOutcome(cap.execute(**kwargs))
+                outcome = await self._call_async(cap, ctx, span, kwargs)
             else:
-                outcome = cap.policy.execute_sync(
-                    lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
-                )
+                outcome = self._call(cap, ctx, span, kwargs)
         except Exception as exc:
             return self._finish(cap, ctx, span, kwargs, None, exc)
         return self._finish(cap, ctx, span, kwargs, outcome, None)
+
+    # run and run_async share _begin / _call / _finish; they differ only in awaiting
+    def _call(self, cap: Capability, ctx: Context, span: Span, kwargs: dict) -> PolicyOutcome:
+        """One synchronous call of ``cap``, through its policy if it has one."""
+        if cap.policy is None:
+            return PolicyOutcome(cap.execute(**kwargs))
+        return cap.policy.execute_sync(
+            lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
+        )
+
+    async def _call_async(
+        self, cap: Capability, ctx: Context, span: Span, kwargs: dict
+    ) -> PolicyOutcome:
+        """The awaited twin of :meth:`_call`, for async capabilities."""
+        if cap.policy is None:
+            return PolicyOutcome(await cap.execute(**kwargs))
+        return await cap.policy.execute_async(
+            lambda: cap.execute(**kwargs), cap, self, ctx.at_span(span.span_id), kwargs
+        )
 
     def authorise(self, cap: Capability, context: Context) -> None:
         """Raise :class:`PermissionDenied` unless ``context`` covers every permission of ``cap``."""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fakes import BagOfWordsEmbedder
+from paths import SCENARIOS_DIR
 
 from capabilities import Context, Engine, Registry, load_workflows
 from capabilities.examples.onboarding import assess_risk, validate_customer
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "onboarding.yaml"
+SCENARIO = SCENARIOS_DIR / "onboarding.yaml"
 
 GOOD = {
     "name": "Acme GmbH",

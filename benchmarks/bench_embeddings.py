@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from capabilities import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder
-from capabilities.embeddings import Embedder
-from capabilities.fast_embeddings import OnnxMiniLMEmbedder
+from capabilities.discovery.embeddings import Embedder
+from capabilities.discovery.fast_embeddings import OnnxMiniLMEmbedder
 
 CLINC150 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clinc150"
 HEADLINE = (

@@ -105,7 +105,7 @@ async def sdk_floor_calls_per_s(calls: int) -> float:
 async def stdio_figures(calls: int, lists: int) -> dict[str, float]:
     from mcp import Client
 
-    params = _stdio(["-m", "arena.cli", "mcp", "serve", "--registry", "benchmarks.bench_mcp"])
+    params = _stdio(["-m", "arena", "mcp", "serve", "--registry", "benchmarks.bench_mcp"])
     async with Client(params) as client:
         tools = (await client.list_tools(cache_mode="bypass")).tools
         capability_names = set(build_registry().names())

@@ -10,11 +10,13 @@
 {'greeting': 'hello ada'}
 """
 
-from .actors import ActorRuntime, ActorSpec
-from .compose import compose
-from .context import Context
-from .contracts import check_inputs, check_outputs
-from .effects import (
+from .composition.auto import compose
+from .composition.planner import Plan, Planner, PlanningError, SemanticPlanner
+from .composition.workflow import Workflow, branch, parallel, step
+from .composition.workflow_yaml import load_workflows
+from .core.context import Context
+from .core.contracts import check_inputs, check_outputs
+from .core.effects import (
     AuditLog,
     AuditStore,
     Execution,
@@ -24,7 +26,11 @@ from .effects import (
     effect_from_data,
     metric,
 )
-from .embeddings import (
+from .core.model import Capability, CapabilityOptions, Field, import_dotted
+from .core.protocols import EffectSink, EngineHandle, ExecutionPolicy, PolicyOutcome
+from .core.security import DEFAULT_HIERARCHY, Permission, PermissionHierarchy
+from .core.tracing import Span, Trace
+from .discovery.embeddings import (
     CachedEmbedder,
     Embedder,
     EmbeddingCache,
@@ -33,7 +39,7 @@ from .embeddings import (
     default_embedder,
     normalise_rows,
 )
-from .engine import Engine, ExecutionPolicy, PolicyOutcome, Result
+from .discovery.fast_embeddings import OnnxMiniLMEmbedder, build_onnx_model
 from .errors import (
     CapabilityNotFound,
     CircuitOpen,
@@ -47,11 +53,7 @@ from .errors import (
     StepFailed,
     WorkflowError,
 )
-from .fast_embeddings import OnnxMiniLMEmbedder, build_onnx_model
-from .memory import ConversationMemory
-from .model import Capability, Field, import_dotted
-from .planner import Plan, Planner, PlanningError, SemanticPlanner
-from .registry import Match, Registry, capability_vectors
+from .interfaces.mcp import cli as mcp_cli
 from .resilience import (
     CircuitBreaker,
     Clock,
@@ -63,10 +65,11 @@ from .resilience import (
     retry,
     with_faults,
 )
-from .security import DEFAULT_HIERARCHY, Permission, PermissionHierarchy
-from .tracing import Span, Trace
-from .workflow import Workflow, branch, parallel, step
-from .workflow_yaml import load_workflows
+from .runtime.actors import ActorRuntime, ActorSpec
+from .runtime.declare import capability_from_data
+from .runtime.engine import Engine, Result
+from .runtime.memory import ConversationMemory
+from .runtime.registry import Match, Registry, capability_vectors
 
 __all__ = [
     "DEFAULT_HIERARCHY",
@@ -77,6 +80,7 @@ __all__ = [
     "CachedEmbedder",
     "Capability",
     "CapabilityNotFound",
+    "CapabilityOptions",
     "CircuitBreaker",
     "CircuitOpen",
     "Clock",
@@ -84,10 +88,12 @@ __all__ = [
     "Context",
     "ContractError",
     "ConversationMemory",
+    "EffectSink",
     "Embedder",
     "EmbeddingCache",
     "EmbeddingError",
     "Engine",
+    "EngineHandle",
     "Execution",
     "ExecutionPolicy",
     "ExecutionTimeout",
@@ -121,6 +127,7 @@ __all__ = [
     "audit_log",
     "branch",
     "build_onnx_model",
+    "capability_from_data",
     "capability_vectors",
     "check_inputs",
     "check_outputs",
@@ -130,6 +137,7 @@ __all__ = [
     "effect_from_data",
     "import_dotted",
     "load_workflows",
+    "mcp_cli",
     "metric",
     "normalise_rows",
     "parallel",

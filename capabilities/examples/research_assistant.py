@@ -20,9 +20,9 @@ from itertools import combinations
 from typing import Any
 
 from capabilities import Context, Engine, Registry
+from capabilities.core.model import Field
 from capabilities.errors import ContractError, PermissionDenied
-from capabilities.memory import ConversationMemory, key_terms
-from capabilities.model import Field
+from capabilities.runtime.memory import ConversationMemory, key_terms
 
 MEMORY = ConversationMemory(max_turns=12, summary_sentences=4)
 MAX_TERMS_PER_MESSAGE = 8

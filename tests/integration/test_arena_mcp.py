@@ -10,7 +10,7 @@ from paths import REPO_ROOT, SCENARIOS_DIR
 
 from arena.scenario import load_registry
 from arena.ui.mcp import mcp_resources
-from capabilities.mcp_server import build_server
+from capabilities.interfaces.mcp import build_server
 
 SCENARIO = SCENARIOS_DIR / "customer_support.yaml"
 

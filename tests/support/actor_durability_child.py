@@ -14,7 +14,7 @@ import os
 import sys
 
 from capabilities import Engine, Registry
-from capabilities.actors import ActorRuntime
+from capabilities.runtime.actors import ActorRuntime
 
 
 def build_registry() -> Registry:

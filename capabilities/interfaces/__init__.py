@@ -1,0 +1,1 @@
+"""Ways in from outside: ``mcp`` serves a registry to MCP clients."""

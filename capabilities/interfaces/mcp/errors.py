@@ -16,9 +16,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mcp_types import CallToolResult, TextContent
-
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, TextContent
 
 from capabilities.errors import PacketFlowError, StepFailed
 

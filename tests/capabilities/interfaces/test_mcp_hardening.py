@@ -14,11 +14,11 @@ from mcp.shared.exceptions import MCPError
 from mcp_hostile_registry import RELEASE, build_registry
 
 from capabilities import Context, Engine, Registry
-from capabilities.runtime.actors import runtime_for
 from capabilities.errors import RegistrationError
 from capabilities.examples.research_assistant import register as register_assistant
 from capabilities.interfaces.mcp import build_server
 from capabilities.interfaces.mcp.host import Extras
+from capabilities.runtime.actors import runtime_for
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from capabilities.errors import ContractError, PacketFlowError
 
 if TYPE_CHECKING:
     from capabilities.runtime.engine import Engine, Result
-from capabilities.runtime.actors.spec import ActorSpec, LoggedMessage, actor_spec
+from capabilities.runtime.actors.spec import ANONYMOUS, ActorSpec, LoggedMessage, actor_spec
 from capabilities.runtime.actors.store import ActorStore, dumps
 
 
@@ -168,6 +168,7 @@ class ActorRuntime:
         context: Context,
     ) -> Any:
         """Handle one message in the actor's mailbox and commit before returning the reply."""
+        actor_id = spec.storage_id(actor_id, context.principal)  # the caller's own namespace
         box = self._mailbox(spec.name, actor_id)
         async with box.loop_lock():
             await acquire_thread_lock(box.thread_lock)
@@ -193,6 +194,7 @@ class ActorRuntime:
     ) -> Any:
         if spec.is_async:
             raise PacketFlowError(f"actor {spec.name!r} is async; use 'await deliver(...)'")
+        actor_id = spec.storage_id(actor_id, context.principal)  # the caller's own namespace
         box = self._mailbox(spec.name, actor_id)
         with box.thread_lock:
             replayed, outcome = self._handle(spec, box, actor_id, message, idempotency_key, context)
@@ -201,27 +203,36 @@ class ActorRuntime:
             return self._commit(spec, box, actor_id, message, idempotency_key, outcome)
 
     # -- reading back ------------------------------------------------------------------------
-    def state(self, actor: str, actor_id: str) -> Any:
+    # Readers take the principal whose namespace to read (see ``ActorSpec.storage_id``); the
+    # default is a default ``Context()``'s, and a ``scope="shared"`` actor ignores it.
+    def state(self, actor: str, actor_id: str, *, principal: str = ANONYMOUS) -> Any:
         """The last committed state of ``actor_id`` (the initial state if it has none yet)."""
         spec = actor_spec(self._actor(actor))
         row = self._db.query(
-            "SELECT state FROM actor_state WHERE actor=? AND actor_id=?", (actor, actor_id)
+            "SELECT state FROM actor_state WHERE actor=? AND actor_id=?",
+            (actor, spec.storage_id(actor_id, principal)),
         )
         return json.loads(row[0][0]) if row else spec.fresh_state()
 
-    def actor_ids(self, actor: str) -> list[str]:
+    def actor_ids(self, actor: str, *, principal: str = ANONYMOUS) -> list[str]:
+        """The ids ``principal`` has state under (every id of a shared actor)."""
+        spec = actor_spec(self._actor(actor))
+        prefix = spec.storage_id("", principal)
         rows = self._db.query(
             "SELECT actor_id FROM actor_state WHERE actor=? ORDER BY actor_id", (actor,)
         )
-        return [r[0] for r in rows]
+        return [r[0][len(prefix) :] for r in rows if r[0].startswith(prefix)]
 
-    def history(self, actor: str, actor_id: str, limit: int | None = None) -> list[LoggedMessage]:
+    def history(
+        self, actor: str, actor_id: str, limit: int | None = None, *, principal: str = ANONYMOUS
+    ) -> list[LoggedMessage]:
         """Logged messages and replies of ``actor_id``, oldest first (the last ``limit``)."""
         sql = (
             "SELECT seq, message, reply, idempotency_key, time FROM actor_messages "
             "WHERE actor=? AND actor_id=? ORDER BY seq DESC"
         )
-        args: tuple[Any, ...] = (actor, actor_id)
+        spec = actor_spec(self._actor(actor))
+        args: tuple[Any, ...] = (actor, spec.storage_id(actor_id, principal))
         if limit is not None:
             sql += " LIMIT ?"
             args += (int(limit),)
@@ -257,10 +268,13 @@ class ActorRuntime:
             removed = cur.rowcount
         return removed
 
-    def snapshots(self, actor: str, actor_id: str) -> list[tuple[int, Any]]:
+    def snapshots(
+        self, actor: str, actor_id: str, *, principal: str = ANONYMOUS
+    ) -> list[tuple[int, Any]]:
+        spec = actor_spec(self._actor(actor))
         rows = self._db.query(
             "SELECT seq, state FROM actor_snapshots WHERE actor=? AND actor_id=? ORDER BY seq",
-            (actor, actor_id),
+            (actor, spec.storage_id(actor_id, principal)),
         )
         return [(s, json.loads(st)) for s, st in rows]
 

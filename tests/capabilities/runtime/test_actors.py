@@ -219,7 +219,8 @@ def test_actor_calls_other_capabilities_with_its_callers_authority():
         assert ok.outputs["reply"] == {"balance": 42.0, "principal": "ann"}
         denied = runtime.send_sync("teller", "t", {"account": "a1"}, context=Context("bob"))
         assert isinstance(denied.error, PermissionDenied)
-        assert runtime.state("teller", "t") == {"asked": 1}
+        assert runtime.state("teller", "t", principal="ann") == {"asked": 1}
+        assert runtime.state("teller", "t") == {}, "state belongs to the principal that wrote it"
         assert [c.name for c in actors_of(registry)] == ["teller"]
 
 

@@ -5,7 +5,8 @@ are opened (a directory, a FIFO or ``/dev/zero`` is refused before ``open`` coul
 stream forever), at most a stated number of bytes is read, and the text must be UTF-8. The YAML
 loader refuses duplicate keys (PyYAML silently keeps the last), nesting deeper than
 :data:`MAX_DEPTH` (PyYAML composes recursively and would raise ``RecursionError``) and integers
-longer than :data:`MAX_INT_DIGITS` digits; it reads ``1e300`` as the number it is (YAML 1.2;
+longer than :data:`MAX_INT_DIGITS` digits (as a :class:`HugeInt` the reader refuses, naming
+its field); it reads ``1e300`` as the number it is (YAML 1.2;
 PyYAML's YAML 1.1 rules make it a string). Every problem is one :class:`ScenarioError` line.
 """
 
@@ -72,17 +73,23 @@ class ScenarioLoader(yaml.SafeLoader):
                     )
         return super().construct_mapping(node, deep=deep)
 
-    def construct_bounded_int(self, node: Any) -> int:
+    def construct_bounded_int(self, node: Any) -> int | HugeInt:
         text = str(self.construct_scalar(node))
         digits = sum(ch.isalnum() for ch in text)
         if digits > MAX_INT_DIGITS:
-            raise ConstructorError(
-                None,
-                None,
-                f"an integer of {digits} digits (at most {MAX_INT_DIGITS})",
-                node.start_mark,
-            )
+            return HugeInt(digits)  # the reader refuses it, naming the field
         return self.construct_yaml_int(node)
+
+
+class HugeInt:
+    """An integer too long to convert (``int()`` of 5,000 digits is slow, and NumPy would
+    overflow on it): kept as its length, so the field that holds it is named in the error."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"an integer of {self.digits} digits"
 
 
 ScenarioLoader.add_constructor("tag:yaml.org,2002:int", ScenarioLoader.construct_bounded_int)

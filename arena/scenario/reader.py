@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ScenarioError
-from .files import load_yaml_text
+from .files import HugeInt, load_yaml_text
 
 
 class Bounds:
@@ -37,7 +37,9 @@ class Bounds:
 def show(v: Any) -> str:
     """A short rendering of a value for an error message (a huge integer by its size only)."""
     if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 100:
-        return f"an integer of about {int(v.bit_length() * 0.30103)} digits"
+        return (
+            f"an integer of {len(str(abs(v))) if v.bit_length() < 13000 else 'thousands of'} digits"
+        )
     return f"{v!r:.40}"
 
 
@@ -113,6 +115,8 @@ class Reader:
     ) -> Any:
         """``v`` if it is a finite number (an int if ``integer``) in range; booleans are not
         numbers. Every caller states ``maximum``, so no number reaches the model unbounded."""
+        if isinstance(v, HugeInt):
+            raise self.fail(where, f"must be <= {maximum:g}, got {v!r}")
         ok = isinstance(v, int) if integer else isinstance(v, int | float)
         if isinstance(v, bool) or not ok:
             raise self.fail(

@@ -146,7 +146,11 @@ class PhysicsPanel:
         self.status = widgets.HTML()
         self.running = widgets.HTML()  # "running…" while a redraw runs
         self.error = widgets.HTML()  # the last redraw's error, in red; empty once one succeeds
-        self.zone_load_image = widgets.Image(format="png")
+        # the zone-load figure shrinks to the room beside the snapshot, never past the page
+        self.zone_load_image = widgets.Image(
+            format="png",
+            layout=widgets.Layout(max_width="calc(100% - 530px)", height="auto"),
+        )
         self.snapshot_image = widgets.Image(format="png", layout=widgets.Layout(width="520px"))
         for control in self.controls:
             control.observe(self._on_change, names="value")

@@ -3,6 +3,7 @@ with every request to the outside aborted; and killing the command frees its por
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -11,8 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser import browser_page, free_port, save_screenshot, server, wait_for_port
-from browser import wait_for_port_closed
+from browser import (
+    browser_page,
+    free_port,
+    save_screenshot,
+    server,
+    wait_for_port,
+    wait_for_port_closed,
+)
 from paths import SCENARIOS_DIR
 
 SCENARIO = SCENARIOS_DIR / "customer_support.yaml"  # real requests, three zones: quick to build
@@ -69,7 +76,10 @@ def test_killing_viz_stops_its_server_and_frees_the_port(tmp_path):
     port = free_port()
     with open(tmp_path / "viz.log", "wb") as log:
         proc = subprocess.Popen(
-            [*CLI, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [*CLI, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_port(port, proc)
@@ -77,8 +87,6 @@ def test_killing_viz_stops_its_server_and_frees_the_port(tmp_path):
         proc.wait(timeout=10)
         assert wait_for_port_closed(port), f"port {port} still served after killing viz"
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # a leftover child, had the test failed
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):  # a leftover child, had the test failed
+            os.killpg(proc.pid, signal.SIGKILL)
     assert "serving customer_support on" in Path(tmp_path / "viz.log").read_text()

@@ -91,12 +91,15 @@ def port_is_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_for_port(
+    port: int, proc: subprocess.Popen, timeout: float = 60.0, log: Path | None = None
+) -> None:
     """Until a server listens on ``port``; fails at once if ``proc`` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"the server exited with {proc.returncode} before listening on {port}")
+            tail = log.read_text(errors="replace")[-1500:] if log else ""
+            pytest.fail(f"the server exited with {proc.returncode} before listening: {tail}")
         if port_is_open(port):
             return
         time.sleep(0.2)
@@ -126,7 +129,7 @@ def server(command: list[str], port: int, *, env: dict | None = None, cwd=None, 
             start_new_session=True,
         )
         try:
-            wait_for_port(port, proc)
+            wait_for_port(port, proc, log=log)
             yield proc
         finally:
             with contextlib.suppress(ProcessLookupError):

@@ -16,9 +16,9 @@ from .composition.workflow import Workflow, branch, parallel, step
 from .composition.workflow_yaml import load_workflows
 from .core.context import Context
 from .core.contracts import check_inputs, check_outputs
+from .core.audit import AuditStore
 from .core.effects import (
     AuditLog,
-    AuditStore,
     Execution,
     Metric,
     MetricsRegistry,

@@ -127,7 +127,9 @@ class AuditStore:
 
     def __init__(self, path: str = ":memory:", *, mode: str = "batched", flush_interval=0.005):
         if mode not in AUDIT_MODES:
-            raise PacketFlowError(f"audit log: mode must be one of {list(AUDIT_MODES)}, got {mode!r}")
+            raise PacketFlowError(
+                f"audit log: mode must be one of {list(AUDIT_MODES)}, got {mode!r}"
+            )
         if not (isinstance(flush_interval, int | float) and 0 < flush_interval <= 60):
             raise PacketFlowError(
                 f"audit log: flush_interval must be a number of seconds in (0, 60], "

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from capabilities.composition.workflow import Workflow
+from capabilities.core.audit import AuditStore
 from capabilities.core.context import Context
 from capabilities.core.contracts import check_inputs, check_outputs
-from capabilities.core.audit import AuditStore
 from capabilities.core.effects import AuditLog, Execution, MetricsRegistry
 from capabilities.core.model import Capability
 from capabilities.core.protocols import ATTEMPTS_ATTRIBUTE, PolicyOutcome

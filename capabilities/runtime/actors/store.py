@@ -13,7 +13,6 @@ from typing import Any
 from capabilities.errors import ContractError
 from capabilities.sqlite import connect
 
-
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS actor_state (actor TEXT NOT NULL, actor_id TEXT NOT NULL, "
     "seq INTEGER NOT NULL, state TEXT NOT NULL, updated REAL NOT NULL, "

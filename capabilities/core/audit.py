@@ -4,10 +4,11 @@ Two modes, because an audit trail is written on every call and the cost of a com
 large next to the engine's own overhead (see ``benchmarks/bench_engine.py``):
 
 - ``"batched"`` (the default) — *group commit with a bounded delay*. ``write`` appends the row
-  to a buffer and returns; a background thread wakes when rows are pending, waits
-  ``flush_interval`` (5 ms) to gather the group, and commits it in one transaction. A process
-  killed with SIGKILL therefore loses at most the rows of its last flush interval (plus the
-  group being committed at that instant); a reader of the file sees rows within a few ms.
+  to a buffer and returns; the group is committed in one transaction once its oldest row is
+  ``flush_interval`` (5 ms) old — by the next ``write`` itself while calls keep coming (so the
+  bound does not depend on when a thread gets the GIL), else by a background thread that wakes
+  when rows are pending. A process killed with SIGKILL therefore loses at most the rows of its
+  last flush interval; a reader of the file sees rows within a few ms.
   ``synchronous=NORMAL``: a committed group survives the process dying (the WAL is in the OS's
   page cache); only a power cut can take the last groups since a checkpoint.
 - ``"durable"`` — *commit per call*: ``write`` returns after the row's own transaction has
@@ -26,6 +27,7 @@ them when read, with no thread.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -38,10 +40,38 @@ from capabilities.sqlite import connect
 AUDIT_MODES = ("batched", "durable")
 MAX_PENDING = 4096  # a writer flushes inline past this many pending rows (bounded memory)
 
-_INSERT = (
+_INSERT_HEAD = (
     "INSERT INTO audit_log (time, capability, input_keys, status, duration, request_id, "
-    "principal, level, error) VALUES (?,?,?,?,?,?,?,?,?)"
+    "principal, level, error) VALUES "
 )
+_INSERT = _INSERT_HEAD + "(?,?,?,?,?,?,?,?,?)"
+_CHUNK = 1000  # rows per statement: 9,000 parameters, under SQLite's 32,766
+
+
+def _insert_many(db: Any, rows: list[tuple]) -> None:
+    """Insert ``rows`` in one transaction, as few multi-row statements as SQLite allows.
+
+    One statement per chunk rather than ``executemany``: each SQLite call releases and retakes
+    the GIL, and a flusher thread retaking it while the engine's thread computes waits up to the
+    interpreter's switch interval (5 ms) *per call* — per row, with ``executemany``.
+    """
+    if len(rows) <= _CHUNK:
+        db.execute(_insert_sql(len(rows)), [v for r in rows for v in r])  # autocommit
+        return
+    db.execute("BEGIN")
+    try:
+        for i in range(0, len(rows), _CHUNK):
+            chunk = rows[i : i + _CHUNK]
+            db.execute(_insert_sql(len(chunk)), [v for r in chunk for v in r])
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+@functools.cache
+def _insert_sql(n: int) -> str:
+    return _INSERT_HEAD + ",".join(["(?,?,?,?,?,?,?,?,?)"] * n)
 
 
 class _Writer:
@@ -58,10 +88,12 @@ class _Writer:
         )
         self.interval = flush_interval
         self.pending: list[tuple] = []
+        self.oldest = 0.0  # time.monotonic() of the oldest pending row
         self.lock = threading.Lock()  # guards `pending` (held only to append or swap)
         self.db_lock = threading.Lock()  # guards the connection; taken before `lock`
         self.wake = threading.Condition(self.lock)
         self.closed = False
+        self.stopping = threading.Event()  # cuts the gathering wait short on close
         self.thread: threading.Thread | None = None
         if path != ":memory:" and not self.durable:
             self.thread = threading.Thread(
@@ -76,28 +108,25 @@ class _Writer:
                     raise PacketFlowError("audit log: the store is closed")
                 self.db.execute(_INSERT, row)  # autocommit: one fsynced transaction
             return
+        now = time.monotonic()
         with self.lock:
             if self.closed:
                 raise PacketFlowError("audit log: the store is closed")
             self.pending.append(row)
             if len(self.pending) == 1:
+                self.oldest = now
                 self.wake.notify()
-            full = len(self.pending) >= MAX_PENDING
-        if full:
+                return
+            due = now - self.oldest >= self.interval or len(self.pending) >= MAX_PENDING
+        if due:
             self.flush()
 
     def flush(self) -> None:
         with self.db_lock:  # one flush at a time, so rows are committed in write order
             with self.lock:
                 rows, self.pending = self.pending, []
-            if rows and not self.closed:
-                self.db.execute("BEGIN")
-                try:
-                    self.db.executemany(_INSERT, rows)
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
-                self.db.execute("COMMIT")
+            if rows:
+                _insert_many(self.db, rows)
 
     def _flush_loop(self) -> None:
         while True:
@@ -106,19 +135,23 @@ class _Writer:
                     self.wake.wait()
                 if self.closed:
                     return
-            time.sleep(self.interval)  # gather the group: the bounded delay
+            self.stopping.wait(self.interval)  # gather the group: the bounded delay
             self.flush()
 
     def close(self) -> None:
-        self.flush()
         with self.lock:
             if self.closed:
                 return
-            self.closed = True
+            self.closed = True  # no new rows from here on
             self.wake.notify()
+        self.stopping.set()
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join()
         with self.db_lock:
+            with self.lock:
+                rows, self.pending = self.pending, []
+            if rows:
+                _insert_many(self.db, rows)
             self.db.close()
 
 

@@ -17,7 +17,6 @@ from capabilities import (
     Context,
     ContractError,
     Engine,
-    Execution,
     MetricsRegistry,
     PermissionDenied,
     Registry,

@@ -17,10 +17,10 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from killing import acks_in, kill_when
 from paths import SUPPORT_DIR
 
 from capabilities import Engine
@@ -48,17 +48,8 @@ def _run_and_kill(tmp_path: Path, n: int, actors: int, kill_after: int) -> Path:
         [sys.executable, str(CHILD), str(store), str(log), str(n), str(actors)],
         stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.poll() is None:
-            if log.exists() and log.read_bytes().count(b"\na ") + 1 > kill_after:
-                break
-            time.sleep(0.002)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.kill()
-        _, err = child.communicate(timeout=30)
-    assert child.returncode in (-signal.SIGKILL, 0), err.decode()
+    err = kill_when(child, lambda: acks_in(log) > kill_after)
+    assert child.returncode in (-signal.SIGKILL, 0), err
     return tmp_path
 
 
@@ -171,17 +162,8 @@ def test_sigkill_of_one_of_two_processes_loses_nothing_and_applies_once(
     victim = _start(tmp_path, "V", n, 1)
     log, other = tmp_path / "sent-V.log", tmp_path / "sent-S.log"
     kill_after = random.Random(seed).randrange(20, n // 2)
-
-    def acks(path: Path) -> int:
-        return path.read_bytes().count(b"\na ") + 1 if path.exists() else 0
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and victim.poll() is None:
-        if acks(other) >= 10 and acks(log) > kill_after:  # both were sending: interleaved
-            break
-        time.sleep(0.002)
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate(timeout=30)
+    # both must be sending (interleaved) when the victim dies
+    kill_when(victim, lambda: acks_in(other) >= 10 and acks_in(log) > kill_after)
     _finish(survivor)  # the other process keeps sending through the kill, undisturbed
 
     sent, acked, _ = _read_log(log)

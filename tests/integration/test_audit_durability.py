@@ -19,10 +19,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from killing import acks_in, kill_when
 from paths import SUPPORT_DIR
 
 CHILD = SUPPORT_DIR / "audit_kill_child.py"
@@ -37,17 +37,8 @@ def _kill_after(
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(store), str(log), mode, str(pause)], stderr=subprocess.PIPE
     )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and child.poll() is None:
-            if log.exists() and log.stat().st_size >= acks * 20:  # "a <17 chars>\n" per call
-                break
-            time.sleep(0.001)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.kill()
-        _, err = child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGKILL, err.decode()
+    err = kill_when(child, lambda: acks_in(log) >= acks)
+    assert child.returncode == -signal.SIGKILL, err
     times = [float(line[2:]) for line in log.read_text().splitlines() if line.startswith("a ")]
     db = sqlite3.connect(store)
     (rows,) = db.execute("SELECT COUNT(*) FROM audit_log").fetchone()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from capabilities import ContractError, Engine, Registry
 from capabilities.runtime.actors import ActorRuntime
 
@@ -23,39 +25,38 @@ def counter_registry() -> Registry:
     return registry
 
 
-def test_two_writers_on_one_store_interleave_without_wedging(tmp_path: Path):
+@pytest.fixture
+def writers(tmp_path: Path):
+    """Two runtimes on one file, each with its own connection and cached sequence numbers."""
     store = str(tmp_path / "shared.sqlite")
     with (
         Engine(counter_registry(), store=store) as one,
         Engine(counter_registry(), store=store) as two,
     ):
-        a, b = ActorRuntime(one), ActorRuntime(two)
-        totals = []
-        for i in range(1, 21):  # each writer's cached sequence goes stale on every other send
-            runtime = a if i % 2 else b
-            result = runtime.send_sync("counter", "x", {"value": i}, idempotency_key=f"k{i}")
-            assert result.ok, result.error
-            totals.append(result.outputs["total"])
-        assert totals == [sum(range(1, i + 1)) for i in range(1, 21)]  # always the fresh state
-        assert [m.seq for m in a.history("counter", "x")] == list(range(1, 21))
-        assert b.state("counter", "x") == {"total": 210}
+        yield ActorRuntime(one), ActorRuntime(two)
 
 
-def test_a_key_committed_by_the_other_writer_is_replayed_not_reapplied(tmp_path: Path):
-    store = str(tmp_path / "shared.sqlite")
-    with (
-        Engine(counter_registry(), store=store) as one,
-        Engine(counter_registry(), store=store) as two,
-    ):
-        a, b = ActorRuntime(one), ActorRuntime(two)
-        a.send_sync("counter", "x", {"value": 1})
-        b.send_sync("counter", "x", {"value": 2})  # b now caches seq 2
-        assert a.send_sync("counter", "x", {"value": 5}, idempotency_key="once").outputs == {
-            "total": 8
-        }
-        again = b.send_sync("counter", "x", {"value": 5}, idempotency_key="once")
-        assert again.outputs == {"total": 8}
-        assert b.state("counter", "x") == {"total": 8}
+def test_two_writers_on_one_store_interleave_without_wedging(writers):
+    a, b = writers
+    totals = []
+    for i in range(1, 21):  # each writer's cached sequence goes stale on every other send
+        runtime = a if i % 2 else b
+        result = runtime.send_sync("counter", "x", {"value": i}, idempotency_key=f"k{i}")
+        assert result.ok, result.error
+        totals.append(result.outputs["total"])
+    assert totals == [sum(range(1, i + 1)) for i in range(1, 21)]  # always the fresh state
+    assert [m.seq for m in a.history("counter", "x")] == list(range(1, 21))
+    assert b.state("counter", "x") == {"total": 210}
+
+
+def test_a_key_committed_by_the_other_writer_is_replayed_not_reapplied(writers):
+    a, b = writers
+    a.send_sync("counter", "x", {"value": 1})
+    b.send_sync("counter", "x", {"value": 2})  # b now caches seq 2
+    assert a.send_sync("counter", "x", {"value": 5}, idempotency_key="once").outputs == {"total": 8}
+    again = b.send_sync("counter", "x", {"value": 5}, idempotency_key="once")
+    assert again.outputs == {"total": 8}
+    assert b.state("counter", "x") == {"total": 8}
 
 
 def test_an_idempotency_key_reused_with_a_different_message_is_an_error(tmp_path: Path):

@@ -236,7 +236,7 @@ def test_compaction_snapshots_state_and_trims_the_log(tmp_path: Path):
         assert runtime.snapshots("counter", "a") == [(10, runtime.state("counter", "a"))]
         assert runtime.state("counter", "a")["total"] == 55
         # the log keeps going after compaction, and recent keys still deduplicate
-        assert runtime.send_sync("counter", "a", {"value": 1}, idempotency_key="k10").outputs == {
+        assert runtime.send_sync("counter", "a", {"value": 10}, idempotency_key="k10").outputs == {
             "total": 55
         }
         assert runtime.send_sync("counter", "a", {"value": 1}).outputs == {"total": 56}

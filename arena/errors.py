@@ -24,3 +24,7 @@ class ScenarioError(PacketFlowError):
 
 class ConservationError(PacketFlowError):
     """An intent disappeared: arrived != in flight + queued + in service + completed + dropped."""
+
+
+class RouterError(PacketFlowError):
+    """A router (a plug-in, usually) returned something that is not one routable zone per intent."""

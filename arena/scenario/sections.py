@@ -12,6 +12,7 @@ from typing import Any
 
 from ..physics import Physics
 from .datasets import DatasetSpec
+from .groups import check_quality, parse_group, parse_quality, parse_replicas, parse_ring
 from .reader import Reader, kind_of
 from .spec import (
     DEFAULT_HANDLER,
@@ -105,6 +106,9 @@ ZONE_KEYS = (
     "specialisation",
     "capabilities",
     "fallback",
+    "group",
+    "quality",
+    "ring",
 )
 
 
@@ -126,12 +130,17 @@ def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> Zo
         specialisation=spec,
         capabilities=r.str_list(m, "capabilities", where),
         fallback=r.bool(m, "fallback", where, False),
+        group=parse_group(r, m, where),
+        quality=parse_quality(r, m, where),
+        ring=parse_ring(r, m, where),
     )
 
 
 def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:
     where = "zones_from"
-    m = r.mapping(v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability"))
+    m = r.mapping(
+        v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability", "replicas")
+    )
     if ("file" in m) == ("groups" in m):
         raise r.fail(where, "give either 'file' (a JSON object zone -> labels) or inline 'groups'")
     if "groups" in m:
@@ -185,15 +194,14 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
                     service_time=service,
                 )
             )
-        zones.append(
-            ZoneSpec(
-                name=zone_name,
-                capacity=int(r.number(m, "capacity", where, 20, minimum=1, integer=True)),
-                queue_limit=int(r.number(m, "queue_limit", where, 0, minimum=0, integer=True)),
-                radius=float(r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True)),
-                capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
-            )
+        zone = ZoneSpec(
+            name=zone_name,
+            capacity=int(r.number(m, "capacity", where, 20, minimum=1, integer=True)),
+            queue_limit=int(r.number(m, "queue_limit", where, 0, minimum=0, integer=True)),
+            radius=float(r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True)),
+            capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
         )
+        zones += parse_replicas(r, m, where, zone)
     return zones, caps
 
 
@@ -234,18 +242,14 @@ def check_references(
                 close = difflib.get_close_matches(c, cap_names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise r.fail(f"{where(i)}.capabilities[{j}]", f"unknown capability {c!r}{hint}")
-            if c in hosted:
-                raise r.fail(
-                    f"{where(i)}.capabilities[{j}]",
-                    f"capability {c!r} is already hosted by zone {hosted[c]!r}",
-                )
-            hosted[c] = z.name
+            hosted.setdefault(c, z.name)
         if not z.capabilities and not z.specialisation:
             raise r.fail(
                 where(i), f"zone {z.name!r} needs a specialisation text or hosted capabilities"
             )
     if sum(z.fallback for z in zones) > 1:
         raise r.fail("zones", "at most one zone can be the fallback")
+    check_quality(r, zones, where)  # several hosts: replicas of one group, or lower quality
     unhosted = [c for c in cap_names if c not in hosted]
     if unhosted:
         raise r.fail(

@@ -214,13 +214,32 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             self.admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
         else:
             fb = np.full((self.k, m), self.fallback_index, dtype=np.intp)
-            self._launch(rows, fb, np.ones(fb.shape, dtype=np.float32), t)
+            self._launch(rows, fb, np.ones(fb.shape, dtype=np.float32), t, bias=False)
 
-    def _launch(self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray, t: int) -> None:
+    def _launch(
+        self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray, t: int, bias: bool = True
+    ) -> None:
         m = len(rows)
         x = np.full(m, self.entry[0], dtype=np.float32)
         y = np.full(m, self.entry[1], dtype=np.float32)
-        self.swarm.add(x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, t)
+        cbias = self._choice_bias(cand) if bias else None
+        self.swarm.add(
+            x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, t, cbias
+        )
+
+    def _choice_bias(self, cand: np.ndarray) -> np.ndarray | None:
+        """The fixed per-candidate logit bias of newly launched intents (None: no bias): a
+        Gumbel draw scaled by ``choice_noise`` and ``capacity_bias * log(capacity share)``."""
+        p = self.physics
+        if not (p.choice_noise or p.capacity_bias):
+            return None
+        bias = np.zeros(cand.shape, dtype=np.float32)
+        if p.choice_noise:
+            bias += (p.choice_noise * self.rng.gumbel(size=cand.shape)).astype(np.float32)
+        if p.capacity_bias:
+            share = self.zone_capacity / self.zone_capacity[self.routable_zones].max()
+            bias += (p.capacity_bias * np.log(share[cand])).astype(np.float32)
+        return bias
 
     def zone_load(self) -> np.ndarray:
         """(occupancy + queue) / capacity per zone, live (what the zones know of themselves)."""

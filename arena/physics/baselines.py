@@ -65,10 +65,13 @@ def join_least_loaded(cand: np.ndarray, ok: np.ndarray, base: np.ndarray, cap: n
     counting the intents assigned so far. Ties go to the earlier (more similar) candidate.
 
     Runs in rounds: every unassigned intent picks its least loaded candidate; a zone picked by
-    several accepts as many of them (in arrival order) as it can take before its load passes
-    the second-best load of any of them — each accepted intent's zone is still its best after
-    the round, so the result is the sequential greedy one. A round assigns at least one intent
-    per picked zone.
+    several accepts as many of them (in arrival order) as it can take while its load stays
+    below the second-best load of every one of them — so each accepted intent's zone is still
+    its best when it is assigned: a greedy assignment, one intent after another, in an order
+    the rounds define. When the intents share one candidate set (replicas of one service) that
+    order is arrival order and the result is exactly the sequential greedy one. A round
+    assigns at least one intent per picked zone, so equal loads across many zones take a few
+    rounds, not one per intent.
     """
     m = cand.shape[0]
     added = np.zeros_like(base)
@@ -91,7 +94,8 @@ def join_least_loaded(cand: np.ndarray, ok: np.ndarray, base: np.ndarray, cap: n
         # the tightest second-best among each zone's pickers bounds how many it can take
         tight = np.minimum.reduceat(second[order], start)
         level = best[order][start]
-        room = np.where(np.isfinite(tight), np.floor((tight - level) * cap[zones]) + 1, count)
+        # accepting j more keeps the zone strictly below ``tight`` while j < (tight - level) * cap
+        room = np.where(np.isfinite(tight), np.ceil((tight - level) * cap[zones] - 1e-9), count)
         take = np.clip(room, 1, count).astype(np.int64)
         rank = np.arange(len(pz)) - np.repeat(start, count)
         accept = rank < np.repeat(take, count)

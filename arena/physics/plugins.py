@@ -87,6 +87,9 @@ def make_router(
         # a plug-in without its own name is reported under the name it was selected by
         with contextlib.suppress(AttributeError):
             router.name = name
+    if not hasattr(router, "uses_physics"):  # optional in the protocol: routers teleport
+        with contextlib.suppress(AttributeError):
+            router.uses_physics = False
     return router
 
 

@@ -8,6 +8,7 @@ helpers as every other field, so a bad value is the usual one-line error naming 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +19,20 @@ from .spec import ZoneSpec
 REPLICA_KEYS = ("capacity", "queue_limit", "radius", "ring")
 
 
+def finite(r: Reader, value: Any, where: str) -> Any:
+    """NaN and infinity are refused here too (until the Reader's own number check does it)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise r.fail(where, f"expected a finite number, got {value!r}")
+    return value
+
+
 def parse_group(r: Reader, m: Mapping[str, Any], where: str) -> str | None:
     return r.str(m, "group", where, None)
 
 
 def parse_ring(r: Reader, m: Mapping[str, Any], where: str) -> float | None:
     ring = r.number(m, "ring", where, None, minimum=0, maximum=0.5)
+    finite(r, ring, f"{where}.ring")
     return None if ring is None else float(ring)
 
 

@@ -121,7 +121,7 @@ def tune_physics(tune_file: Path, seeds: Sequence[int], progress: bool) -> dict[
     mean = rows.groupby(keys)[["wait_p95", "wait_mean", "drops", "routing_accuracy"]].mean()
     ok = mean[mean["drops"] <= mean["drops"].min() + 0.5]
     best = ok.sort_values(["wait_p95", "wait_mean"]).index[0]
-    return {**dict(zip(keys, best, strict=True)), "physics.max_speed": 60.0}
+    return {**{k: float(v) for k, v in zip(keys, best, strict=True)}, "physics.max_speed": 60.0}
 
 
 def pareto_table(
@@ -149,17 +149,28 @@ def pareto_table(
     return out
 
 
-def homogeneous(period: int, router: str, seed: int, *, zones: int = 20) -> dict[str, float]:
-    """One run of the homogeneous arena: ``zones`` identical single-slot zones, load 0.9."""
-    data = {
+def pool_data(
+    period: int,
+    router: str,
+    seed: int,
+    *,
+    zones: int = 20,
+    service: float = 10.0,
+    steps: int = 3000,
+    load: float = 0.9,
+) -> dict[str, Any]:
+    """Scenario data of the homogeneous arena: ``zones`` identical single-slot replicas (one
+    group), geometric service of mean ``service`` steps, Poisson arrivals at ``load``, a board
+    refreshed every ``period`` steps; power of d is power of two among all zones."""
+    return {
         "name": "homogeneous",
         "seed": seed,
-        "steps": 3000,
+        "steps": steps,
         "capabilities": [
             {
                 "name": "serve",
                 "intent": "serve any request",
-                "service_time": {"distribution": "geometric", "mean": 10},
+                "service_time": {"distribution": "geometric", "mean": service},
             }
         ],
         "zones": [
@@ -167,14 +178,14 @@ def homogeneous(period: int, router: str, seed: int, *, zones: int = 20) -> dict
                 "name": f"z{i}",
                 "group": "pool",
                 "capacity": 1,
-                "queue_limit": 100000,
+                "queue_limit": 100_000,
                 "radius": 4,
                 "capabilities": ["serve"],
             }
             for i in range(zones)
         ],
         "arrivals": {
-            "rate": 0.9 * zones / 10,
+            "rate": load * zones / service,
             "texts": ["please serve this request"],
             "repeat": True,
         },
@@ -190,8 +201,13 @@ def homogeneous(period: int, router: str, seed: int, *, zones: int = 20) -> dict
         "router": router,
         "router_params": {"power_of_d": {"d": 2, "top_k": 0}},
     }
-    model = ArenaModel(parse_scenario(data), seed=seed)
-    model.run(3000)
+
+
+def homogeneous(period: int, router: str, seed: int, embedder=None, **kw) -> dict[str, float]:
+    """Mean and p95 wait of one run of the homogeneous arena (:func:`pool_data`)."""
+    data = pool_data(period, router, seed, **kw)
+    model = ArenaModel(parse_scenario(data), seed=seed, embedder=embedder)
+    model.run(data["steps"])
     s = model.summary()
     return {"mean": float(s.wait_steps.mean or 0.0), "p95": float(s.wait_steps.p95 or 0.0)}
 

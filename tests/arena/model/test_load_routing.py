@@ -13,6 +13,7 @@ from arena.errors import RouterError, ScenarioError
 from arena.model import ArenaModel
 from arena.physics import plugins
 from arena.scenario import Scenario, parse_scenario
+from benchmarks.bench_load import homogeneous as homogeneous_run
 
 FAKE = BagOfWordsEmbedder()
 
@@ -21,39 +22,12 @@ def make(sc, **kw) -> ArenaModel:
     return ArenaModel(sc, embedder=FAKE, **kw)
 
 
-def homogeneous(period: int, router: str, seed: int, zones: int = 8) -> float:
-    """Mean wait on identical single-slot zones at 0.9 load, board refreshed every ``period``."""
-    data = {
-        "name": "pool",
-        "seed": seed,
-        "steps": 1200,
-        "capabilities": [
-            {
-                "name": "serve",
-                "intent": "serve any request",
-                "service_time": {"distribution": "geometric", "mean": 5},
-            }
-        ],
-        "zones": [
-            {
-                "name": f"z{i}",
-                "group": "pool",
-                "capacity": 1,
-                "queue_limit": 10_000,
-                "capabilities": ["serve"],
-            }
-            for i in range(zones)
-        ],
-        "arrivals": {"rate": 0.9 * zones / 5, "texts": ["serve this request"], "repeat": True},
-        "load_info": {"mode": "board", "period": period},
-        "router": router,
-        "router_params": {"power_of_d": {"d": 2, "top_k": 0}},
-    }
-    model = make(parse_scenario(data))
-    model.run(1200)
-    return float(model.summary().wait_steps.mean)
+def homogeneous(period: int, router: str, seed: int) -> float:
+    """Mean wait on 8 identical single-slot zones at 0.9 load, board refreshed every ``period``."""
+    return homogeneous_run(period, router, seed, FAKE, zones=8, service=5, steps=1200)["mean"]
 
 
+@pytest.mark.slow
 def test_a_stale_board_makes_least_loaded_herd_while_power_of_two_holds():
     """Mitzenmacher's shape: fresh, least loaded is best; stale, it is worst — worse than
     power of two and than random — while power of two barely moves."""

@@ -17,8 +17,10 @@ Two tables, every figure from runs in this process (same seeds for every router)
    0.9 load, teleporting routers; mean and p95 wait against the board period T for random,
    least loaded and power of 2, with standard errors over seeds — and where the physics sits.
 
-Run: ``python -m benchmarks.bench_load`` (10 seeds) or ``--quick`` (3 seeds, fewer T values);
-``--out DIR`` writes ``bench_load.json`` there.
+Run: ``python -m benchmarks.bench_load --full`` for the reported figures (10 seeds, the whole
+tuning grid, 5 seeds per board period; ~15 minutes on 2 shared cores); without ``--full`` a
+small version (a 2-point grid, 2 seeds) runs in about a minute. ``--out DIR`` writes
+``bench_load.json`` there.
 """
 
 from __future__ import annotations
@@ -105,7 +107,9 @@ def run(scenario: Path, overrides: Sequence[str], router: str, seed: int) -> dic
     return figures(model)
 
 
-def tune_physics(tune_file: Path, seeds: Sequence[int], progress: bool) -> dict[str, float]:
+def tune_physics(
+    tune_file: Path, seeds: Sequence[int], progress: bool, grid_values: dict | None = None
+) -> dict[str, float]:
     """The grid point with the lowest mean p95 wait (ties: mean wait) among those that keep
     drops at the best grid point's level + 0.5 points, on the tune half, board T = 5."""
     grid: dict[str, list[Any]] = {
@@ -113,11 +117,11 @@ def tune_physics(tune_file: Path, seeds: Sequence[int], progress: bool) -> dict[
         "load_info.mode": ["board"],
         "load_info.period": [5],
         "physics.max_speed": [60.0],
-        **TUNE_GRID,
+        **(grid_values or TUNE_GRID),
     }
     rows = sweep(REPLICATED, grid, seeds=seeds, backend="serial", progress=progress)
     rows["drops"] = 100 * rows["dropped"] / rows["arrived"]
-    keys = list(TUNE_GRID)
+    keys = list(grid_values or TUNE_GRID)
     mean = rows.groupby(keys)[["wait_p95", "wait_mean", "drops", "routing_accuracy"]].mean()
     ok = mean[mean["drops"] <= mean["drops"].min() + 0.5]
     best = ok.sort_values(["wait_p95", "wait_mean"]).index[0]
@@ -212,12 +216,12 @@ def homogeneous(period: int, router: str, seed: int, embedder=None, **kw) -> dic
     return {"mean": float(s.wait_steps.mean or 0.0), "p95": float(s.wait_steps.p95 or 0.0)}
 
 
-def stale_table(periods: Sequence[int], seeds: Sequence[int]) -> dict[str, Any]:
+def stale_table(periods: Sequence[int], seeds: Sequence[int], **pool: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for router, period in itertools.product(
         ("random", "least_loaded", "power_of_d", "physics"), periods
     ):
-        rs = [homogeneous(period, router, s) for s in seeds]
+        rs = [homogeneous(period, router, s, **pool) for s in seeds]
         out.setdefault(router, {})[period] = {
             m: (float(np.mean([x[m] for x in rs])), float(stats.sem([x[m] for x in rs])))
             for m in ("mean", "p95")
@@ -265,34 +269,71 @@ def format_stale(table: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+HEADLINE = (
+    "board_physics_p95",
+    "board_best_baseline_p95",
+    "board_physics_accuracy_minus_argmax",
+    "instant_physics_p95",
+    "instant_jsq_p95",
+    "stale_least_loaded_over_power_of_2",
+)
+
+
+def headline_figures(result: dict[str, Any]) -> dict[str, float]:
+    """The scalar figures ``packetflow-arena bench`` shows."""
+    out: dict[str, float] = {}
+    if "pareto" in result:
+        board, instant = result["pareto"]["board T=5"], result["pareto"]["instant"]
+        out["board_physics_p95"] = board["physics"]["p95"][0]
+        out["board_best_baseline_p95"] = min(
+            board[r]["p95"][0] for r in ("power_of_d", "jsq_top_k")
+        )
+        out["board_physics_accuracy_minus_argmax"] = board["semantic_argmax"]["physics_minus"][
+            "accuracy"
+        ][0]
+        out["instant_physics_p95"] = instant["physics"]["p95"][0]
+        out["instant_jsq_p95"] = instant["jsq_top_k"]["p95"][0]
+    if "stale" in result:
+        last = max(result["stale"]["least_loaded"])
+        out["stale_least_loaded_over_power_of_2"] = (
+            result["stale"]["least_loaded"][last]["mean"][0]
+            / result["stale"]["power_of_d"][last]["mean"][0]
+        )
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 seeds, fewer board periods")
+    parser.add_argument("--full", action="store_true", help="the reported sizes (~15 minutes)")
     parser.add_argument("--out", type=Path, help="directory for bench_load.json")
     parser.add_argument("--skip-pareto", action="store_true")
     parser.add_argument("--skip-stale", action="store_true")
     args = parser.parse_args(argv)
-    seeds = list(range(1, 4 if args.quick else 11))
-    stale_seeds = seeds[:3] if args.quick else seeds[:5]
-    periods = (1, 5, 20, 50) if args.quick else (1, 2, 5, 10, 20, 50)
+    if args.full:
+        seeds, tune_seeds, grid = list(range(1, 11)), [1, 2, 3], TUNE_GRID
+        periods, stale_seeds, pool = (1, 2, 5, 10, 20, 50), [1, 2, 3, 4, 5], {}
+    else:
+        seeds, tune_seeds = [1, 2], [1]
+        grid = {"physics.choice_noise": [0.0, 2.0], "physics.repulsion": [2.0]}
+        periods, stale_seeds, pool = (1, 25), [1, 2], {"zones": 8, "service": 5, "steps": 800}
     result: dict[str, Any] = {"seeds": seeds}
     if not args.skip_pareto:
         with tempfile.TemporaryDirectory() as tmp:
             tune_file, report_file = split_validation(Path(tmp))
-            physics = tune_physics(tune_file, seeds[:3], progress=not args.quick)
+            physics = tune_physics(tune_file, tune_seeds, progress=args.full, grid_values=grid)
             print("physics tuned on the tune half (board T=5):", physics)
             result["tuned_physics"] = physics
             result["pareto"] = pareto_table(report_file, physics, seeds)
         print(format_pareto(result["pareto"]))
     if not args.skip_stale:
-        result["stale"] = stale_table(periods, stale_seeds)
+        result["stale"] = stale_table(periods, stale_seeds, **pool)
         print(format_stale(result["stale"]))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         tmp_file = args.out / "bench_load.json.tmp"
         tmp_file.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
         tmp_file.replace(args.out / "bench_load.json")
-    return result
+    return {**headline_figures(result), **result}
 
 
 if __name__ == "__main__":

@@ -33,6 +33,17 @@ def view(occ, queue, cap, seed=0) -> RouterView:
     )
 
 
+def assignments(test):
+    """Property cases: m intents, z zones, k candidates each, a seed for the rest."""
+    cases = given(
+        m=st.integers(1, 60),
+        z=st.integers(1, 8),
+        k=st.integers(1, 4),
+        seed=st.integers(0, 10_000),
+    )
+    return settings(max_examples=150, deadline=None)(cases(test))
+
+
 def sequential_greedy(cand, ok, base, cap):
     """The reference: one intent at a time, to its least loaded eligible candidate."""
     load = base.astype(float).copy()
@@ -49,13 +60,7 @@ def sequential_greedy(cand, ok, base, cap):
     return np.array(out), load
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    m=st.integers(1, 60),
-    z=st.integers(1, 8),
-    k=st.integers(1, 4),
-    seed=st.integers(0, 10_000),
-)
+@assignments
 def test_join_least_loaded_is_the_sequential_greedy_for_replicas(m, z, k, seed):
     """Intents sharing one candidate set (the replicas of a service): exactly one-at-a-time."""
     rng = np.random.default_rng(seed)
@@ -68,13 +73,7 @@ def test_join_least_loaded_is_the_sequential_greedy_for_replicas(m, z, k, seed):
     np.testing.assert_array_equal(join_least_loaded(cand, ok, base, cap), ref)
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    m=st.integers(1, 60),
-    z=st.integers(1, 8),
-    k=st.integers(1, 4),
-    seed=st.integers(0, 10_000),
-)
+@assignments
 def test_join_least_loaded_is_a_greedy_assignment_for_mixed_candidates(m, z, k, seed):
     """Every intent lands on an eligible candidate, and every zone's last arrival was no worse
     off there than at any of its alternatives at the end (the greedy balance property)."""

@@ -1,6 +1,7 @@
 """Running and analysing the model: ``runner`` (:func:`run_scenario`), ``output`` (result
 files), ``plots`` (matplotlib figures), ``queueing`` (the discrete-time queueing theory the
-arena is checked against), ``sweep`` (parameter sweeps on processes or Dask).
+arena is checked against), ``sweep`` (parameter sweeps on processes or Dask), ``tuning`` (:func:`tune`: the physics
+searched against a stated objective on a sweep backend).
 
 ``sweep`` and ``queueing`` load eagerly; the rest (Mesa, matplotlib) on first use.
 """
@@ -12,16 +13,22 @@ _LAZY = {
     "run_scenario": ".runner",
     "write_outputs": ".output",
     "plots": ".plots",
+    "tune": ".tuning",
+    "TuneResult": ".tuning",
+    "Objective": ".tuning",
 }
 
 __all__ = [
     "DiscreteMMc",
     "DiscreteOverflow",
+    "Objective",
+    "TuneResult",
     "local_cluster",
     "mmc",
     "plots",
     "run_scenario",
     "sweep",
+    "tune",
     "write_outputs",
 ]
 

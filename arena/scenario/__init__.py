@@ -1,13 +1,16 @@
 """Scenarios: what a run of the arena is made of, loaded from YAML and checked first.
 
 ``spec`` (the frozen dataclasses), ``datasets`` (labelled intent files), ``reader`` (typed access
-to raw YAML, overrides), ``sections`` (one parser per section), ``parse`` (:func:`load_scenario`,
+to raw YAML, overrides), ``overlay`` (partial scenario documents merged over a file),
+``sections`` (one parser per section), ``parse`` (:func:`load_scenario`,
 :func:`parse_scenario`), ``bind`` (scenario -> :class:`capabilities.Registry`).
 """
 
 from .bind import build_policy, build_registry, load_registry
 from .datasets import DatasetSpec, LabelledTexts, load_dataset
+from .overlay import merge_overlay, read_overlay, write_overlay
 from .parse import TOP_KEYS, load_scenario, parse_scenario, with_overrides
+from .reader import parse_overrides
 from .spec import (
     DEFAULT_HANDLER,
     SERVICE_DISTRIBUTIONS,
@@ -40,6 +43,10 @@ __all__ = [
     "load_dataset",
     "load_registry",
     "load_scenario",
+    "merge_overlay",
+    "parse_overrides",
     "parse_scenario",
+    "read_overlay",
     "with_overrides",
+    "write_overlay",
 ]

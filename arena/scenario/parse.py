@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import ScenarioError
 from ..physics import unknown_router_problem
+from .overlay import apply_overlays, owner_of, read_overlay
 from .reader import Reader, apply_raw_overrides, kind_of, read_yaml
 from .sections import (
     check_references,
@@ -51,13 +52,26 @@ TOP_KEYS = (
 
 
 def load_scenario(
-    path: str | Path, *, overrides: Mapping[str, Any] | Sequence[str] = ()
+    path: str | Path,
+    *,
+    overrides: Mapping[str, Any] | Sequence[str] = (),
+    overlays: Sequence[str | Path] = (),
 ) -> Scenario:
-    """Read and validate a scenario file. ``overrides`` are ``"a.b=value"`` strings or a mapping
-    of dotted paths to values, applied before validation (so they are checked too)."""
+    """Read and validate a scenario file. ``overlays`` are YAML files of a partial scenario,
+    deep-merged over it in order (see :mod:`arena.scenario.overlay`); ``overrides`` are
+    ``"a.b=value"`` strings or a mapping of dotted paths to values, applied after them. All of it
+    happens before validation, so everything is checked, and a mistake an overlay made is
+    reported against the overlay's file."""
     file = str(path)
-    raw = apply_raw_overrides(read_yaml(path), overrides, file)
-    return parse_scenario(raw, file=file, base_dir=Path(path).parent)
+    layers = tuple((str(o), read_overlay(o)) for o in overlays)
+    raw = apply_raw_overrides(apply_overlays(read_yaml(path), layers), overrides, file)
+    try:
+        return parse_scenario(raw, file=file, base_dir=Path(path).parent)
+    except ScenarioError as exc:
+        owner = owner_of(exc, layers)
+        if owner is None:
+            raise
+        raise ScenarioError(owner, exc.field, exc.problem) from None
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Sequence[str]) -> Scenario:

@@ -142,18 +142,30 @@ def read_yaml(path: str | Path) -> Any:
     return raw
 
 
-def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], file: str) -> Any:
-    items: list[tuple[str, Any]] = []
+def parse_overrides(
+    overrides: Mapping[str, Any] | Sequence[str], file: str | None = None
+) -> list[tuple[str, Any]]:
+    """``["physics.temperature=0.05"]`` (YAML values) or a mapping, as ``(path, value)`` pairs."""
     if isinstance(overrides, Mapping):
-        items = list(overrides.items())
-    else:
-        for text in overrides:
-            key, sep, value = str(text).partition("=")
-            if not sep or not key.strip():
-                raise ScenarioError(
-                    file, None, f"override {text!r} must look like 'physics.temperature=0.05'"
-                )
+        return list(overrides.items())
+    items: list[tuple[str, Any]] = []
+    for text in overrides:
+        key, sep, value = str(text).partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(
+                file, None, f"override {text!r} must look like 'physics.temperature=0.05'"
+            )
+        try:
             items.append((key.strip(), yaml.safe_load(value)))
+        except yaml.YAMLError:
+            raise ScenarioError(
+                file, key.strip(), f"override value {value!r} is not valid YAML"
+            ) from None
+    return items
+
+
+def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], file: str) -> Any:
+    items = parse_overrides(overrides, file)
     if not items:
         return raw
     raw = json.loads(json.dumps(raw))  # a deep copy of plain data

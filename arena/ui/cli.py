@@ -10,8 +10,11 @@ from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
 from .mcp import scenario_mcp
+from .sweep_cli import add_overlay_option
 from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
+from .tune_cli import configure_parser as _configure_tune
+from .tune_cli import run_cli as _tune
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -44,6 +47,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a scenario field, e.g. --set physics.temperature=0.05",
     )
+    add_overlay_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -58,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         router=args.router,
         seed=args.seed,
         overrides=args.overrides,
+        overlays=args.overlays,
         rate_scale=args.rate_scale,
         out=args.out,
         progress=not args.quiet,
@@ -95,6 +100,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "run a scenario over a grid of overrides and seeds (serial, processes or Dask)",
         _configure_sweep,
         _sweep,
+    ),
+    "tune": (
+        "search the physics for the best stated objective (differential evolution)",
+        _configure_tune,
+        _tune,
     ),
     "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
     "bench": (

@@ -30,6 +30,29 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"1,2,3"`` -> ``[1, 2, 3]``."""
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ScenarioError(
+            None, "--seeds", f"expected comma-separated integers, got {text!r}"
+        ) from None
+
+
+def add_overlay_option(p: argparse.ArgumentParser) -> None:
+    """``--overlay FILE`` (repeatable): a partial scenario merged over the scenario file."""
+    p.add_argument(
+        "--overlay",
+        dest="overlays",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="YAML overlay merged over the scenario before validation, e.g. a tune's best.yaml "
+        "(repeatable; later ones win)",
+    )
+
+
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument(
@@ -46,6 +69,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--workers", type=int, help="worker processes (default: 2 for dask, cores otherwise)"
     )
     p.add_argument("--steps", type=int, help="cap each run at this many steps")
+    add_overlay_option(p)
     p.add_argument(
         "--out", default="sweep_out", help="directory for sweep.csv (resumed if present)"
     )
@@ -62,15 +86,10 @@ def run_cli(args: argparse.Namespace) -> int:
 
     grid = parse_grid(args.grid)
     if not grid:
-        grid = {"router": [load_scenario(args.scenario).router]}
+        grid = {"router": [load_scenario(args.scenario, overlays=args.overlays).router]}
     seeds: list[int | None] = [None]
     if args.seeds:
-        try:
-            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        except ValueError:
-            raise ScenarioError(
-                None, "--seeds", f"expected comma-separated integers, got {args.seeds!r}"
-            ) from None
+        seeds = [*parse_seeds(args.seeds)]
     out = Path(args.out) / "sweep.csv"
     frame = sweep(
         args.scenario,
@@ -82,6 +101,7 @@ def run_cli(args: argparse.Namespace) -> int:
         results=out,
         steps=args.steps,
         embedder=args.embedder,
+        overlays=args.overlays,
         progress=not args.quiet,
     )
     shown = ["routing_accuracy", "wait_p95", "dropped", "completed", "lost"]

@@ -59,6 +59,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--maxiter", type=int, default=10, help="generations after the first")
     p.add_argument("--budget", type=int, help="stop before this many simulation runs")
     p.add_argument("--seed", type=int, default=0, help="the search's own seed")
+    p.add_argument(
+        "--tol", type=float, default=0.0, help="stop early when scores converge (0: never)"
+    )
     p.add_argument("--backend", choices=BACKENDS, default="processes")
     p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--workers", type=int, help="worker processes (default: 2 for dask, cores)")
@@ -89,6 +92,7 @@ def run_cli(args: argparse.Namespace) -> int:
         maxiter=args.maxiter,
         budget=args.budget,
         seed=args.seed,
+        tol=args.tol,
         backend=args.backend,
         workers=args.workers,
         address=args.address,

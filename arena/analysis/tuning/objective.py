@@ -76,12 +76,12 @@ _TOKEN = re.compile(
 )
 
 
-def _tokens(text: str, what: str) -> list[tuple[str, Any]]:
+def _tokens(text: str, what: str) -> list[tuple[str, Any, int]]:
     if not isinstance(text, str) or not text.strip():
         raise ScenarioError(None, what, "expected a non-empty expression")
     if len(text) > MAX_LENGTH:
         raise ScenarioError(None, what, f"expression longer than {MAX_LENGTH} characters")
-    out: list[tuple[str, Any]] = []
+    out: list[tuple[str, Any, int]] = []
     pos = 0
     text = text.rstrip()
     while pos < len(text):
@@ -90,15 +90,16 @@ def _tokens(text: str, what: str) -> list[tuple[str, Any]]:
             column = len(text) - len(text[pos:].lstrip())
             raise ScenarioError(None, what, f"unexpected {text[column]!r} at column {column + 1}")
         number, name, op = m.groups()
+        column = m.start(m.lastindex or 0) + 1
         if number is not None:
             value = float(number)
             if not math.isfinite(value):
-                raise ScenarioError(None, what, f"number {number!r} is not finite")
-            out.append(("num", value))
+                raise ScenarioError(None, what, f"number {number!r:.40} is not finite")
+            out.append(("num", value, column))
         elif name is not None:
-            out.append(("name", name))
+            out.append(("name", name, column))
         else:
-            out.append(("op", op))
+            out.append(("op", op, column))
         pos = m.end()
     return out
 
@@ -106,7 +107,7 @@ def _tokens(text: str, what: str) -> list[tuple[str, Any]]:
 class _Parser:
     """Recursive descent over the tokens; nodes are tuples ``(kind, ...)``."""
 
-    def __init__(self, tokens: list[tuple[str, Any]], what: str):
+    def __init__(self, tokens: list[tuple[str, Any, int]], what: str):
         self.tokens, self.i, self.what = tokens, 0, what
         self.names = set(metric_names())
 
@@ -114,7 +115,8 @@ class _Parser:
         return ScenarioError(None, self.what, problem)
 
     def peek(self) -> tuple[str, Any] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
+        """The next token's kind and value (``None`` at the end)."""
+        return self.tokens[self.i][:2] if self.i < len(self.tokens) else None
 
     def take(self) -> tuple[str, Any]:
         tok = self.peek()
@@ -122,6 +124,11 @@ class _Parser:
             raise self.fail("the expression ends too early")
         self.i += 1
         return tok
+
+    def unexpected(self, what: str = "") -> ScenarioError:
+        """An error at the token just taken (or the next one), naming its column."""
+        _, value, column = self.tokens[min(self.i, len(self.tokens) - 1)]
+        return self.fail(f"unexpected {value!r:.40} at column {column}{what}")
 
     def expr(self, depth: int = 0) -> tuple:
         node = self.term(depth)
@@ -154,14 +161,15 @@ class _Parser:
         if value == "(":
             node = self.expr(depth + 1)
             if self.take() != ("op", ")"):
-                raise self.fail("expected ')'")
+                self.i -= 1
+                raise self.unexpected(", where ')' should be")
             return node
-        raise self.fail(f"unexpected {value!r}")
+        self.i -= 1
+        raise self.unexpected()
 
     def done(self) -> None:
-        tok = self.peek()
-        if tok is not None:
-            raise self.fail(f"unexpected {tok[1]!r} after the end of the expression")
+        if self.peek() is not None:
+            raise self.unexpected(", after the end of the expression")
 
 
 def _evaluate(node: tuple, metrics: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -19,6 +19,7 @@ from arena.analysis.tuning.objective import derived_metrics
 from arena.errors import ScenarioError
 from arena.scenario import load_scenario, read_overlay
 from arena.ui.cli import main
+from capabilities import PacketFlowError
 
 FAKE = "fakes:BagOfWordsEmbedder"
 OBJECTIVE = "accuracy - 2*drop_rate - 0.01*wait_p95"
@@ -162,6 +163,8 @@ def test_bad_settings_are_refused_before_any_run(tiny):
         run_tune(tiny, overrides=["arrivals.rate=-2"])
     with pytest.raises(ScenarioError, match="rate_scale"):
         run_tune(tiny, rate_scale=math.nan)
+    with pytest.raises(PacketFlowError, match=r"tune embedder.*fakes.*NoSuchFactory"):
+        run_tune(tiny, embedder="fakes:NoSuchFactory", backend="dask")
 
 
 def test_overrides_and_rate_scale_apply_to_every_run_the_baseline_included(tiny):

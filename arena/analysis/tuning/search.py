@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from capabilities import import_dotted
+
 from ...errors import ScenarioError
 from ...scenario import Scenario, load_scenario, parse_overrides
 from ..sweep import open_backend
@@ -80,6 +82,8 @@ def tune(
     seeds_t = _seeds(seeds)
     _check_settings(popsize, maxiter, budget, rate_scale, tol)
     source, fixed, base = _base_scenario(scenario, overrides, overlays, space)
+    if isinstance(embedder, str):  # a typo fails here, not in every worker
+        import_dotted(embedder, where="tune embedder")
     baseline = {p.name: getattr(base.physics, p.name) for p in space.params}
     members = max(5, popsize * len(space.params))  # scipy's population size
     generations = _generations(members, len(seeds_t), maxiter, budget)

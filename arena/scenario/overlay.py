@@ -21,22 +21,17 @@ from typing import Any
 import yaml
 
 from ..errors import ScenarioError
+from .reader import read_yaml
 
 
 def read_overlay(path: str | Path) -> dict[str, Any]:
     """The mapping of an overlay file (a non-empty YAML mapping)."""
-    file = str(path)
-    p = Path(path)
-    if not p.is_file():
-        raise ScenarioError(file, None, "overlay file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problem = str(exc).replace("\n", " ")
-        raise ScenarioError(file, None, f"not valid YAML: {problem}") from None
+    raw = read_yaml(path, "overlay file")
     if not isinstance(raw, Mapping) or not raw:
         raise ScenarioError(
-            file, None, "an overlay must be a non-empty mapping, like 'physics: {temperature: 0.1}'"
+            str(path),
+            None,
+            "an overlay must be a non-empty mapping, like 'physics: {temperature: 0.1}'",
         )
     return dict(raw)
 

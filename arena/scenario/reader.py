@@ -127,16 +127,17 @@ def kind_of(v: Any) -> str:
     return f"{type(v).__name__} {v!r:.40}"
 
 
-def read_yaml(path: str | Path) -> Any:
-    """The raw data of a scenario file (never None)."""
+def read_yaml(path: str | Path, what: str = "scenario file") -> Any:
+    """The raw data of a scenario (or overlay) file (never None)."""
     file = str(path)
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError(file, None, "scenario file not found")
+    if not p.is_file():
+        raise ScenarioError(file, None, f"{what} not found")
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, None, f"not valid YAML: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problem = " ".join(str(exc).split())  # one line
+        raise ScenarioError(file, None, f"not valid YAML: {problem}") from None
     if raw is None:
         raise ScenarioError(file, None, "the file is empty")
     return raw

@@ -10,7 +10,7 @@ from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
 from .mcp import scenario_mcp
-from .sweep_cli import add_overlay_option
+from .options import add_overlay_option, add_set_option
 from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
 from .tune_cli import configure_parser as _configure_tune
@@ -39,14 +39,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")
     p.add_argument("--rate-scale", type=float, default=1.0, help="multiply the arrival rate")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario field, e.g. --set physics.temperature=0.05",
-    )
+    add_set_option(p)
     add_overlay_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

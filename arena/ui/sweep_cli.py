@@ -11,6 +11,7 @@ import yaml
 from ..analysis.sweep import BACKENDS, sweep
 from ..errors import ScenarioError
 from ..scenario import load_scenario
+from .options import add_overlay_option, parse_seeds
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -28,29 +29,6 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
             )
         grid[key] = [yaml.safe_load(v.strip()) for v in values.split(",") if v.strip()]
     return grid
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"1,2,3"`` -> ``[1, 2, 3]``."""
-    try:
-        return [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise ScenarioError(
-            None, "--seeds", f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
-def add_overlay_option(p: argparse.ArgumentParser) -> None:
-    """``--overlay FILE`` (repeatable): a partial scenario merged over the scenario file."""
-    p.add_argument(
-        "--overlay",
-        dest="overlays",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="YAML overlay merged over the scenario before validation, e.g. a tune's best.yaml "
-        "(repeatable; later ones win)",
-    )
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:

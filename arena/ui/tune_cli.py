@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..analysis.sweep import BACKENDS
 from ..analysis.tuning import Objective, tune
 from ..errors import ScenarioError
-from .sweep_cli import add_overlay_option, parse_seeds
+from .options import add_overlay_option, add_set_option, parse_seeds
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -44,14 +44,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--penalty", type=float, default=1000.0, help="score lost per unit violated")
     p.add_argument("--seeds", default="1,2,3", help="simulation seeds, every point (default 1,2,3)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario field for every run, e.g. --set arrivals.source.split=val",
-    )
+    add_set_option(p, "'arrivals.source.split=[val]' (every run, the baseline included)")
     add_overlay_option(p)
     p.add_argument("--rate-scale", type=float, default=1.0, help="multiply the arrival rate")
     p.add_argument("--steps", type=int, help="cap each run at this many steps")

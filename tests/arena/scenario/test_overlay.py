@@ -87,7 +87,8 @@ def test_a_mistake_in_an_overlay_is_reported_against_the_overlay(tmp_path, scena
     ("content", "problem"),
     [
         ("physics: [1, 2", "not valid YAML"),
-        ("", "non-empty mapping"),
+        ("", "the file is empty"),
+        ("{}", "non-empty mapping"),
         ("- physics", "non-empty mapping"),
         ("0.05", "non-empty mapping"),
     ],

@@ -116,3 +116,23 @@ def test_written_overlays_read_back_exactly(tmp_path, scenario_file):
     assert not list((tmp_path / "out").glob("*.tmp"))
     sc = load_scenario(scenario_file, overlays=[path])
     assert sc.physics.falloff == 1 / 3 and sc.physics.candidates == 2
+
+
+def test_sweep_takes_overlays_like_its_own_overrides(tmp_path, scenario_file):
+    from arena.analysis.sweep import sweep
+
+    fake = "fakes:BagOfWordsEmbedder"
+    faster = overlay(tmp_path, {"arrivals": {"rate": 6}})
+    kw = {"embedder": fake, "progress": False}
+    with_overlay = sweep(scenario_file, {"router": ["physics"]}, [1], overlays=[faster], **kw)
+    overridden = sweep(scenario_file, {"arrivals.rate": [6]}, [1], **kw)
+    plain = sweep(scenario_file, {"router": ["physics"]}, [1], **kw)
+    assert with_overlay["arrived"].tolist() == overridden["arrived"].tolist()
+    assert with_overlay["arrived"][0] > 2 * plain["arrived"][0]
+
+
+def test_run_scenario_refuses_overlays_for_an_in_memory_scenario(scenario_file):
+    from arena.analysis.runner import run_scenario
+
+    with pytest.raises(ScenarioError, match="overlays apply to a scenario file"):
+        run_scenario(load_scenario(scenario_file), overlays=["best.yaml"])

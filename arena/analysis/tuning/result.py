@@ -72,7 +72,7 @@ class TuneResult:
             f"objective: {self.objective}\n"
             f"value {b['objective']:.6g} (score {b['score']:.6g}); the scenario's own settings: "
             f"{base['objective']:.6g} (score {base['score']:.6g})\n"
-            f"use: packetflow-arena run SCENARIO --overlay {d.name}/best.yaml"
+            f"use: packetflow-arena run SCENARIO --overlay {d / 'best.yaml'}"
         )
         paths = {
             "best.yaml": write_overlay(d / "best.yaml", self.overlay(), comment),

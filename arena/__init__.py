@@ -17,6 +17,7 @@ _LAZY = {
     "run_scenario": ".analysis.runner",
     "sweep": ".analysis.sweep",
     "local_cluster": ".analysis.sweep",
+    "tune": ".analysis.tuning",
     "DiscreteMMc": ".analysis.queueing",
     "DiscreteOverflow": ".analysis.queueing",
     "mmc": ".analysis.queueing",
@@ -43,6 +44,7 @@ __all__ = [
     "parse_scenario",
     "run_scenario",
     "sweep",
+    "tune",
 ]
 
 

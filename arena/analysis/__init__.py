@@ -1,6 +1,7 @@
 """Running and analysing the model: ``runner`` (:func:`run_scenario`), ``output`` (result
 files), ``plots`` (matplotlib figures), ``queueing`` (the discrete-time queueing theory the
-arena is checked against), ``sweep`` (parameter sweeps on processes or Dask).
+arena is checked against), ``sweep`` (parameter sweeps on processes or Dask), ``tuning`` (:func:`tune`: the physics
+searched against a stated objective on a sweep backend).
 
 ``sweep`` and ``queueing`` load eagerly; the rest (Mesa, matplotlib) on first use.
 """
@@ -14,18 +15,24 @@ _LAZY = {
     "check_out_dir": ".output",
     "OutputError": ".output",
     "plots": ".plots",
+    "tune": ".tuning",
+    "TuneResult": ".tuning",
+    "Objective": ".tuning",
 }
 
 __all__ = [
     "DiscreteMMc",
     "DiscreteOverflow",
+    "Objective",
     "OutputError",
+    "TuneResult",
     "check_out_dir",
     "local_cluster",
     "mmc",
     "plots",
     "run_scenario",
     "sweep",
+    "tune",
     "write_outputs",
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import ScenarioError
 from ..model import ArenaModel, RunSummary
 from ..scenario import Scenario, check_run_options, load_scenario, with_overrides
 
@@ -16,6 +17,7 @@ def run_scenario(
     router: str | None = None,
     seed: int | None = None,
     overrides: Sequence[str] = (),
+    overlays: Sequence[str | Path] = (),
     rate_scale: float = 1.0,
     out: str | Path | None = None,
     progress: bool = False,
@@ -23,17 +25,21 @@ def run_scenario(
     """Run a scenario; return the model and its summary (and write files to ``out`` if given).
 
     ``steps`` caps the number of steps (default: the scenario's steps, then drain).
+    ``overlays`` (YAML files of a partial scenario) are merged over a scenario file first.
     """
     if out is not None:
         from .output import check_out_dir
 
         check_out_dir(out)  # before simulating, not after
-    sc = (
-        scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides=overrides)
-    )
+    if isinstance(scenario, Scenario):
+        if overlays:
+            raise ScenarioError(
+                scenario.file, None, "overlays apply to a scenario file, not a Scenario object"
+            )
+        sc = with_overrides(scenario, overrides) if overrides else scenario
+    else:
+        sc = load_scenario(scenario, overrides=overrides, overlays=overlays)
     check_run_options(sc.file, steps=steps)
-    if isinstance(scenario, Scenario) and overrides:
-        sc = with_overrides(sc, overrides)
     model = ArenaModel(sc, router=router, seed=seed, rate_scale=rate_scale)
     snapshot_at = max(1, (steps or sc.steps) // 2)
     snapshot = None

@@ -1,15 +1,17 @@
 """Scenarios: what a run of the arena is made of, loaded from YAML and checked first.
 
 ``spec`` (the frozen dataclasses), ``datasets`` (labelled intent files), ``reader`` (typed access
-to raw YAML, overrides), ``sections`` (one parser per section), ``parse`` (:func:`load_scenario`,
+to raw YAML, overrides), ``overlay`` (partial scenario documents merged over a file),
+``sections`` (one parser per section), ``parse`` (:func:`load_scenario`,
 :func:`parse_scenario`), ``bind`` (scenario -> :class:`capabilities.Registry`).
 """
 
 from .bind import build_registry, load_registry
 from .datasets import DatasetSpec, LabelledTexts, load_dataset
 from .files import MAX_DATA_BYTES, MAX_DEPTH, MAX_SCENARIO_BYTES
+from .overlay import merge_overlay, read_overlay, write_overlay
 from .parse import TOP_KEYS, load_scenario, parse_scenario, with_overrides
-from .reader import Bounds, Reader, check_run_options, parse_override_value
+from .reader import Bounds, Reader, check_run_options, parse_override_value, parse_overrides
 from .sections import build_policy
 from .spec import (
     DEFAULT_HANDLER,
@@ -49,7 +51,11 @@ __all__ = [
     "load_dataset",
     "load_registry",
     "load_scenario",
+    "merge_overlay",
     "parse_override_value",
+    "parse_overrides",
     "parse_scenario",
+    "read_overlay",
     "with_overrides",
+    "write_overlay",
 ]

@@ -135,13 +135,13 @@ def load_yaml_text(text: str, file: str | None) -> Any:
         raise ScenarioError(file, None, "not valid YAML: nested too deeply") from None
 
 
-def read_yaml(path: str | Path) -> Any:
-    """The raw data of a scenario file (never None)."""
+def read_yaml(path: str | Path, what: str = "scenario file") -> Any:
+    """The raw data of a scenario (or overlay) file (never None)."""
     file = str(path)
 
     def fail(problem: str) -> ScenarioError:
         if problem.startswith("file not found"):
-            problem = "scenario file not found"
+            problem = f"{what} not found"
         return ScenarioError(file, None, problem)
 
     text = read_text(Path(path), MAX_SCENARIO_BYTES, fail)

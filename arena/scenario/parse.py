@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ScenarioError
 from .files import read_yaml
 from .groups import parse_load_info, parse_router
+from .overlay import apply_overlays, owner_of, read_overlay
 from .reader import Bounds, Reader, apply_raw_overrides, kind_of
 from .sections import (
     check_references,
@@ -55,13 +56,26 @@ TOP_KEYS = (
 
 
 def load_scenario(
-    path: str | Path, *, overrides: Mapping[str, Any] | Sequence[str] = ()
+    path: str | Path,
+    *,
+    overrides: Mapping[str, Any] | Sequence[str] = (),
+    overlays: Sequence[str | Path] = (),
 ) -> Scenario:
-    """Read and validate a scenario file. ``overrides`` are ``"a.b=value"`` strings or a mapping
-    of dotted paths to values, applied before validation (so they are checked too)."""
+    """Read and validate a scenario file. ``overlays`` are YAML files of a partial scenario,
+    deep-merged over it in order (see :mod:`arena.scenario.overlay`); ``overrides`` are
+    ``"a.b=value"`` strings or a mapping of dotted paths to values, applied after them. All of it
+    happens before validation, so everything is checked, and a mistake an overlay made is
+    reported against the overlay's file."""
     file = str(path)
-    raw = apply_raw_overrides(read_yaml(path), overrides, file)
-    return parse_scenario(raw, file=file, base_dir=Path(path).parent)
+    layers = tuple((str(o), read_overlay(o)) for o in overlays)
+    raw = apply_raw_overrides(apply_overlays(read_yaml(path), layers), overrides, file)
+    try:
+        return parse_scenario(raw, file=file, base_dir=Path(path).parent)
+    except ScenarioError as exc:
+        owner = owner_of(exc, layers)
+        if owner is None:
+            raise
+        raise ScenarioError(owner, exc.field, exc.problem) from None
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any] | Sequence[str]) -> Scenario:

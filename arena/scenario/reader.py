@@ -190,18 +190,25 @@ def parse_override_value(text: str, file: str | None, key: str) -> Any:
         raise ScenarioError(file, key, f"override value {text!r:.60}: {exc.problem}") from None
 
 
-def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], file: str) -> Any:
-    items: list[tuple[str, Any]] = []
+def parse_overrides(
+    overrides: Mapping[str, Any] | Sequence[str], file: str | None = None
+) -> list[tuple[str, Any]]:
+    """``["physics.temperature=0.05"]`` (YAML values) or a mapping, as ``(path, value)`` pairs."""
     if isinstance(overrides, Mapping):
-        items = list(overrides.items())
-    else:
-        for text in overrides:
-            key, sep, value = str(text).partition("=")
-            if not sep or not key.strip():
-                raise ScenarioError(
-                    file, None, f"override {text!r} must look like 'physics.temperature=0.05'"
-                )
-            items.append((key.strip(), parse_override_value(value, file, key.strip())))
+        return list(overrides.items())
+    items: list[tuple[str, Any]] = []
+    for text in overrides:
+        key, sep, value = str(text).partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(
+                file, None, f"override {text!r} must look like 'physics.temperature=0.05'"
+            )
+        items.append((key.strip(), parse_override_value(value, file, key.strip())))
+    return items
+
+
+def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], file: str) -> Any:
+    items = parse_overrides(overrides, file)
     if not items:
         return raw
     raw = copy.deepcopy(raw)

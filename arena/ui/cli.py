@@ -11,8 +11,11 @@ from capabilities import PacketFlowError, mcp_cli
 from . import bench as _bench
 from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, guarded, say
 from .mcp import scenario_mcp
+from .options import add_overlay_option, add_set_option
 from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
+from .tune_cli import configure_parser as _configure_tune
+from .tune_cli import run_cli as _tune
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -41,14 +44,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=SEED, help="override the scenario's seed")
     p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")
     p.add_argument("--rate-scale", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario field, e.g. --set physics.temperature=0.05",
-    )
+    add_set_option(p)
+    add_overlay_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -63,6 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         router=args.router,
         seed=args.seed,
         overrides=args.overrides,
+        overlays=args.overlays,
         rate_scale=args.rate_scale,
         out=args.out,
         progress=not args.quiet,
@@ -108,6 +106,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "run a scenario over a grid of overrides and seeds (serial, processes or Dask)",
         _configure_sweep,
         _sweep,
+    ),
+    "tune": (
+        "search the physics for the best stated objective (differential evolution)",
+        _configure_tune,
+        _tune,
     ),
     "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
     "bench": (

@@ -10,7 +10,8 @@ from ..analysis import check_out_dir
 from ..analysis.sweep import BACKENDS, sweep
 from ..errors import ScenarioError
 from ..scenario import load_scenario, parse_override_value
-from .args import SEED, STEPS, WORKERS
+from .args import STEPS, WORKERS
+from .options import add_overlay_option, parse_seeds
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -45,6 +46,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--workers", type=WORKERS, help="worker processes (default: 2 for dask, cores otherwise)"
     )
     p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
+    add_overlay_option(p)
     p.add_argument(
         "--out", default="sweep_out", help="directory for sweep.csv (resumed if present)"
     )
@@ -61,13 +63,10 @@ def run_cli(args: argparse.Namespace) -> int:
 
     grid = parse_grid(args.grid)
     if not grid:
-        grid = {"router": [load_scenario(args.scenario).router]}
+        grid = {"router": [load_scenario(args.scenario, overlays=args.overlays).router]}
     seeds: list[int | None] = [None]
     if args.seeds:
-        try:
-            seeds = [SEED(s.strip()) for s in args.seeds.split(",") if s.strip()]
-        except argparse.ArgumentTypeError as exc:
-            raise ScenarioError(None, "--seeds", f"expected comma-separated seeds: {exc}") from None
+        seeds = [*parse_seeds(args.seeds)]
     out = check_out_dir(args.out) / "sweep.csv"
     frame = sweep(
         args.scenario,
@@ -79,6 +78,7 @@ def run_cli(args: argparse.Namespace) -> int:
         results=out,
         steps=args.steps,
         embedder=args.embedder,
+        overlays=args.overlays,
         progress=not args.quiet,
     )
     shown = ["routing_accuracy", "wait_p95", "dropped", "completed", "lost"]

@@ -2,7 +2,7 @@
 Dask), ``results`` (CSV/parquet files, resumable), ``api`` (:func:`sweep`)."""
 
 from .api import sweep
-from .backends import BACKENDS, SWEEP_WORKER_CONFIG, THREAD_LIMITS, local_cluster
+from .backends import BACKENDS, SWEEP_WORKER_CONFIG, THREAD_LIMITS, local_cluster, open_backend
 from .results import read_results, write_results
 from .specs import (
     FIGURES,
@@ -26,6 +26,7 @@ __all__ = [
     "flatten_summary",
     "grid_specs",
     "local_cluster",
+    "open_backend",
     "read_results",
     "run_key",
     "run_one",

@@ -38,6 +38,7 @@ def sweep(
     results: str | Path | None = None,
     steps: int | None = None,
     embedder: EmbedderSource = None,
+    overlays: Sequence[str | Path] = (),
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run ``scenario`` for every combination of ``grid`` values and every seed.
@@ -48,6 +49,7 @@ def sweep(
     single-threaded processes, or the scheduler at ``address``). ``steps`` caps each run
     (default: the scenario's steps, then drain). ``embedder`` must be importable by the workers
     (a dotted path or a module-level factory); ``None`` is the default MiniLM embedder.
+    ``overlays`` (files) are merged over a scenario file before the grid's overrides.
 
     Returns one row per run, in grid order: the parameters, ``seed``, the summary figures
     (:data:`FIGURES`) and ``duration_s`` (wall time; the only column that differs between
@@ -60,7 +62,7 @@ def sweep(
         raise ValueError(f"sweep backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if address is not None and backend != "dask":
         raise ValueError("address= is a Dask scheduler address; use it with backend='dask'")
-    specs = grid_specs(scenario, grid, seeds, steps=steps, embedder=embedder)
+    specs = grid_specs(scenario, grid, seeds, steps=steps, embedder=embedder, overlays=overlays)
     params = list(grid)
     results_path = Path(results) if results is not None else None
     previous = read_results(results_path) if results_path is not None else pd.DataFrame()
@@ -106,7 +108,7 @@ def _check_before_start(todo: list[RunSpec], embedder: EmbedderSource) -> None:
     if isinstance(embedder, str):
         import_dotted(embedder, where="sweep embedder")
     for overrides in dict.fromkeys(s.overrides for s in todo):
-        build_scenario(RunSpec(todo[0].scenario, overrides, None))
+        build_scenario(RunSpec(todo[0].scenario, overrides, None, overlays=todo[0].overlays))
 
 
 def _collect(

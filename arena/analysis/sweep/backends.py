@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .specs import RunSpec, run_one
@@ -22,20 +22,32 @@ def run_serial(specs: list[RunSpec], workers: int | None, address: str | None) -
 
 
 def run_processes(specs: list[RunSpec], workers: int | None, address: str | None) -> Iterator[dict]:
+    with process_pool(workers or min(len(specs), os.cpu_count() or 1)) as run:
+        yield from run(specs)
+
+
+@contextlib.contextmanager
+def process_pool(workers: int | None) -> Iterator[Callable[[list[RunSpec]], Iterator[dict]]]:
+    """A standing spawn pool of ``workers`` processes (default: one per core), open while the
+    block runs; yields a function that runs a batch of specs on it. Workers stay warm between
+    batches (embedder loaded, caches read), which is what a search's generations want."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    n = workers or min(len(specs), os.cpu_count() or 1)
     ctx = multiprocessing.get_context("spawn")  # workers rebuild everything from the spec
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-        with single_threaded_children():  # submitting starts the workers
-            futures = [pool.submit(run_one, spec) for spec in specs]
-        try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        finally:
-            for fut in futures:
-                fut.cancel()
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx) as pool:
+
+        def run(specs: list[RunSpec]) -> Iterator[dict]:
+            with single_threaded_children():  # submitting starts the workers
+                futures = [pool.submit(run_one, spec) for spec in specs]
+            try:
+                for fut in as_completed(futures):
+                    yield fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
+
+        yield run
 
 
 # One thread per worker for the numerical libraries, as Dask's nanny does for its workers: n
@@ -120,21 +132,59 @@ def local_cluster(workers: int = 2, **options: Any) -> LocalCluster:
 
 
 def run_dask(specs: list[RunSpec], workers: int | None, address: str | None) -> Iterator[dict]:
+    with dask_pool(workers, address) as run:
+        yield from run(specs)
+
+
+@contextlib.contextmanager
+def dask_pool(
+    workers: int | None, address: str | None
+) -> Iterator[Callable[[list[RunSpec]], Iterator[dict]]]:
+    """A client of the cluster at ``address`` (or of a :func:`local_cluster` of ``workers``,
+    default 2, closed with the block); yields a function that runs a batch of specs on it."""
     from distributed import Client, as_completed
 
     cluster = local_cluster(workers or 2) if address is None else None
     client = Client(cluster if cluster is not None else address)
-    try:
+
+    def run(specs: list[RunSpec]) -> Iterator[dict]:
         futures = client.map(run_one, specs, pure=False)
         try:
             for fut in as_completed(futures):
                 yield fut.result()
         finally:
             client.cancel(futures)
+
+    try:
+        yield run
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def serial_pool(
+    workers: int | None = None, address: str | None = None
+) -> Iterator[Callable[[list[RunSpec]], Iterator[dict]]]:
+    """Runs batches in this process (for tests and debugging)."""
+    yield lambda specs: run_serial(specs, workers, address)
+
+
+def open_backend(
+    backend: str, workers: int | None = None, address: str | None = None
+) -> contextlib.AbstractContextManager[Callable[[list[RunSpec]], Iterator[dict]]]:
+    """A standing backend for many batches: ``with open_backend("dask") as run: run(specs)``
+    yields rows as runs finish (any order). ``address`` is for ``"dask"`` only."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if address is not None and backend != "dask":
+        raise ValueError("address= is a Dask scheduler address; use it with backend='dask'")
+    if backend == "processes":
+        return process_pool(workers)
+    if backend == "dask":
+        return dask_pool(workers, address)
+    return serial_pool()
 
 
 BACKEND_RUNNERS = {"serial": run_serial, "processes": run_processes, "dask": run_dask}

@@ -60,6 +60,8 @@ class RunSpec:
     validated like the file) or a :class:`Scenario` object (overrides replace its fields).
     ``embedder`` is a dotted path (``"package.module:Factory"``) or a picklable zero-argument
     callable returning an embedder; ``None`` means the default MiniLM embedder of the worker.
+    ``overlays`` are overlay files merged over a scenario file before the overrides;
+    ``rate_scale`` multiplies the arrival rate (as ``run --rate-scale`` does).
     """
 
     scenario: str | Scenario
@@ -67,6 +69,8 @@ class RunSpec:
     seed: int | None
     steps: int | None = None
     embedder: EmbedderSource = None
+    overlays: tuple[str, ...] = ()
+    rate_scale: float = 1.0
 
     def key(self) -> tuple[str, ...]:
         return run_key(dict(self.overrides), self.seed)
@@ -95,6 +99,7 @@ def grid_specs(
     *,
     steps: int | None = None,
     embedder: EmbedderSource = None,
+    overlays: Sequence[str | Path] = (),
 ) -> list[RunSpec]:
     """The runs of a sweep, in a fixed order: the grid's product (first key slowest), then seeds."""
     # an absolute path, so workers started elsewhere (a remote Dask worker) find the same file
@@ -102,6 +107,7 @@ def grid_specs(
         scenario if isinstance(scenario, Scenario) else str(Path(scenario).resolve())
     )
     file = scenario.file if isinstance(scenario, Scenario) else str(scenario)
+    layers = tuple(str(Path(o).resolve()) for o in overlays)
     for key, values in grid.items():
         if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
             raise ScenarioError(
@@ -111,11 +117,13 @@ def grid_specs(
     if not seeds:
         raise ScenarioError(file, "seeds", "a sweep needs at least one seed")
     if None in seeds:  # the scenario's own seed, named, so a row always says which seed ran
-        base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        base = (
+            scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overlays=layers)
+        )
         seeds = [base.seed if s is None else s for s in seeds]
     keys = list(grid)
     specs = [
-        RunSpec(source, tuple(zip(keys, combo)), seed, steps, embedder)
+        RunSpec(source, tuple(zip(keys, combo)), seed, steps, embedder, layers)
         for combo in itertools.product(*(grid[k] for k in keys))
         for seed in seeds
     ]
@@ -155,8 +163,12 @@ def _replace_path(obj: Any, parts: list[str], value: Any) -> Any:
 
 def build_scenario(spec: RunSpec) -> Scenario:
     if isinstance(spec.scenario, Scenario):
+        if spec.overlays:
+            raise ScenarioError(
+                spec.scenario.file, None, "overlays apply to a scenario file, not a Scenario object"
+            )
         return apply_overrides(spec.scenario, dict(spec.overrides))
-    return load_scenario(spec.scenario, overrides=dict(spec.overrides))
+    return load_scenario(spec.scenario, overrides=dict(spec.overrides), overlays=spec.overlays)
 
 
 def resolve_embedder(source: EmbedderSource) -> Embedder | None:
@@ -181,7 +193,9 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         sc = build_scenario(spec)
-        model = ArenaModel(sc, seed=spec.seed, embedder=embedder_for(spec.embedder))
+        model = ArenaModel(
+            sc, seed=spec.seed, embedder=embedder_for(spec.embedder), rate_scale=spec.rate_scale
+        )
         model.run(spec.steps)
     except Exception as exc:  # say which run failed, wherever it ran (the note is pickled too)
         exc.add_note(f"in sweep run {', '.join(spec.key())}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -131,7 +132,11 @@ def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> Zo
 
 def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:
     where = "zones_from"
-    m = r.mapping(v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability"))
+    m = r.mapping(
+        v,
+        where,
+        ("file", "groups", "capacity", "capacity_overrides", "queue_limit", "radius", "capability"),
+    )
     if ("file" in m) == ("groups" in m):
         raise r.fail(where, "give either 'file' (a JSON object zone -> labels) or inline 'groups'")
     if "groups" in m:
@@ -163,6 +168,7 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
     service = parse_service_time(
         r, template.get("service_time", 1), f"{where}.capability.service_time"
     )
+    overrides = _capacity_overrides(r, m.get("capacity_overrides", {}), list(groups), where)
     zones, caps = [], []
     taken: set[str] = set()
     for zone_name, labels in groups.items():
@@ -188,13 +194,31 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
         zones.append(
             ZoneSpec(
                 name=zone_name,
-                capacity=int(r.number(m, "capacity", where, 20, minimum=1, integer=True)),
+                capacity=overrides.get(
+                    zone_name, int(r.number(m, "capacity", where, 20, minimum=1, integer=True))
+                ),
                 queue_limit=int(r.number(m, "queue_limit", where, 0, minimum=0, integer=True)),
                 radius=float(r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True)),
                 capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
             )
         )
     return zones, caps
+
+
+def _capacity_overrides(r: Reader, v: Any, names: list[str], where: str) -> dict[str, int]:
+    """``zones_from.capacity_overrides``: ``{zone: slots}`` for generated zones that need their
+    own capacity (a capacity plan's overlay writes these)."""
+    field = f"{where}.capacity_overrides"
+    if not isinstance(v, Mapping):
+        raise r.fail(field, f"expected a mapping: zone name -> capacity, got {kind_of(v)}")
+    out = {}
+    for zone, n in v.items():
+        if zone not in names:
+            close = difflib.get_close_matches(str(zone), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise r.fail(f"{field}.{zone}", f"no generated zone is called {zone!r}{hint}")
+        out[zone] = int(r.check_number(n, f"{field}.{zone}", minimum=1, integer=True))
+    return out
 
 
 def identifier_for(label: str, taken: set[str]) -> str:
@@ -289,6 +313,7 @@ ARRIVAL_KEYS = (
     "repeat",
     "only_labels",
     "out_of_scope_labels",
+    "weights",
 )
 
 
@@ -325,7 +350,37 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
         repeat=r.bool(m, "repeat", "arrivals", False),
         only_labels=r.str_list(m, "only_labels", "arrivals"),
         out_of_scope_labels=r.str_list(m, "out_of_scope_labels", "arrivals"),
+        weights=_weights(r, m.get("weights", {}), "arrivals.weights"),
     )
+
+
+def _weights(r: Reader, v: Any, where: str) -> tuple[tuple[str, float], ...]:
+    """``{label or zone: weight >= 0}``; the names are checked against the zones and labels
+    by :func:`check_arrival_weights` once those are known."""
+    if not isinstance(v, Mapping):
+        raise r.fail(where, f"expected a mapping: label or zone -> weight, got {kind_of(v)}")
+    out = []
+    for key, w in v.items():
+        if not isinstance(key, str) or not key.strip():
+            raise r.fail(where, f"expected a label or zone name, got {kind_of(key)}")
+        weight = float(r.check_number(w, f"{where}.{key}", minimum=0))
+        if not math.isfinite(weight):
+            raise r.fail(f"{where}.{key}", f"expected a finite number, got {weight}")
+        out.append((key, weight))
+    return tuple(out)
+
+
+def check_arrival_weights(
+    r: Reader, arrivals: ArrivalSpec, zones: list[ZoneSpec], caps: list[CapabilitySpec]
+) -> None:
+    """Every ``arrivals.weights`` key names a zone or a label (with a close match if not)."""
+    known = [z.name for z in zones] + [lab for c in caps for lab in c.labels]
+    known += list(arrivals.out_of_scope_labels)
+    for key, _ in arrivals.weights:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise r.fail(f"arrivals.weights.{key}", f"no zone or label is called {key!r}{hint}")
 
 
 def parse_attraction(r: Reader, v: Any) -> AttractionSpec:

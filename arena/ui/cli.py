@@ -10,6 +10,8 @@ from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
 from .mcp import scenario_mcp
+from .plan_cli import configure_parser as _configure_plan
+from .plan_cli import run_cli as _plan
 from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
 
@@ -95,6 +97,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "run a scenario over a grid of overrides and seeds (serial, processes or Dask)",
         _configure_sweep,
         _sweep,
+    ),
+    "plan": (
+        "plan the smallest capacity per zone that meets service-level objectives",
+        _configure_plan,
+        _plan,
     ),
     "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
     "bench": (

@@ -19,6 +19,7 @@ from ...model import ArenaModel
 from ...scenario import Scenario, load_scenario
 
 EmbedderSource = str | Callable[[], Embedder] | None
+Collect = Callable[[ArenaModel], Mapping[str, Any]] | None
 
 # summary figures flattened into each row, in this order (after the parameters and the seed)
 
@@ -59,6 +60,8 @@ class RunSpec:
     validated like the file) or a :class:`Scenario` object (overrides replace its fields).
     ``embedder`` is a dotted path (``"package.module:Factory"``) or a picklable zero-argument
     callable returning an embedder; ``None`` means the default MiniLM embedder of the worker.
+    ``collect`` is a picklable callable ``model -> {column: scalar}`` whose figures join the
+    row (e.g. per-zone waits for a capacity plan); ``None`` adds nothing.
     """
 
     scenario: str | Scenario
@@ -66,6 +69,7 @@ class RunSpec:
     seed: int | None
     steps: int | None = None
     embedder: EmbedderSource = None
+    collect: Collect = None
 
     def key(self) -> tuple[str, ...]:
         return run_key(dict(self.overrides), self.seed)
@@ -94,6 +98,7 @@ def grid_specs(
     *,
     steps: int | None = None,
     embedder: EmbedderSource = None,
+    collect: Collect = None,
 ) -> list[RunSpec]:
     """The runs of a sweep, in a fixed order: the grid's product (first key slowest), then seeds."""
     # an absolute path, so workers started elsewhere (a remote Dask worker) find the same file
@@ -114,7 +119,7 @@ def grid_specs(
         seeds = [base.seed if s is None else s for s in seeds]
     keys = list(grid)
     specs = [
-        RunSpec(source, tuple(zip(keys, combo)), seed, steps, embedder)
+        RunSpec(source, tuple(zip(keys, combo)), seed, steps, embedder, collect)
         for combo in itertools.product(*(grid[k] for k in keys))
         for seed in seeds
     ]
@@ -189,6 +194,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     row["seed"] = int(model.seed_value)
     for key, value in flatten_summary(model.summary().to_dict()).items():
         row.setdefault(key, value)  # a swept parameter keeps the value it was given
+    if spec.collect is not None:
+        row.update(spec.collect(model))
     row["duration_s"] = round(time.perf_counter() - started, 4)
     return row
 

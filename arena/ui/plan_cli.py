@@ -22,7 +22,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--load", type=float, default=1.0, help="multiply the arrival rate")
     p.add_argument("--seeds", type=int, default=4, help="runs per candidate (default 4)")
     p.add_argument(
-        "--verify-seeds", type=int, help="held-out runs for the verdicts (default: --seeds)"
+        "--verify-seeds", type=int, help="held-out runs for the verdicts (default: 2 x --seeds)"
     )
     p.add_argument("--backend", choices=BACKENDS, default="local")
     p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")

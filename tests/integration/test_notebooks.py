@@ -14,6 +14,7 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "02_tune_physics.ipynb": 1,
     "03_batch_sweeps.ipynb": 3,
     "04_capability_engine.ipynb": 0,
+    "06_capacity_planning.ipynb": 3,
 }
 
 

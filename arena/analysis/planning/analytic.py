@@ -37,6 +37,8 @@ from .figures import ZoneFigures
 from .slo import Objective, PlanError
 
 UNLIMITED = 100_000  # slots per zone in the measuring run: nothing ever waits for room
+CHAIN_LIMIT = 400  # the exact chain is a dense matrix over ~c + tail states; Erlang C beyond
+CHAIN_STATES = 1500  # at most this many states (an 18 MB matrix)
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def wait_law(zone: ZoneDemand, servers: float) -> tuple[float, float]:
         return 0.0, 0.0
     if lam * m >= servers:
         return 1.0, math.inf
-    if zone.geometric and float(servers).is_integer():
+    if zone.geometric and float(servers).is_integer() and servers <= CHAIN_LIMIT:
         figures = _chain(lam, m, int(servers))
         if figures is not None:
             p_wait, wq = figures
@@ -225,6 +227,12 @@ def wait_law(zone: ZoneDemand, servers: float) -> tuple[float, float]:
 
 @functools.lru_cache(maxsize=4096)
 def _chain(lam: float, mean: float, servers: int) -> tuple[float, float] | None:
+    """The chain's ``(p_wait, wq)``, or None where its dense matrix would be too large (a
+    zone close to saturation needs a long tail of states; Erlang C answers there)."""
+    rho = lam * max(mean, 1.0) / servers
+    tail_states = math.log(1e-12) / math.log(max(rho, 1e-3)) * 1.5
+    if servers + 4 * lam + tail_states > CHAIN_STATES:
+        return None
     try:
         f = DiscreteMMc(lam, max(mean, 1.0), servers).figures()
     except ValueError:  # too close to saturation for the truncated chain
@@ -272,13 +280,21 @@ def predicted(zone: ZoneDemand, servers: int, o: Objective) -> float:
 
 
 def size_zone(zone: ZoneDemand, objectives: Sequence[Objective]) -> int:
-    """The smallest capacity at which the theory says the zone meets every objective alone."""
+    """The smallest capacity at which the theory says the zone meets every objective alone.
+
+    Where the zone's fixed part alone (its flight time, or flight plus service) already
+    exceeds a budget, no capacity meets it alone: the zone is then sized to come within a
+    tenth of the budget of that floor (what queueing adds becomes small), and the simulation,
+    which pools a global objective over zones, decides the rest.
+    """
     if zone.arrival_rate <= 0:
         return 1
     need = 1
     for o in objectives:
         budget = o.target if o.kind in ("drop_rate", "wait_mean") else o.share
-        need = max(need, _smallest(lambda c, o=o, b=budget: predicted(zone, c, o) - b, zone))
+        floor = predicted(zone, UNLIMITED, o) if o.kind != "drop_rate" else 0.0
+        goal = max(budget, floor + 0.1 * budget)
+        need = max(need, _smallest(lambda c, o=o, g=goal: predicted(zone, c, o) - g, zone))
     return need
 
 
@@ -293,9 +309,12 @@ def _smallest(excess, zone: ZoneDemand) -> int:
     if excess(int(lo)) <= 0:
         return int(lo)
     hi = lo
+    limit = 10 * a + 1000
     while excess(math.ceil(hi)) > 0:
-        if hi > 1e6:
-            raise PlanError(f"zone {zone.name}: no capacity up to 10^6 slots meets the objective")
+        if hi > limit:
+            raise PlanError(
+                f"zone {zone.name}: no capacity up to {limit:.0f} slots meets the objective"
+            )
         lo, hi = hi, hi * 2
     try:
         root = optimize.brentq(lambda c: excess(c), lo, hi, xtol=0.01)

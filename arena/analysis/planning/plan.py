@@ -83,6 +83,7 @@ class Plan:
     sweeps: int = 0
     backend: str = "local"
     wall_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
     def capacities(self) -> tuple[int, ...]:
@@ -149,8 +150,9 @@ def plan_capacity(
     progress: bool = True,
 ) -> Plan:
     """Plan the capacities of ``scenario``'s zones for ``slos`` at ``load`` times its arrival
-    rate. ``seeds`` runs per candidate in the search (seeds 1..N), ``verify_seeds`` (default:
-    as many) held-out runs for the verdicts; ``backend`` ``serial``, ``local`` (processes) or
+    rate. ``seeds`` runs per candidate in the search (seeds 1..N; the smallest feasible
+    candidates are confirmed on 2N more), ``verify_seeds`` (default 2N) held-out runs for the
+    verdicts; ``backend`` ``serial``, ``local`` (processes) or
     ``dask`` (one ``arena.local_cluster`` of ``workers`` for the whole plan, or ``address``).
     ``embedder`` is as for :func:`arena.analysis.sweep.sweep` (importable by the workers).
     Raises :class:`PlanError` for a bad or unreachable objective before anything is searched.
@@ -166,16 +168,27 @@ def plan_capacity(
         raise PlanError(f"confidence must be in [0.5, 1), got {confidence!r}")
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = scale_load(base, load)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+
     measurement = measure_demand(sc, objectives, seed=base.seed, embedder=embedder)
     check_feasible(objectives, measurement)
     analytic = tuple(size_zone(z, objectives) for z in measurement.zones)
     today = tuple(z.capacity for z in sc.zones)
+    lap("theory")
     cluster = None
     if backend == "dask" and address is None:
         from ..sweep import local_cluster
 
         cluster = local_cluster(workers or 2)
         address = cluster.scheduler_address
+        lap("cluster_start")
     evaluator = Evaluator(
         sc,
         objectives,
@@ -187,13 +200,14 @@ def plan_capacity(
         embedder=embedder,
     )
     search_seeds = tuple(range(1, seeds + 1))
-    held_out = tuple(range(VERIFY_SEED_BASE, VERIFY_SEED_BASE + (verify_seeds or seeds)))
+    held_out = tuple(range(VERIFY_SEED_BASE, VERIFY_SEED_BASE + (verify_seeds or 2 * seeds)))
     try:
-        confirm = tuple(range(seeds + 1, 2 * seeds + 1))
+        confirm = tuple(range(seeds + 1, 3 * seeds + 1))  # twice as many again
         found = marginal_search(
             evaluator, analytic, search_seeds, max_rounds=max_rounds, confirm_seeds=confirm
         )
         planned = found.best.capacities if found.best else tuple(found.history[-1]["proposal"])
+        lap("search")
         factor, tried, uniform_caps = None, [], None
         if uniform:
             # uniform scaling must give the zone that needs the most growth what the plan gives it
@@ -202,13 +216,16 @@ def plan_capacity(
                 evaluator, today, guess, search_seeds, confirm_seeds=confirm
             )
             uniform_caps = best_uniform.capacities if best_uniform else None
+        lap("uniform")
         named = {"today": today, "analytic": analytic, "plan": planned}
         if uniform_caps is not None:
             named["uniform"] = uniform_caps
         evals = evaluator.evaluate(list(named.values()), held_out, label="held-out seeds")
+        lap("held_out")
     finally:
         if cluster is not None:
             cluster.close()
+            lap("cluster_close")
     verdicts = {
         name: Verdict(name, ev.capacities, ev.intervals, ev.values, ev.feasible)
         for name, ev in zip(named, evals, strict=True)
@@ -233,6 +250,7 @@ def plan_capacity(
         sweeps=evaluator.sweeps,
         backend=backend,
         wall_s=time.perf_counter() - started,
+        timings=timings,
     )
 
 

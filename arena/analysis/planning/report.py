@@ -69,7 +69,8 @@ def format_plan(plan: Plan) -> str:
             f"{plan.verdicts['uniform'].total}: {100 * plan.saving:.1f}% fewer"
         )
     lines.append(
-        f"{plan.runs} runs in {plan.sweeps} sweeps on {plan.backend}, {plan.wall_s:.1f} s; "
+        f"{plan.runs} runs in {plan.sweeps} sweeps on {plan.backend}, {plan.wall_s:.1f} s "
+        f"({', '.join(f'{k} {v:g}' for k, v in plan.timings.items())}); "
         + ("objectives met on held-out seeds" if plan.met else "OBJECTIVES NOT MET")
     )
     return "\n".join(lines)
@@ -110,6 +111,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "sweeps": plan.sweeps,
             "backend": plan.backend,
             "wall_s": round(plan.wall_s, 2),
+            "timings": plan.timings,
         }
     )
 

@@ -378,3 +378,11 @@ def test_an_unreachable_objective_fails_before_any_search(tmp_path, monkeypatch)
         plan_capacity(path, ["wait_p95<=1"], seeds=1, backend="serial", progress=False)
     with pytest.raises(PlanError, match="--backend"):
         plan_capacity(path, ["wait_p95<=1"], backend="threads", progress=False)
+
+
+def test_a_zone_whose_flight_alone_breaks_the_budget_gets_a_finite_size():
+    """Flight of 4-5 steps against wait_p95<=3: no capacity meets it alone (the global
+    objective may still hold, pooled); the zone is sized to near its floor, not to infinity."""
+    far = _zone(3.0, 4, flight=(0.0, 0.0, 0.0, 0.0, 0.5, 0.5))
+    c = size_zone(far, [parse_slo("wait_p95<=3")])
+    assert 12 < c < 20

@@ -386,3 +386,38 @@ def test_a_zone_whose_flight_alone_breaks_the_budget_gets_a_finite_size():
     far = _zone(3.0, 4, flight=(0.0, 0.0, 0.0, 0.0, 0.5, 0.5))
     c = size_zone(far, [parse_slo("wait_p95<=3")])
     assert 12 < c < 20
+
+
+def test_zone_figures_agree_with_the_run_summary_and_ride_on_sweep_rows():
+    from arena.analysis.planning.figures import ZoneFigures, budget_statistic
+    from arena.analysis.sweep import sweep
+
+    data = {**MMC, "steps": 300, "arrivals": {**MMC["arrivals"], "rate": 3.0}}
+    data["zones"] = [{**MMC["zones"][0], "capacity": 11, "queue_limit": 3}]
+    sc = parse_scenario(data, file="mmc.yaml")
+    objectives = parse_slos(["wait_p95<=1", "drop_rate<=0.01", "wait_mean<=1"])
+    collect = ZoneFigures(objectives)
+    model = ArenaModel(sc, embedder=BagOfWordsEmbedder(), seed=2)
+    model.run()
+    row = collect(model)
+    s = model.summary()
+    assert s.dropped > 0  # a short queue at 3/step on 11 slots drops some
+    assert row["m.wait_p95"] == s.wait_steps.p95
+    assert row["m.wait_mean"] == pytest.approx(s.wait_steps.mean, abs=1e-6)  # summary rounds
+    assert row["n.drop_rate.desk_zone"] == s.dropped and row["m.drop_rate"] == s.dropped / s.arrived
+    assert row["d.wait_p95.desk_zone"] == s.completed
+    rows = sweep(
+        sc,
+        {"zones": [sc.zones]},
+        [2],
+        backend="serial",
+        embedder=BagOfWordsEmbedder,
+        collect=collect,
+        progress=False,
+    )
+    assert rows.loc[0, "n.drop_rate.desk_zone"] == s.dropped  # same seed, same run
+    stat, events, trials = budget_statistic(rows, objectives[1])
+    assert stat[0] == pytest.approx(s.dropped / s.arrived) and (events, trials) == (
+        s.dropped,
+        s.arrived,
+    )

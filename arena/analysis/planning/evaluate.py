@@ -71,7 +71,7 @@ class Evaluator:
             per = len(key_seeds)
             for i, caps in enumerate(todo):
                 rows = frame.iloc[i * per : (i + 1) * per].reset_index(drop=True)
-                self._cache[(caps, key_seeds)] = self._judge(caps, rows)
+                self._cache[(caps, key_seeds)] = self.judge(caps, rows)
         return [self._cache[(c, key_seeds)] for c in candidates]
 
     def evaluated(self) -> list[Evaluation]:
@@ -100,9 +100,13 @@ class Evaluator:
         self.sweeps += 1
         return frame.drop(columns=["zones"])
 
-    def _judge(self, caps: Capacities, rows: pd.DataFrame) -> Evaluation:
-        intervals = objective_intervals(rows, self.objectives, self.confidence)
-        values = value_intervals(rows, self.objectives, self.confidence)
+    def judge(
+        self, caps: Capacities, rows: pd.DataFrame, confidence: float | None = None
+    ) -> Evaluation:
+        """A candidate's rows judged at ``confidence`` (default: the evaluator's)."""
+        level = self.confidence if confidence is None else confidence
+        intervals = objective_intervals(rows, self.objectives, level)
+        values = value_intervals(rows, self.objectives, level)
         feasible = all(intervals[o.metric].high <= o.share for o in self.objectives)
         return Evaluation(caps, rows, intervals, values, feasible)
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ...scenario import Scenario, load_scenario
-from ...scenario.reader import read_yaml
+from ...scenario.files import read_yaml
 from .slo import PlanError
 
 

@@ -64,7 +64,7 @@ def parse_slo(text: object) -> Objective:
         return text
     if not isinstance(text, str):
         raise PlanError(f"--slo: expected text like 'wait_p95<=3', got {type(text).__name__}")
-    shown = text.strip()[:60].encode("unicode_escape").decode("ascii")
+    shown = text.strip().encode("unicode_escape").decode("ascii")[:60]
     m = _SLO.match(text)
     if m is None:
         raise PlanError(f"--slo {shown!r}: expected METRIC<=TARGET, e.g. 'wait_p95<=3'")

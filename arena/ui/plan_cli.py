@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..analysis.output import check_out_dir
 from ..analysis.planning import BACKENDS, format_plan, parse_slos, plan_capacity, write_plan
 
 if TYPE_CHECKING:  # annotations only
@@ -36,6 +37,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def run_cli(args: argparse.Namespace) -> int:
     objectives = parse_slos(args.slo)  # a mistyped objective fails here, before any run
+    check_out_dir(args.out)  # and an unwritable --out too, not after minutes of simulation
     plan = plan_capacity(
         args.scenario,
         objectives,

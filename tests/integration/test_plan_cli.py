@@ -126,3 +126,23 @@ def test_plan_cli_errors_are_one_line(tiny, slo, says, capsys):
     rc = main(["plan", str(tiny), "--slo", slo, "--backend", "serial", "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and says in err and err.count("\n") == 1, err
+
+
+def test_plan_cli_refuses_an_unwritable_out_before_planning(tiny, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    rc = main(
+        [
+            "plan",
+            str(tiny),
+            "--slo",
+            "wait_p95<=3",
+            "--backend",
+            "serial",
+            "--quiet",
+            "--out",
+            str(blocker),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "exists and is not a folder" in err and err.count("\n") == 1, err

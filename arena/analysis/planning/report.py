@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ..output import check_out_dir, finite_json
 from .figures import Interval
 from .overlay import capacity_overlay, overlay_settings
 from .plan import Plan
@@ -86,33 +87,33 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             return {str(k): plain(x) for k, x in v.items()}
         if isinstance(v, list | tuple):
             return [plain(x) for x in v]
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
         return v
 
-    return plain(
-        {
-            "scenario": plan.scenario,
-            "file": plan.file,
-            "load": plan.load,
-            "objectives": [str(o) for o in plan.objectives],
-            "confidence": plan.confidence,
-            "met": plan.met,
-            "capacities": {z.name: z.planned for z in plan.zones},
-            "saving_vs_uniform": plan.saving,
-            "uniform_factor": plan.uniform_factor,
-            "zones": [vars(z) for z in plan.zones],
-            "verdicts": {k: {**vars(v), "total": v.total} for k, v in plan.verdicts.items()},
-            "search_seeds": plan.search_seeds,
-            "verify_seeds": plan.verify_seeds,
-            "history": plan.history,
-            "uniform_tried": plan.uniform_tried,
-            "runs": plan.runs,
-            "sweeps": plan.sweeps,
-            "backend": plan.backend,
-            "wall_s": round(plan.wall_s, 2),
-            "timings": plan.timings,
-        }
+    return finite_json(
+        plain(
+            {
+                "scenario": plan.scenario,
+                "file": plan.file,
+                "load": plan.load,
+                "objectives": [str(o) for o in plan.objectives],
+                "confidence": plan.confidence,
+                "met": plan.met,
+                "capacities": {z.name: z.planned for z in plan.zones},
+                "saving_vs_uniform": plan.saving,
+                "uniform_factor": plan.uniform_factor,
+                "zones": [vars(z) for z in plan.zones],
+                "verdicts": {k: {**vars(v), "total": v.total} for k, v in plan.verdicts.items()},
+                "search_seeds": plan.search_seeds,
+                "verify_seeds": plan.verify_seeds,
+                "history": plan.history,
+                "uniform_tried": plan.uniform_tried,
+                "runs": plan.runs,
+                "sweeps": plan.sweeps,
+                "backend": plan.backend,
+                "wall_s": round(plan.wall_s, 2),
+                "timings": plan.timings,
+            }
+        )
     )
 
 
@@ -175,11 +176,12 @@ def write_plan(plan: Plan, out: str | Path, scenario: Scenario | None = None) ->
 
     from ...scenario import load_scenario
 
-    out_dir = Path(out)
+    out_dir = check_out_dir(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths["plan.json"] = out_dir / "plan.json"
-    _atomic(paths["plan.json"], (json.dumps(plan_to_dict(plan), indent=2) + "\n").encode())
+    text = json.dumps(plan_to_dict(plan), indent=2, allow_nan=False) + "\n"
+    _atomic(paths["plan.json"], text.encode())
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(

@@ -233,9 +233,22 @@ class ArenaBuild:
             self.label_zone >= 0, self.zone_group[np.maximum(self.label_zone, 0)], -1
         )
         self.text_zone_sim, self.text_best_cap = self.similarities(list(self.source_texts))
-        n = len(self.source_texts)
-        order = self.rng.permutation(n) if self.scenario.arrivals.shuffle else np.arange(n)
+        rows = self._weighted_rows(data.labels)
+        order = rows[self.rng.permutation(len(rows))] if self.scenario.arrivals.shuffle else rows
         self.source_text_index = order.astype(np.int32)
+
+    def _weighted_rows(self, labels: tuple[str | None, ...]) -> np.ndarray:
+        """The source rows a day's arrivals draw, each repeated by its ``arrivals.weights``
+        weight (``floor(w)`` times, once more with probability ``w - floor(w)``): a skewed day.
+        Without weights, every row once (and no random draw, so seeds keep their runs)."""
+        n = len(labels)
+        weights = self.scenario.label_weights()
+        if not weights:
+            return np.arange(n)
+        w = np.array([weights.get(lab, 1.0) if lab is not None else 1.0 for lab in labels])
+        whole = np.floor(w)
+        times = whole.astype(np.int64) + (self.rng.random(n) < w - whole)
+        return np.repeat(np.arange(n), times)
 
     def similarities(self, texts: list[str], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """``(n, Z)`` similarity of each text to each zone and the best hosted capability per zone.

@@ -22,6 +22,7 @@ from .groups import parse_load_info, parse_router
 from .overlay import apply_overlays, owner_of, read_overlay
 from .reader import Bounds, Reader, apply_raw_overrides, kind_of
 from .sections import (
+    check_arrival_weights,
     check_references,
     parse_arrivals,
     parse_attraction,
@@ -100,6 +101,7 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
     zones, caps = _zones_and_capabilities(r, top, base, width, height)
     examples = _examples(r, top, base)
     arrivals = parse_arrivals(r, top.get("arrivals"), base)
+    check_arrival_weights(r, arrivals, zones, caps)
     physics = parse_physics(r, top.get("physics", {}))
     attraction = parse_attraction(r, top.get("attraction", {}))
     if attraction.kind == "learned" and examples is None:

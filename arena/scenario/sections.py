@@ -204,7 +204,18 @@ def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> Zo
 def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:
     where = "zones_from"
     m = r.mapping(
-        v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability", "replicas")
+        v,
+        where,
+        (
+            "file",
+            "groups",
+            "capacity",
+            "capacity_overrides",
+            "queue_limit",
+            "radius",
+            "capability",
+            "replicas",
+        ),
     )
     if ("file" in m) == ("groups" in m):
         raise r.fail(where, "give either 'file' (a JSON object zone -> labels) or inline 'groups'")
@@ -241,6 +252,7 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
     radius = float(
         r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True, maximum=Bounds.LENGTH)
     )
+    overrides = _capacity_overrides(r, m.get("capacity_overrides", {}), list(groups), where)
     zones, caps = [], []
     taken: set[str] = set()
     for zone_name, labels in groups.items():
@@ -258,7 +270,7 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
             )
         zone = ZoneSpec(
             name=zone_name,
-            capacity=capacity,
+            capacity=overrides.get(zone_name, capacity),  # replicas inherit the override
             queue_limit=queue_limit,
             radius=radius,
             capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
@@ -292,6 +304,24 @@ def intent_template(r: Reader, template: Mapping[str, Any], where: str) -> str:
         if name is not None and (name not in ("label", "zone") or spec or conversion):
             raise r.fail(f"{where}.intent", f"{{{name}}}: {problem}")
     return text
+
+
+def _capacity_overrides(r: Reader, v: Any, names: list[str], where: str) -> dict[str, int]:
+    """``zones_from.capacity_overrides``: ``{zone: slots}`` for generated zones that need their
+    own capacity (a capacity plan's overlay writes these)."""
+    field = f"{where}.capacity_overrides"
+    if not isinstance(v, Mapping):
+        raise r.fail(field, f"expected a mapping: zone name -> capacity, got {kind_of(v)}")
+    out = {}
+    for zone, n in v.items():
+        if zone not in names:
+            close = difflib.get_close_matches(str(zone), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise r.fail(f"{field}.{zone}", f"no generated zone is called {zone!r}{hint}")
+        out[zone] = int(
+            r.check_number(n, f"{field}.{zone}", minimum=1, maximum=Bounds.COUNT, integer=True)
+        )
+    return out
 
 
 def identifier_for(label: str, taken: set[str]) -> str:
@@ -382,6 +412,7 @@ ARRIVAL_KEYS = (
     "repeat",
     "only_labels",
     "out_of_scope_labels",
+    "weights",
 )
 
 
@@ -420,7 +451,35 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
         repeat=r.bool(m, "repeat", "arrivals", False),
         only_labels=r.str_list(m, "only_labels", "arrivals"),
         out_of_scope_labels=r.str_list(m, "out_of_scope_labels", "arrivals"),
+        weights=_weights(r, m.get("weights", {}), "arrivals.weights"),
     )
+
+
+def _weights(r: Reader, v: Any, where: str) -> tuple[tuple[str, float], ...]:
+    """``{label or zone: weight >= 0}``; the names are checked against the zones and labels
+    by :func:`check_arrival_weights` once those are known."""
+    if not isinstance(v, Mapping):
+        raise r.fail(where, f"expected a mapping: label or zone -> weight, got {kind_of(v)}")
+    out = []
+    for key, w in v.items():
+        if not isinstance(key, str) or not key.strip():
+            raise r.fail(where, f"expected a label or zone name, got {kind_of(key)}")
+        # a weight repeats source rows: 1000 times a dataset is already a very long day
+        out.append((key, float(r.check_number(w, f"{where}.{key}", minimum=0, maximum=1000))))
+    return tuple(out)
+
+
+def check_arrival_weights(
+    r: Reader, arrivals: ArrivalSpec, zones: list[ZoneSpec], caps: list[CapabilitySpec]
+) -> None:
+    """Every ``arrivals.weights`` key names a zone or a label (with a close match if not)."""
+    known = [z.name for z in zones] + [lab for c in caps for lab in c.labels]
+    known += list(arrivals.out_of_scope_labels)
+    for key, _ in arrivals.weights:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise r.fail(f"arrivals.weights.{key}", f"no zone or label is called {key!r}{hint}")
 
 
 def parse_attraction(r: Reader, v: Any) -> AttractionSpec:

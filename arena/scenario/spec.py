@@ -125,6 +125,10 @@ class ArrivalSpec:
     repeat: bool = False
     only_labels: tuple[str, ...] = ()
     out_of_scope_labels: tuple[str, ...] = ()
+    # (label or zone name, weight): how many times more often its requests arrive than the
+    # source holds them (3 = each row three times a day, 0.5 = every other row); see
+    # Scenario.label_weights
+    weights: tuple[tuple[str, float], ...] = ()
 
     def rate_at(self, step: int) -> float:
         rate = self.rate
@@ -159,6 +163,22 @@ class Scenario:
     # -- derived views -------------------------------------------------------------------------
     def label_to_capability(self) -> dict[str, str]:
         return {lab: c.name for c in self.capabilities for lab in c.labels}
+
+    def label_weights(self) -> dict[str, float]:
+        """``arrivals.weights`` per label: a zone's weight applies to every label its
+        capabilities serve, a label's own weight wins over its zone's."""
+        by_zone = {z.name: z for z in self.zones}
+        caps = {c.name: c for c in self.capabilities}
+        out: dict[str, float] = {}
+        for key, w in self.arrivals.weights:
+            if key in by_zone:
+                for cap in by_zone[key].capabilities:
+                    for lab in caps[cap].labels:
+                        out.setdefault(lab, w)
+        for key, w in self.arrivals.weights:
+            if key not in by_zone:
+                out[key] = w
+        return out
 
     def replace(self, **changes: Any) -> Scenario:
         return dataclasses.replace(self, **changes)

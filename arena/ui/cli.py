@@ -12,6 +12,8 @@ from . import bench as _bench
 from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, guarded, say
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_set_option
+from .plan_cli import configure_parser as _configure_plan
+from .plan_cli import run_cli as _plan
 from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
 from .tune_cli import configure_parser as _configure_tune
@@ -111,6 +113,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "search the physics for the best stated objective (differential evolution)",
         _configure_tune,
         _tune,
+    ),
+    "plan": (
+        "plan the smallest capacity per zone that meets service-level objectives",
+        _configure_plan,
+        _plan,
     ),
     "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
     "bench": (

@@ -15,10 +15,11 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "03_batch_sweeps.ipynb": 3,
     "04_capability_engine.ipynb": 0,
     "05_load_and_stale_information.ipynb": 3,
+    "06_capacity_planning.ipynb": 3,
 }
 
 
-def test_the_five_notebooks_are_there():
+def test_the_six_notebooks_are_there():
     assert [p.name for p in ALL] == list(FIGURES)
 
 

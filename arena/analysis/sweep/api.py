@@ -21,7 +21,7 @@ from ...errors import ScenarioError
 from ...scenario import Scenario
 from .backends import BACKEND_RUNNERS, BACKENDS
 from .results import read_results, write_results
-from .specs import EmbedderSource, RunSpec, build_scenario, grid_specs, run_key
+from .specs import Collect, EmbedderSource, RunSpec, build_scenario, grid_specs, run_key
 
 if TYPE_CHECKING:  # annotations only: pandas is imported on use
     import pandas as pd
@@ -39,6 +39,7 @@ def sweep(
     steps: int | None = None,
     embedder: EmbedderSource = None,
     overlays: Sequence[str | Path] = (),
+    collect: Collect = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run ``scenario`` for every combination of ``grid`` values and every seed.
@@ -50,6 +51,7 @@ def sweep(
     (default: the scenario's steps, then drain). ``embedder`` must be importable by the workers
     (a dotted path or a module-level factory); ``None`` is the default MiniLM embedder.
     ``overlays`` (files) are merged over a scenario file before the grid's overrides.
+    ``collect`` (a picklable ``model -> {column: value}``) adds its figures to every row.
 
     Returns one row per run, in grid order: the parameters, ``seed``, the summary figures
     (:data:`FIGURES`) and ``duration_s`` (wall time; the only column that differs between
@@ -62,7 +64,9 @@ def sweep(
         raise ValueError(f"sweep backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if address is not None and backend != "dask":
         raise ValueError("address= is a Dask scheduler address; use it with backend='dask'")
-    specs = grid_specs(scenario, grid, seeds, steps=steps, embedder=embedder, overlays=overlays)
+    specs = grid_specs(
+        scenario, grid, seeds, steps=steps, embedder=embedder, overlays=overlays, collect=collect
+    )
     params = list(grid)
     results_path = Path(results) if results is not None else None
     previous = read_results(results_path) if results_path is not None else pd.DataFrame()

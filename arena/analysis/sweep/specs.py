@@ -19,6 +19,7 @@ from ...model import ArenaModel
 from ...scenario import Scenario, load_scenario
 
 EmbedderSource = str | Callable[[], Embedder] | None
+Collect = Callable[[ArenaModel], Mapping[str, Any]] | None
 
 # summary figures flattened into each row, in this order (after the parameters and the seed)
 
@@ -62,6 +63,8 @@ class RunSpec:
     callable returning an embedder; ``None`` means the default MiniLM embedder of the worker.
     ``overlays`` are overlay files merged over a scenario file before the overrides;
     ``rate_scale`` multiplies the arrival rate (as ``run --rate-scale`` does).
+    ``collect`` is a picklable callable ``model -> {column: scalar}`` whose figures join the
+    row (e.g. per-zone waits for a capacity plan); ``None`` adds nothing.
     """
 
     scenario: str | Scenario
@@ -71,6 +74,7 @@ class RunSpec:
     embedder: EmbedderSource = None
     overlays: tuple[str, ...] = ()
     rate_scale: float = 1.0
+    collect: Collect = None
 
     def key(self) -> tuple[str, ...]:
         return run_key(dict(self.overrides), self.seed)
@@ -100,6 +104,7 @@ def grid_specs(
     steps: int | None = None,
     embedder: EmbedderSource = None,
     overlays: Sequence[str | Path] = (),
+    collect: Collect = None,
 ) -> list[RunSpec]:
     """The runs of a sweep, in a fixed order: the grid's product (first key slowest), then seeds."""
     # an absolute path, so workers started elsewhere (a remote Dask worker) find the same file
@@ -123,7 +128,7 @@ def grid_specs(
         seeds = [base.seed if s is None else s for s in seeds]
     keys = list(grid)
     specs = [
-        RunSpec(source, tuple(zip(keys, combo)), seed, steps, embedder, layers)
+        RunSpec(source, tuple(zip(keys, combo)), seed, steps, embedder, layers, collect=collect)
         for combo in itertools.product(*(grid[k] for k in keys))
         for seed in seeds
     ]
@@ -204,6 +209,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     row["seed"] = int(model.seed_value)
     for key, value in flatten_summary(model.summary().to_dict()).items():
         row.setdefault(key, value)  # a swept parameter keeps the value it was given
+    if spec.collect is not None:
+        row.update(spec.collect(model))
     row["duration_s"] = round(time.perf_counter() - started, 4)
     return row
 

@@ -1,0 +1,58 @@
+"""``packetflow-arena plan SCENARIO --slo "wait_p95<=3" --slo "drop_rate<=0.005" --load 1.5``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..analysis.output import check_out_dir
+from ..analysis.planning import BACKENDS, format_plan, parse_slos, plan_capacity, write_plan
+
+if TYPE_CHECKING:  # annotations only
+    import argparse
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument(
+        "--slo",
+        action="append",
+        default=[],
+        metavar="METRIC<=TARGET",
+        help="an objective, e.g. 'wait_p95<=3' or 'drop_rate<=0.005' (repeatable)",
+    )
+    p.add_argument("--load", type=float, default=1.0, help="multiply the arrival rate")
+    p.add_argument("--seeds", type=int, default=4, help="runs per candidate (default 4)")
+    p.add_argument(
+        "--verify-seeds", type=int, help="held-out runs for the verdicts (default: 2 x --seeds)"
+    )
+    p.add_argument("--backend", choices=BACKENDS, default="local")
+    p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--workers", type=int, help="worker processes (default: 2 for dask)")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (0.95)")
+    p.add_argument("--max-rounds", type=int, default=8, help="search rounds at most (8)")
+    p.add_argument("--no-uniform", action="store_true", help="skip the uniform-scaling search")
+    p.add_argument("--out", default="plan_out", help="directory for plan.json, overlay.yaml, ...")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    objectives = parse_slos(args.slo)  # a mistyped objective fails here, before any run
+    check_out_dir(args.out)  # and an unwritable --out too, not after minutes of simulation
+    plan = plan_capacity(
+        args.scenario,
+        objectives,
+        load=args.load,
+        seeds=args.seeds,
+        verify_seeds=args.verify_seeds,
+        backend=args.backend,
+        workers=args.workers,
+        address=args.address,
+        confidence=args.confidence,
+        max_rounds=args.max_rounds,
+        uniform=not args.no_uniform,
+        progress=not args.quiet,
+    )
+    print(format_plan(plan))
+    paths = write_plan(plan, args.out)
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0 if plan.met else 1

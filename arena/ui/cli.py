@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
-from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, guarded, say
+from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, checked, guarded, say
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
 def _configure_viz(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--port", type=checked(int, minimum=1, maximum=65535), default=8765)
 
 
 def _viz(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..analysis.output import check_out_dir
 from ..analysis.planning import BACKENDS, format_plan, parse_slos, plan_capacity, write_plan
+from .args import RATE_SCALE, WORKERS, checked
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -20,16 +21,33 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         metavar="METRIC<=TARGET",
         help="an objective, e.g. 'wait_p95<=3' or 'drop_rate<=0.005' (repeatable)",
     )
-    p.add_argument("--load", type=float, default=1.0, help="multiply the arrival rate")
-    p.add_argument("--seeds", type=int, default=4, help="runs per candidate (default 4)")
+    p.add_argument("--load", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")
     p.add_argument(
-        "--verify-seeds", type=int, help="held-out runs for the verdicts (default: 2 x --seeds)"
+        "--seeds",
+        type=checked(int, minimum=2, maximum=1000),
+        default=6,
+        help="runs per candidate (default 6)",
+    )
+    p.add_argument(
+        "--verify-seeds",
+        type=checked(int, minimum=2, maximum=10000),
+        help="held-out runs for the verdicts (default: 2 x --seeds)",
     )
     p.add_argument("--backend", choices=BACKENDS, default="local")
     p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
-    p.add_argument("--workers", type=int, help="worker processes (default: 2 for dask)")
-    p.add_argument("--confidence", type=float, default=0.95, help="interval level (0.95)")
-    p.add_argument("--max-rounds", type=int, default=8, help="search rounds at most (8)")
+    p.add_argument("--workers", type=WORKERS, help="worker processes (default: 2 for dask)")
+    p.add_argument(
+        "--confidence",
+        type=checked(float, minimum=0.5, maximum=0.9999),
+        default=0.95,
+        help="interval level (0.95)",
+    )
+    p.add_argument(
+        "--max-rounds",
+        type=checked(int, minimum=1, maximum=1000),
+        default=8,
+        help="search rounds at most (8)",
+    )
     p.add_argument("--no-uniform", action="store_true", help="skip the uniform-scaling search")
     p.add_argument("--out", default="plan_out", help="directory for plan.json, overlay.yaml, ...")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..analysis.sweep import BACKENDS
 from ..analysis.tuning import Objective, tune
 from ..errors import ScenarioError
+from .args import RATE_SCALE, SEED, STEPS, WORKERS, checked
 from .options import add_overlay_option, add_set_option, parse_seeds
 
 if TYPE_CHECKING:  # annotations only
@@ -42,22 +43,44 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         metavar="EXPR",
         help="e.g. 'drop_rate<=0.01'; a violation costs --penalty x its size (repeatable)",
     )
-    p.add_argument("--penalty", type=float, default=1000.0, help="score lost per unit violated")
+    p.add_argument(
+        "--penalty",
+        type=checked(float, minimum=0, maximum=1e12),
+        default=1000.0,
+        help="score lost per unit violated",
+    )
     p.add_argument("--seeds", default="1,2,3", help="simulation seeds, every point (default 1,2,3)")
     add_set_option(p, "'arrivals.source.split=[val]' (every run, the baseline included)")
     add_overlay_option(p)
-    p.add_argument("--rate-scale", type=float, default=1.0, help="multiply the arrival rate")
-    p.add_argument("--steps", type=int, help="cap each run at this many steps")
-    p.add_argument("--popsize", type=int, default=5, help="population = popsize x params (>= 5)")
-    p.add_argument("--maxiter", type=int, default=10, help="generations after the first")
-    p.add_argument("--budget", type=int, help="stop before this many simulation runs")
-    p.add_argument("--seed", type=int, default=0, help="the search's own seed")
+    p.add_argument("--rate-scale", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")
+    p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
     p.add_argument(
-        "--tol", type=float, default=0.0, help="stop early when scores converge (0: never)"
+        "--popsize",
+        type=checked(int, minimum=1, maximum=1000),
+        default=5,
+        help="population = popsize x params",
+    )
+    p.add_argument(
+        "--maxiter",
+        type=checked(int, minimum=0, maximum=10000),
+        default=10,
+        help="generations after the first",
+    )
+    p.add_argument(
+        "--budget",
+        type=checked(int, minimum=1, maximum=10**7),
+        help="stop before this many simulation runs",
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="the search's own seed")
+    p.add_argument(
+        "--tol",
+        type=checked(float, minimum=0, maximum=1e6),
+        default=0.0,
+        help="stop early when scores converge (0: never)",
     )
     p.add_argument("--backend", choices=BACKENDS, default="processes")
     p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
-    p.add_argument("--workers", type=int, help="worker processes (default: 2 for dask, cores)")
+    p.add_argument("--workers", type=WORKERS, help="worker processes (default: 2 for dask, cores)")
     p.add_argument("--embedder", help="dotted path of an embedder factory (default: MiniLM)")
     p.add_argument("--out", default="tune_out", help="directory for best.yaml and the tables")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -138,7 +138,7 @@ def plan_capacity(
     slos: Sequence[str | Objective],
     *,
     load: float = 1.0,
-    seeds: int = 4,
+    seeds: int = 6,
     verify_seeds: int | None = None,
     backend: str = "local",
     workers: int | None = None,

@@ -2,10 +2,22 @@
 
 ``params`` (:class:`Physics`), ``step`` (the NumPy reference step), ``fast`` (the fused numba
 step and :func:`select_kernel`), ``swarm`` (in-flight intents as arrays), ``attraction`` (the
-learned softmax head), ``routers`` (the :class:`Router` interface, its registry and built-ins).
+learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, intervals), ``routers`` (the :class:`Router` interface, its registry and built-ins).
 """
 
 from .attraction import HeadSettings, SoftmaxHead, train_or_load
+from .out_of_scope import (
+    OUT_OF_SCOPE_SCORES,
+    GateFigures,
+    binomial_interval,
+    choose_threshold,
+    gate_figures,
+    in_scope_score,
+    out_of_fold_proba,
+    stratified_folds,
+    stratified_holdout,
+    zone_attraction,
+)
 from .params import Physics
 from .routers import (
     ROUTER_TYPES,
@@ -21,7 +33,9 @@ from .swarm import Swarm
 
 __all__ = [
     "HAVE_NUMBA",
+    "OUT_OF_SCOPE_SCORES",
     "ROUTER_TYPES",
+    "GateFigures",
     "HeadSettings",
     "Physics",
     "Router",
@@ -30,14 +44,22 @@ __all__ = [
     "SwarmArrays",
     "Workspace",
     "ZoneState",
+    "binomial_interval",
+    "choose_threshold",
+    "gate_figures",
+    "in_scope_score",
     "make_router",
+    "out_of_fold_proba",
     "register_router",
     "router_names",
     "select_kernel",
     "step_swarm",
     "step_swarm_numba",
+    "stratified_folds",
+    "stratified_holdout",
     "train_or_load",
     "unknown_router_problem",
+    "zone_attraction",
 ]
 
 # the numba kernel module imports numba (~0.3 s): loaded on first use, so `import arena` stays light

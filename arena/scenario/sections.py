@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..physics import Physics
+from ..physics import OUT_OF_SCOPE_SCORES, Physics
 from .datasets import DatasetSpec
 from .reader import Reader, kind_of
 from .spec import (
@@ -329,12 +329,20 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
 
 
 def parse_attraction(r: Reader, v: Any) -> AttractionSpec:
-    m = r.mapping(v, "attraction", ("kind", "epochs", "learning_rate", "l2", "momentum"))
+    keys = ("kind", "out_of_scope_score", "epochs", "learning_rate", "l2", "momentum")
+    m = r.mapping(v, "attraction", keys)
     kind = r.str(m, "kind", "attraction", "cosine")
     if kind not in ("cosine", "learned"):
         raise r.fail("attraction.kind", f"expected 'cosine' or 'learned', got {kind!r}")
+    score = r.str(m, "out_of_scope_score", "attraction", "best_zone")
+    if score not in OUT_OF_SCOPE_SCORES:
+        raise r.fail(
+            "attraction.out_of_scope_score",
+            f"expected one of {', '.join(map(repr, OUT_OF_SCOPE_SCORES))}, got {score!r}",
+        )
     return AttractionSpec(
         kind=kind,
+        out_of_scope_score=score,
         epochs=int(r.number(m, "epochs", "attraction", 300, minimum=1, integer=True)),
         learning_rate=float(
             r.number(m, "learning_rate", "attraction", 50.0, minimum=0, exclusive_min=True)

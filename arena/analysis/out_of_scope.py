@@ -1,0 +1,178 @@
+"""Calibrating a scenario's out-of-scope gate by cross-validation, and checking it on requests
+held back from every fit and every threshold choice.
+
+The rows, for a scenario with a learned head, a fallback zone and labelled arrivals
+(CLINC150: examples = train + oos_train, arrivals = val + oos_val):
+
+* **held back**: a stratified ``holdout_fraction`` of the arrivals source, each label's rows
+  drawn with a seeded RNG (:func:`arena.physics.stratified_holdout`). Nothing below reads them
+  until :attr:`Calibration.holdout` is computed with the threshold already fixed;
+* **calibration pool**: every example scored out of fold (``folds``-fold, stratified: each by
+  a head trained on the other folds) plus the arrivals not held back, scored by the scenario's
+  head (trained on all examples, none of which they are);
+* the **threshold** catches the most out-of-scope requests of the pool while its in-scope zone
+  accuracy (flagged in-scope requests count as misrouted, as in the run summary; the zone is
+  the argmax of the head's zone attraction) stays ≥ ``min_zone_accuracy``.
+
+Fold heads are cached like the scenario's (``heads/`` under the embedding cache, keyed by their
+rows), so a second calibration costs seconds; the first trains ``folds`` heads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from capabilities import default_cache_dir
+
+from ..errors import ScenarioError
+from ..model import ArenaModel
+from ..physics import (
+    GateFigures,
+    SoftmaxHead,
+    choose_threshold,
+    gate_figures,
+    in_scope_score,
+    out_of_fold_proba,
+    stratified_holdout,
+    train_or_load,
+    zone_attraction,
+)
+from ..scenario import Scenario
+
+
+@dataclass(frozen=True)
+class ScoredRows:
+    """Head probabilities of labelled rows and what an argmax router makes of them."""
+
+    proba: np.ndarray  # (n, capabilities)
+    routable: np.ndarray  # (n, routable zones) zone attraction
+    is_oos: np.ndarray  # (n,) labelled out of scope
+    routed_right: np.ndarray  # (n,) in scope and the best routable zone is its zone
+
+    def score(self, kind: str, fallback_columns: np.ndarray) -> np.ndarray:
+        return in_scope_score(self.proba, self.routable, fallback_columns, kind)
+
+    def take(self, mask: np.ndarray) -> ScoredRows:
+        return ScoredRows(
+            self.proba[mask], self.routable[mask], self.is_oos[mask], self.routed_right[mask]
+        )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A threshold chosen on the calibration pool, and what it does on the held-back rows."""
+
+    score: str
+    threshold: float
+    min_zone_accuracy: float
+    pool: GateFigures
+    holdout: GateFigures
+
+
+class OutOfScopeCalibrator:
+    """Scores a scenario's rows once (out of fold for the examples) so several scores and
+    calibration pools can be compared; :meth:`calibrate` picks a threshold."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        holdout_fraction: float = 0.5,
+        folds: int = 5,
+        seed: int = 0,
+        embedder=None,
+    ):
+        model = ArenaModel(scenario, embedder=embedder)
+        if model.head is None or model.fallback_index < 0 or not model.label_is_oos.any():
+            raise ScenarioError(
+                scenario.file,
+                "attraction",
+                "calibrating the out-of-scope gate needs attraction.kind 'learned', a fallback "
+                "zone and arrivals labelled out of scope (arrivals.out_of_scope_labels)",
+            )
+        self.model = model
+        self.folds, self.seed = folds, seed
+        self.fallback_columns = model.zone_caps[model.fallback_index]
+        zone_of_cap = np.full(len(model.capability_names), -1, dtype=np.int64)
+        for zi, idx in enumerate(model.zone_caps):
+            zone_of_cap[idx] = zi
+        self._zone_of_cap = zone_of_cap
+        labels = model.source_labels
+        if (labels < 0).any():
+            raise ScenarioError(scenario.file, "arrivals.source", "every arrival needs a label")
+        self.held = stratified_holdout(labels, holdout_fraction, seed)
+        embed = model.registry.embedder.encode
+        arrivals_proba = model.head.proba(embed(list(model.source_texts)))
+        self.arrivals = self._scored(
+            arrivals_proba,
+            model.label_is_oos[labels],
+            model.label_zone[labels].astype(np.int64),
+        )
+        texts, caps = model.example_rows()
+        self.example_texts, self.example_caps = texts, caps
+        proba = out_of_fold_proba(
+            embed(texts),
+            caps,
+            len(model.capability_names),
+            folds=folds,
+            seed=seed,
+            fit=self._cached_fit,
+        )
+        is_oos = np.isin(caps, self.fallback_columns)
+        self.examples = self._scored(proba, is_oos, zone_of_cap[caps])
+
+    def _scored(self, proba: np.ndarray, is_oos: np.ndarray, true_zone: np.ndarray) -> ScoredRows:
+        m = self.model
+        zones, _ = zone_attraction(proba, m.zone_caps)
+        routable = zones[:, m.routable_zones]
+        pick = m.routable_zones[routable.argmax(axis=1)]
+        return ScoredRows(proba, routable, is_oos, ~is_oos & (pick == true_zone))
+
+    def _cached_fit(self, mask: np.ndarray) -> SoftmaxHead:
+        m = self.model
+        emb = m.registry.embedder
+        return train_or_load(
+            default_cache_dir(),
+            emb.name,
+            m.capability_names,
+            [t for t, keep in zip(self.example_texts, mask, strict=True) if keep],
+            self.example_caps[mask],
+            emb.encode,
+            m.head_settings(),
+        )
+
+    def pool(self, *, examples: bool = True) -> ScoredRows:
+        """The calibration rows: the arrivals not held back, and (``examples``) every example
+        scored out of fold. Never a held-back row."""
+        rest = self.arrivals.take(~self.held)
+        if not examples:
+            return rest
+        return ScoredRows(
+            *(
+                np.concatenate([getattr(self.examples, f), getattr(rest, f)])
+                for f in ("proba", "routable", "is_oos", "routed_right")
+            )
+        )
+
+    def calibrate(
+        self, score: str = "fallback_class", *, min_zone_accuracy: float = 0.96, examples=True
+    ) -> Calibration:
+        """The threshold for ``score`` from the pool, then its figures on the held-back rows."""
+        pool = self.pool(examples=examples)
+        s = pool.score(score, self.fallback_columns)
+        threshold = choose_threshold(s, pool.is_oos, pool.routed_right, min_zone_accuracy)
+        held = self.arrivals.take(self.held)
+        return Calibration(
+            score=score,
+            threshold=threshold,
+            min_zone_accuracy=min_zone_accuracy,
+            pool=gate_figures(s, pool.is_oos, pool.routed_right, threshold),
+            holdout=gate_figures(
+                held.score(score, self.fallback_columns),
+                held.is_oos,
+                held.routed_right,
+                threshold,
+            ),
+        )

@@ -71,7 +71,7 @@ def test_bad_scores_and_an_unreachable_target_are_refused():
         choose_threshold(
             np.array([0.1, np.nan]), np.array([0, 1], bool), np.array([1, 0], bool), 0.5
         )
-    with pytest.raises(ValueError, match="unflagged it is 0.5000"):
+    with pytest.raises(ValueError, match=r"unflagged it is 0\.5000"):
         choose_threshold(np.array([0.1, 0.2]), np.array([0, 0], bool), np.array([1, 0], bool), 0.9)
 
 

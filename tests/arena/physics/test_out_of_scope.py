@@ -13,6 +13,7 @@ from arena.physics import (
     SoftmaxHead,
     binomial_interval,
     choose_threshold,
+    cross_validated_margin,
     gate_figures,
     in_scope_score,
     out_of_fold_proba,
@@ -138,3 +139,22 @@ def test_gate_figures_count_flagged_in_scope_as_misrouted():
     ci = f.intervals()
     assert set(ci) == {"recall", "precision", "zone_accuracy"}
     assert ci["recall"][0] < 0.5 < ci["recall"][1]
+
+
+def test_the_cross_validated_margin_keeps_the_goal_out_of_fold():
+    """Noisy scores: aiming exactly at the goal overfits, so a margin is added, and the
+    figures it returns are the out-of-fold ones, whose 95% lower bound reaches the goal."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    is_oos = rng.random(n) < 0.05
+    right = ~is_oos & (rng.random(n) < 0.98)
+    score = np.where(is_oos, rng.normal(0.3, 0.2, n), rng.normal(0.8, 0.2, n))
+    margin, oof = cross_validated_margin(score, is_oos, right, 0.95)
+    assert margin > 0
+    assert oof.in_scope_total == (~is_oos).sum() and oof.oos_total == is_oos.sum()
+    assert binomial_interval(oof.in_scope_right, oof.in_scope_total)[0] >= 0.95
+    # separable scores: no margin is needed
+    clean = np.where(is_oos, 0.1, 0.9)
+    assert cross_validated_margin(clean, is_oos, right, 0.95)[0] == 0.0
+    with pytest.raises(ValueError, match="no margin up to"):
+        cross_validated_margin(score, is_oos, right, 0.99)

@@ -24,3 +24,8 @@ class ScenarioError(PacketFlowError):
 
 class ConservationError(PacketFlowError):
     """An intent disappeared: arrived != in flight + queued + in service + completed + dropped."""
+
+
+class PhysicsError(PacketFlowError, ValueError):
+    """A physics parameter is out of its range, not finite or of the wrong type (also a
+    ValueError, for callers that catch that)."""

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -153,18 +154,24 @@ def write_new_dataset(directory: Path) -> int:
     return len({t for t, _ in rows})
 
 
-def timed_first_run(scenario: Path, cache_dir: Path, embedder: str) -> tuple[float, dict]:
-    """Wall seconds of ``packetflow-arena run`` in a new process with this (fresh) cache."""
+def timed_first_run(scenario: Path, cache_dir: Path, embedder: str) -> tuple[float, float, dict]:
+    """Wall and CPU seconds of ``packetflow-arena run`` in a new process with this (fresh)
+    cache, and its summary. CPU seconds (user + system of the child) are what the run costs
+    on an idle machine's single thread: on the shared machine the wall time mostly waits for
+    a core."""
     env = {**os.environ, "PACKETFLOW_CACHE_DIR": str(cache_dir), "PACKETFLOW_EMBEDDER": embedder}
     env["HF_HUB_OFFLINE"] = "1"
     out = cache_dir.parent / f"out-{cache_dir.name}"
     cli = [sys.executable, "-m", "arena", "run", str(scenario), "--out", str(out)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cli, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"bench_embeddings: first run failed:\n{done.stderr[-2000:]}")
-    return elapsed, json.loads((out / "summary.json").read_text())
+    return elapsed, cpu, json.loads((out / "summary.json").read_text())
 
 
 def first_run_figures() -> dict[str, float]:
@@ -184,8 +191,9 @@ def first_run_figures() -> dict[str, float]:
         runs["plain"] = timed_first_run(scenario, root / "cache-plain", "plain")
     main_job = clinc150_accuracy()
     figures = {"first_run_texts": float(n_texts)}
-    for name, (seconds, summary) in runs.items():
+    for name, (seconds, cpu, summary) in runs.items():
         figures[f"first_run_{name}_s"] = seconds
+        figures[f"first_run_{name}_cpu_s"] = cpu
         figures[f"first_run_{name}_routing_accuracy"] = summary["routing_accuracy"]
     figures["first_run_plain_vs_fast"] = runs["plain"][0] / runs["fast"][0]
     figures.update(main_job)
@@ -199,19 +207,22 @@ def first_run_figures() -> dict[str, float]:
         ("fast_build", "fast default, building its ONNX file too"),
         ("plain", "plain sentence-transformers (PACKETFLOW_EMBEDDER=plain)"),
     ):
-        seconds, summary = runs[name]
+        seconds, cpu, summary = runs[name]
         print(
-            f"  {label:58s} {seconds:6.1f} s  {runs['plain'][0] / seconds:4.1f}× plain  "
+            f"  {label:58s} {seconds:6.1f} s wall ({runs['plain'][0] / seconds:4.1f}× plain)  "
+            f"{cpu:6.1f} s CPU ({runs['plain'][1] / cpu:4.1f}× plain)  "
             f"routing accuracy {summary['routing_accuracy']:.2%}  ({summary['embedder']})"
         )
     print(
         f"  CLINC150 main job routing accuracy: plain {main_job['clinc150_plain_routing_accuracy']:.2%}, "
         f"fast {main_job['clinc150_fast_routing_accuracy']:.2%}"
     )
-    best = runs["fast"][0]
+    wall, cpu = runs["fast"][0], runs["fast"][1]
     print(
         f"Target: first run on new data ≤ {TARGET_FIRST_RUN_S:g} s on 2 cores: "
-        f"{'met' if best <= TARGET_FIRST_RUN_S else 'NOT met'} ({best:.1f} s)"
+        f"{'met' if wall <= TARGET_FIRST_RUN_S else 'NOT met'} ({wall:.1f} s wall at load "
+        f"{os.getloadavg()[0]:.1f}; {cpu:.1f} s of CPU, "
+        f"{'within' if cpu <= TARGET_FIRST_RUN_S else 'over'} the target on an idle core)"
     )
     return figures
 

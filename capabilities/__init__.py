@@ -14,11 +14,11 @@ from .composition.auto import compose
 from .composition.planner import Plan, Planner, PlanningError, SemanticPlanner
 from .composition.workflow import Workflow, branch, parallel, step
 from .composition.workflow_yaml import load_workflows
+from .core.audit import AuditStore
 from .core.context import Context
 from .core.contracts import check_inputs, check_outputs
 from .core.effects import (
     AuditLog,
-    AuditStore,
     Execution,
     Metric,
     MetricsRegistry,

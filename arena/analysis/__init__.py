@@ -11,12 +11,16 @@ from .sweep import local_cluster, sweep
 _LAZY = {
     "run_scenario": ".runner",
     "write_outputs": ".output",
+    "check_out_dir": ".output",
+    "OutputError": ".output",
     "plots": ".plots",
 }
 
 __all__ = [
     "DiscreteMMc",
     "DiscreteOverflow",
+    "OutputError",
+    "check_out_dir",
     "local_cluster",
     "mmc",
     "plots",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..model import ArenaModel, RunSummary
-from ..scenario import Scenario, load_scenario, with_overrides
+from ..scenario import Scenario, check_run_options, load_scenario, with_overrides
 
 
 def run_scenario(
@@ -24,9 +24,14 @@ def run_scenario(
 
     ``steps`` caps the number of steps (default: the scenario's steps, then drain).
     """
+    if out is not None:
+        from .output import check_out_dir
+
+        check_out_dir(out)  # before simulating, not after
     sc = (
         scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides=overrides)
     )
+    check_run_options(sc.file, steps=steps)
     if isinstance(scenario, Scenario) and overrides:
         sc = with_overrides(sc, overrides)
     model = ArenaModel(sc, router=router, seed=seed, rate_scale=rate_scale)

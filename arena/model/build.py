@@ -22,8 +22,9 @@ from ..physics import (
     train_or_load,
     zone_attraction,
 )
-from ..scenario import Scenario, load_dataset
+from ..scenario import Scenario, ServiceTime, load_dataset
 from .agents import CapabilityAgent, ZoneAgent
+from .clock import CallClock, sample_service, with_service_time
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
@@ -52,12 +53,29 @@ class ArenaBuild:
                 )
                 self.registry.register(faulty, replace=True)
 
+    def inject_service_times(self) -> None:
+        """Each execution takes its sampled service time (plus the faults' extra steps) on the
+        call clock, so a policy's timeout sees it (see :mod:`arena.model.clock`)."""
+        self.call_clock = CallClock(lambda: self.steps)
+        for spec in self.scenario.capabilities:
+            cap = self.registry.get(spec.name)
+            extra = spec.faults.extra_steps if spec.faults is not None else 0
+
+            def sample(st: ServiceTime = spec.service_time, extra: int = extra) -> int:
+                return sample_service(st, self.rng) + extra
+
+            timeout = getattr(cap.policy, "timeout", None)
+            timed = with_service_time(cap, sample, self.call_clock, timeout)
+            self.registry.register(timed, replace=True)
+
     def bind_policies(self) -> None:
-        """Resilience policies run on simulated time: one step is one second of their clock, and
-        retry backoff does not sleep (it happens within the step)."""
+        """Resilience policies run on the call clock: one step is one second of their clock,
+        retry backoff advances it instead of sleeping, and a timeout judges each attempt by the
+        simulated service time it took."""
+        clock = self.call_clock
         for cap in self.registry:
             if cap.policy is not None and hasattr(cap.policy, "bind"):
-                bound = cap.policy.bind(lambda: float(self.steps), sleep=lambda _s: None)
+                bound = cap.policy.bind(clock, sleep=clock.sleep)
                 self.registry.register(cap.replace(policy=bound), replace=True)
 
     def build_zones(self) -> None:

@@ -23,7 +23,7 @@ from capabilities import Embedder, Engine, Registry
 from ..errors import ConservationError
 from ..physics import Physics, Router, Swarm, Workspace, make_router
 from ..physics.fast import select_kernel
-from ..scenario import Scenario, build_registry
+from ..scenario import Scenario, build_registry, check_run_options
 from .agents import ZoneAgent
 from .build import ArenaBuild
 from .ledger import DROP_REASONS, STATE_NAMES, Ledger
@@ -54,6 +54,7 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         check_conservation: bool = True,
         kernel: str = "auto",
     ):
+        check_run_options(scenario.file, seed=seed, rate_scale=rate_scale)
         super().__init__(rng=scenario.seed if seed is None else seed)
         self.scenario = scenario
         self.seed_value = scenario.seed if seed is None else seed
@@ -83,6 +84,7 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         time) and the engine that runs them."""
         self.registry = build_registry(self.scenario, Registry(embedder=embedder))
         self.inject_faults()
+        self.inject_service_times()
         self.bind_policies()
         self.engine = engine if engine is not None else Engine(self.registry)
 
@@ -236,18 +238,24 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             )
 
     def run(self, steps: int | None = None, progress: Callable[[int], Any] | None = None) -> None:
-        """Run ``steps`` steps (default: the scenario's steps, then until everything drains)."""
+        """Run ``steps`` steps (default: the scenario's steps, then until everything drains,
+        at most :meth:`drain_limit` steps in all)."""
         if steps is not None:
+            check_run_options(self.scenario.file, steps=steps)
             for _ in range(steps):
                 self.step()
                 if progress:
                     progress(self.steps)
             return
-        limit = self.scenario.steps + self.physics.max_flight_steps + 10_000
+        limit = self.drain_limit()
         while self.running and self.steps < limit:
             self.step()
             if progress:
                 progress(self.steps)
+
+    def drain_limit(self) -> int:
+        """The most steps an undirected :meth:`run` takes: the scenario's, then room to drain."""
+        return self.scenario.steps + self.physics.max_flight_steps + 10_000
 
     def summary(self) -> RunSummary:
         return summarise(self)

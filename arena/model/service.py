@@ -7,13 +7,11 @@ routing and physics (``model``) and construction (``build``) read separately.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..scenario import ServiceTime
 from .ledger import COMPLETED, DROP_REASONS, DROPPED, IN_SERVICE, QUEUED
 
 if TYPE_CHECKING:  # annotations only
@@ -21,6 +19,7 @@ if TYPE_CHECKING:  # annotations only
 
     from ..physics import Physics
     from .agents import CapabilityAgent, ZoneAgent
+    from .clock import CallClock
     from .ledger import Ledger
 
 
@@ -44,6 +43,7 @@ class ZoneService:
     capability_agent_of: dict[int, CapabilityAgent]
     source_texts: tuple[str, ...]
     calendar: dict[int, list[int]]
+    call_clock: CallClock
     dropped: np.ndarray
     completed: int
     ledger: Ledger
@@ -174,11 +174,10 @@ class ZoneService:
         ends = np.empty(len(rows), dtype=np.int32)
         for i, (row, cap_i, text_i) in enumerate(zip(rows.tolist(), caps.tolist(), texts.tolist())):
             name = self.capability_names[cap_i]
+            self.call_clock.begin()
             result = self.engine.run(name, {"text": self.source_texts[text_i]})
             outcomes[i] = outcome_codes[result.status]
-            spec = self.capability_specs[name]
-            extra = spec.faults.extra_steps if spec.faults is not None else 0
-            ends[i] = t + sample_service(spec.service_time, self.rng) + extra
+            ends[i] = t + self.call_clock.busy_steps()  # service, retries, backoff, fallback
             self.capability_agent_of[cap_i].served += 1
             self.calendar.setdefault(int(ends[i]), []).append(row)
         self.ledger.set(rows, outcome=outcomes, end=ends)
@@ -213,13 +212,3 @@ def rank_in_group(sorted_keys: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     starts = np.searchsorted(sorted_keys, sorted_keys, side="left")
     return np.arange(n) - starts
-
-
-def sample_service(st: ServiceTime, rng: np.random.Generator) -> int:
-    if st.distribution == "constant":
-        return max(1, round(st.mean))
-    if st.distribution == "geometric":
-        return int(rng.geometric(1.0 / st.mean))
-    if st.distribution == "exponential":
-        return max(1, math.ceil(rng.exponential(st.mean)))
-    return max(1, round(rng.uniform(st.low, st.high)))

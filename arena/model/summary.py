@@ -58,6 +58,7 @@ class RunSummary:
     dropped: int
     dropped_by_reason: Mapping[str, int]
     lost: int
+    drained: bool  # nothing left in flight, queued or in service when the run ended
     overflowed: int
     outcomes: Mapping[str, int]
     routing_accuracy: float | None
@@ -111,6 +112,7 @@ def summarise(model: ArenaModel) -> RunSummary:
         **counts,
         dropped_by_reason={r: int(model.dropped[i]) for i, r in enumerate(DROP_REASONS)},
         lost=int(model.lost()),
+        drained=counts["in_flight"] + counts["queued"] + counts["in_service"] == 0,
         overflowed=int(L.overflow.sum()),
         outcomes={
             name: int((L.outcome[served] == i).sum()) for i, name in enumerate(OUTCOMES) if i
@@ -186,7 +188,8 @@ def format_summary(s: RunSummary) -> str:
         f"embedder {s.embedder}",
         f"arrived {s.arrived}  completed {s.completed}  in flight {s.in_flight}  "
         f"queued {s.queued}  in service {s.in_service}  dropped {s.dropped} "
-        f"{ {k: v for k, v in s.dropped_by_reason.items() if v} }  lost {s.lost}",
+        f"{ {k: v for k, v in s.dropped_by_reason.items() if v} }  lost {s.lost}"
+        + ("" if s.drained else "  (not drained)"),
     ]
     if s.routing_accuracy is not None:
         lines.append(

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PhysicsError
+
 
 def _param(default: float, low: float, high: float, doc: str, *, integer: bool = False) -> Any:
     return field(
@@ -62,11 +64,11 @@ class Physics:
             lo, hi = f.metadata["min"], f.metadata["max"]
             if f.metadata["integer"]:
                 if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                    raise ValueError(f"physics.{f.name}: expected an integer, got {value!r}")
+                    raise PhysicsError(f"physics.{f.name}: expected an integer, got {value!r}")
             elif isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-                raise ValueError(f"physics.{f.name}: expected a number, got {value!r}")
-            if not lo <= value <= hi:
-                raise ValueError(f"physics.{f.name}: {value!r} is outside [{lo}, {hi}]")
+                raise PhysicsError(f"physics.{f.name}: expected a number, got {value!r}")
+            if not lo <= value <= hi:  # also refuses NaN: every comparison with it is false
+                raise PhysicsError(f"physics.{f.name}: {value!r} is outside [{lo}, {hi}]")
 
     def replace(self, **changes: Any) -> Physics:
         return dataclasses.replace(self, **changes)

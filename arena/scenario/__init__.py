@@ -5,9 +5,12 @@ to raw YAML, overrides), ``sections`` (one parser per section), ``parse`` (:func
 :func:`parse_scenario`), ``bind`` (scenario -> :class:`capabilities.Registry`).
 """
 
-from .bind import build_policy, build_registry, load_registry
+from .bind import build_registry, load_registry
 from .datasets import DatasetSpec, LabelledTexts, load_dataset
+from .files import MAX_DATA_BYTES, MAX_DEPTH, MAX_SCENARIO_BYTES
 from .parse import TOP_KEYS, load_scenario, parse_scenario, with_overrides
+from .reader import Bounds, Reader, check_run_options, parse_override_value
+from .sections import build_policy
 from .spec import (
     DEFAULT_HANDLER,
     SERVICE_DISTRIBUTIONS,
@@ -23,23 +26,30 @@ from .spec import (
 
 __all__ = [
     "DEFAULT_HANDLER",
+    "MAX_DATA_BYTES",
+    "MAX_DEPTH",
+    "MAX_SCENARIO_BYTES",
     "SERVICE_DISTRIBUTIONS",
     "TOP_KEYS",
     "ArrivalSpec",
     "AttractionSpec",
+    "Bounds",
     "CapabilitySpec",
     "DatasetSpec",
     "ExamplesSpec",
     "FaultSpec",
     "LabelledTexts",
+    "Reader",
     "Scenario",
     "ServiceTime",
     "ZoneSpec",
     "build_policy",
     "build_registry",
+    "check_run_options",
     "load_dataset",
     "load_registry",
     "load_scenario",
+    "parse_override_value",
     "parse_scenario",
     "with_overrides",
 ]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from capabilities import Capability, PacketFlowError, Policy, Registry
+from capabilities import Capability, PacketFlowError, Registry
 
 from ..errors import ScenarioError
 from .datasets import load_dataset
 from .parse import load_scenario
+from .sections import build_policy
 from .spec import CapabilitySpec, Scenario
 
 
@@ -62,13 +62,6 @@ def _capability_data(c: CapabilitySpec, extra_examples: list[str]) -> dict[str, 
     if c.provides is not None:
         data["provides"] = c.provides
     return data
-
-
-def build_policy(data: Mapping[str, Any], file: str | None, where: str) -> Any:
-    try:
-        return Policy.from_data(data)
-    except (PacketFlowError, ValueError, TypeError) as exc:
-        raise ScenarioError(file, where, str(exc)) from None
 
 
 def load_registry(path: str | Path) -> Registry:

@@ -11,13 +11,15 @@ intent dataset needs only a scenario file, no code.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError
 from ..physics import unknown_router_problem
-from .reader import Reader, apply_raw_overrides, kind_of, read_yaml
+from .files import read_yaml
+from .reader import Bounds, Reader, apply_raw_overrides, kind_of
 from .sections import (
     check_references,
     parse_arrivals,
@@ -76,8 +78,8 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
     base = base_dir or Path.cwd()
     top = r.mapping(raw, "", TOP_KEYS)
     name = r.str(top, "name", "")
-    seed = r.number(top, "seed", "", 0, minimum=0, integer=True)
-    steps = r.number(top, "steps", "", 100, minimum=1, integer=True)
+    seed = r.number(top, "seed", "", 0, minimum=0, maximum=Bounds.SEED, integer=True)
+    steps = r.number(top, "steps", "", 100, minimum=1, maximum=Bounds.STEPS, integer=True)
     width, height, layout, entry = _space(r, top)
     zones, caps = _zones_and_capabilities(r, top, base, width, height)
     examples = _examples(r, top, base)
@@ -111,8 +113,14 @@ def _space(
 ) -> tuple[float, float, str, tuple[float, float] | None]:
     """The arena's size, zone layout and entry point."""
     space = r.mapping(top.get("space", {}), "space", ("width", "height"))
-    width = float(r.number(space, "width", "space", 100.0, minimum=0, exclusive_min=True))
-    height = float(r.number(space, "height", "space", 100.0, minimum=0, exclusive_min=True))
+    width, height = (
+        float(
+            r.number(
+                space, key, "space", 100.0, minimum=0, exclusive_min=True, maximum=Bounds.LENGTH
+            )
+        )
+        for key in ("width", "height")
+    )
     layout = r.str(top, "layout", "", "circle")
     if layout not in ("circle", "grid"):
         raise r.fail("layout", f"expected 'circle' or 'grid', got {layout!r}")
@@ -145,7 +153,23 @@ def _zones_and_capabilities(
     for i, z in enumerate(raw_zones):
         zones.append(parse_zone(r, z, f"zones[{i}]", width, height))
     check_references(r, zones, caps, raw_zones, len(zones) - len(raw_zones))
+    _check_fallbacks(r, caps[len(caps) - len(raw_caps) :], [c.name for c in caps])
     return zones, caps
+
+
+def _check_fallbacks(r: Reader, declared: list[CapabilitySpec], names: list[str]) -> None:
+    """Each ``policy.fallback`` names a capability of the scenario (checked at load, not when
+    the first call fails)."""
+    for i, c in enumerate(declared):
+        fallback = (c.policy or {}).get("fallback")
+        if fallback is None or fallback in names:
+            continue
+        close = difflib.get_close_matches(fallback, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise r.fail(
+            f"capabilities[{i}].policy.fallback",
+            f"unknown capability {fallback!r}{hint}",
+        )
 
 
 def _examples(r: Reader, top: Mapping[str, Any], base: Path) -> ExamplesSpec | None:
@@ -154,7 +178,9 @@ def _examples(r: Reader, top: Mapping[str, Any], base: Path) -> ExamplesSpec | N
     ex = r.mapping(top["examples"], "examples", ("source", "per_label"))
     return ExamplesSpec(
         source=parse_dataset(r, r.get(ex, "source", "examples", ...), "examples.source", base),
-        per_label=r.number(ex, "per_label", "examples", 20, minimum=1, integer=True),
+        per_label=r.number(
+            ex, "per_label", "examples", 20, minimum=1, maximum=Bounds.COUNT, integer=True
+        ),
     )
 
 

@@ -1,16 +1,46 @@
 """Typed access to raw scenario data (YAML), raising :class:`ScenarioError` with the field path;
-reading a scenario file and applying ``a.b=value`` overrides to its raw data."""
+applying ``a.b=value`` overrides to a scenario's raw data.
+
+The one place a scenario's numbers are checked (:meth:`Reader.check_number`): every number is
+finite (NaN passes every ``x < lo`` test, so it is refused first), within a stated upper bound
+(:class:`Bounds`; each caller names one and the error says it), and booleans are not numbers.
+Files themselves (size, encoding, YAML shape) are checked by :mod:`.files`. The table of bounds
+is in ``docs/input_validation.md``.
+"""
 
 from __future__ import annotations
 
-import json
+import copy
+import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ScenarioError
+from .files import HugeInt, load_yaml_text
+
+
+class Bounds:
+    """The sane upper bounds of scenario numbers (each error message states its bound)."""
+
+    RATE = 1e6  # arrivals per step
+    COUNT = 1_000_000  # capacity, queue_limit, per_label
+    STEPS = 10_000_000  # steps, extra_steps, schedule steps, dataset limit
+    SERVICE = 1e6  # service time (steps)
+    EPOCHS = 10_000
+    LENGTH = 1e6  # space width/height, zone radius
+    TRAINING = 1e6  # learning_rate, l2
+    SEED = 2**63 - 1
+    POLICY = 1e7  # any number in a capability's policy (seconds = steps in the arena)
+    ATTEMPTS = 100  # policy.retry attempts
+
+
+def show(v: Any) -> str:
+    """A short rendering of a value for an error message (a huge integer by its size only)."""
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 100:
+        return (
+            f"an integer of {len(str(abs(v))) if v.bit_length() < 13000 else 'thousands of'} digits"
+        )
+    return f"{v!r:.40}"
 
 
 class Reader:
@@ -56,8 +86,8 @@ class Reader:
         path: str,
         default: Any = ...,
         *,
+        maximum: float,
         minimum: float | None = None,
-        maximum: float | None = None,
         integer: bool = False,
         exclusive_min: bool = False,
     ) -> Any:
@@ -78,21 +108,27 @@ class Reader:
         v: Any,
         where: str,
         *,
+        maximum: float,
         minimum: float | None = None,
-        maximum: float | None = None,
         integer: bool = False,
         exclusive_min: bool = False,
     ) -> Any:
+        """``v`` if it is a finite number (an int if ``integer``) in range; booleans are not
+        numbers. Every caller states ``maximum``, so no number reaches the model unbounded."""
+        if isinstance(v, HugeInt):
+            raise self.fail(where, f"must be <= {maximum:g}, got {v!r}")
         ok = isinstance(v, int) if integer else isinstance(v, int | float)
         if isinstance(v, bool) or not ok:
             raise self.fail(
                 where, f"expected {'an integer' if integer else 'a number'}, got {kind_of(v)}"
             )
+        if isinstance(v, float) and not math.isfinite(v):
+            raise self.fail(where, f"expected a finite number, got {v}")
         if minimum is not None and (v <= minimum if exclusive_min else v < minimum):
             rel = ">" if exclusive_min else ">="
-            raise self.fail(where, f"must be {rel} {minimum}, got {v}")
-        if maximum is not None and v > maximum:
-            raise self.fail(where, f"must be <= {maximum}, got {v}")
+            raise self.fail(where, f"must be {rel} {minimum:g}, got {show(v)}")
+        if v > maximum:
+            raise self.fail(where, f"must be <= {maximum:g}, got {show(v)}")
         return v
 
     def bool(self, m: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
@@ -117,6 +153,24 @@ class Reader:
         return default
 
 
+def check_run_options(
+    file: str | None,
+    *,
+    steps: Any = None,
+    seed: Any = None,
+    rate_scale: Any = None,
+) -> None:
+    """The numbers a run takes besides its scenario (``--steps``, ``--seed``, ``--rate-scale``),
+    held to the same bounds as the scenario's own ``steps``, ``seed`` and ``arrivals.rate``."""
+    r = Reader(file)
+    if steps is not None:
+        r.check_number(steps, "steps", minimum=1, maximum=Bounds.STEPS, integer=True)
+    if seed is not None:
+        r.check_number(seed, "seed", minimum=0, maximum=Bounds.SEED, integer=True)
+    if rate_scale is not None:
+        r.check_number(rate_scale, "rate_scale", minimum=0, exclusive_min=True, maximum=Bounds.RATE)
+
+
 def join_path(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -124,22 +178,16 @@ def join_path(path: str, key: str) -> str:
 def kind_of(v: Any) -> str:
     if v is None:
         return "nothing (null)"
-    return f"{type(v).__name__} {v!r:.40}"
+    return f"{type(v).__name__} {show(v)}"
 
 
-def read_yaml(path: str | Path) -> Any:
-    """The raw data of a scenario file (never None)."""
-    file = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise ScenarioError(file, None, "scenario file not found")
+def parse_override_value(text: str, file: str | None, key: str) -> Any:
+    """The YAML value of one ``--set key=value`` (the scenario file's loader, so the same
+    rules hold: ``1e300`` is a number, ``.nan`` is refused later as not finite)."""
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, None, f"not valid YAML: {exc}") from None
-    if raw is None:
-        raise ScenarioError(file, None, "the file is empty")
-    return raw
+        return load_yaml_text(text, file)
+    except ScenarioError as exc:
+        raise ScenarioError(file, key, f"override value {text!r:.60}: {exc.problem}") from None
 
 
 def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], file: str) -> Any:
@@ -153,10 +201,10 @@ def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], 
                 raise ScenarioError(
                     file, None, f"override {text!r} must look like 'physics.temperature=0.05'"
                 )
-            items.append((key.strip(), yaml.safe_load(value)))
+            items.append((key.strip(), parse_override_value(value, file, key.strip())))
     if not items:
         return raw
-    raw = json.loads(json.dumps(raw))  # a deep copy of plain data
+    raw = copy.deepcopy(raw)
     for key, value in items:
         node = raw
         parts = key.split(".")

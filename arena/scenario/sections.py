@@ -6,13 +6,18 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from capabilities import PacketFlowError, Policy
+
+from ..errors import ScenarioError
 from ..physics import OUT_OF_SCOPE_SCORES, Physics
 from .datasets import DatasetSpec
-from .reader import Reader, kind_of
+from .files import MAX_DATA_BYTES, read_text
+from .reader import Bounds, Reader, kind_of
 from .spec import (
     DEFAULT_HANDLER,
     SERVICE_DISTRIBUTIONS,
@@ -35,7 +40,7 @@ def parse_point(r: Reader, v: Any, where: str, width: float, height: float) -> t
 
 def parse_service_time(r: Reader, v: Any, where: str) -> ServiceTime:
     if isinstance(v, int | float) and not isinstance(v, bool):
-        r.check_number(v, where, minimum=1)
+        r.check_number(v, where, minimum=1, maximum=Bounds.SERVICE)
         return ServiceTime("constant", float(v))
     m = r.mapping(v, where, ("distribution", "mean", "low", "high"))
     dist = r.str(m, "distribution", where, "constant")
@@ -45,10 +50,10 @@ def parse_service_time(r: Reader, v: Any, where: str) -> ServiceTime:
             f"expected one of {', '.join(SERVICE_DISTRIBUTIONS)}, got {dist!r}",
         )
     if dist == "uniform":
-        low = r.number(m, "low", where, minimum=1)
-        high = r.number(m, "high", where, minimum=low)
+        low = r.number(m, "low", where, minimum=1, maximum=Bounds.SERVICE)
+        high = r.number(m, "high", where, minimum=low, maximum=Bounds.SERVICE)
         return ServiceTime(dist, (low + high) / 2, float(low), float(high))
-    return ServiceTime(dist, float(r.number(m, "mean", where, minimum=1)))
+    return ServiceTime(dist, float(r.number(m, "mean", where, minimum=1, maximum=Bounds.SERVICE)))
 
 
 CAP_KEYS = (
@@ -76,11 +81,21 @@ def parse_capability(r: Reader, c: Any, where: str) -> CapabilitySpec:
         f = r.mapping(m["faults"], f"{where}.faults", ("failure_rate", "extra_steps"))
         faults = FaultSpec(
             float(r.number(f, "failure_rate", f"{where}.faults", 0.0, minimum=0, maximum=1)),
-            int(r.number(f, "extra_steps", f"{where}.faults", 0, minimum=0, integer=True)),
+            int(
+                r.number(
+                    f,
+                    "extra_steps",
+                    f"{where}.faults",
+                    0,
+                    minimum=0,
+                    maximum=Bounds.STEPS,
+                    integer=True,
+                )
+            ),
         )
     policy = m.get("policy")
-    if policy is not None and not isinstance(policy, Mapping):
-        raise r.fail(f"{where}.policy", f"expected a mapping, got {kind_of(policy)}")
+    if policy is not None:
+        parse_policy(r, policy, f"{where}.policy")
     return CapabilitySpec(
         name=name,
         intent=r.str(m, "intent", where, name.replace("_", " ")),
@@ -94,6 +109,46 @@ def parse_capability(r: Reader, c: Any, where: str) -> CapabilitySpec:
         policy=policy,
         permissions=r.str_list(m, "permissions", where),
     )
+
+
+RETRY_KEYS = ("attempts", "backoff", "max_backoff", "multiplier", "jitter", "on")
+BREAKER_KEYS = ("failure_threshold", "reset_timeout", "success_threshold")
+
+
+def parse_policy(r: Reader, v: Any, where: str) -> Policy:
+    """A capability's resilience policy, its numbers bounded here (``retry: 10**9`` would retry
+    a failing call for ever) and the rest checked by :meth:`capabilities.Policy.from_data`.
+    In the arena its times are steps (see ``docs/input_validation.md``)."""
+    m = r.mapping(v, where, ("retry", "timeout", "breaker", "fallback", "seed"))
+    retry = m.get("retry")
+    if isinstance(retry, Mapping):
+        rm = r.mapping(retry, f"{where}.retry", RETRY_KEYS)
+        for key in RETRY_KEYS[:-1]:
+            if key in rm and key == "attempts":
+                r.number(
+                    rm, key, f"{where}.retry", minimum=1, maximum=Bounds.ATTEMPTS, integer=True
+                )
+            elif key in rm:
+                r.number(rm, key, f"{where}.retry", minimum=0, maximum=Bounds.POLICY)
+    elif retry is not None:
+        r.check_number(retry, f"{where}.retry", minimum=1, maximum=Bounds.ATTEMPTS, integer=True)
+    r.number(m, "timeout", where, None, minimum=0, exclusive_min=True, maximum=Bounds.POLICY)
+    if m.get("breaker") is not None:
+        b = r.mapping(m["breaker"], f"{where}.breaker", BREAKER_KEYS)
+        r.number(b, "reset_timeout", f"{where}.breaker", 0, minimum=0, maximum=Bounds.POLICY)
+        for key in ("failure_threshold", "success_threshold"):
+            r.number(b, key, f"{where}.breaker", 1, minimum=1, maximum=Bounds.COUNT, integer=True)
+    r.number(m, "seed", where, None, minimum=0, maximum=Bounds.SEED, integer=True)
+    r.str(m, "fallback", where, None)
+    return build_policy(m, r.file, where)
+
+
+def build_policy(data: Mapping[str, Any], file: str | None, where: str) -> Policy:
+    """:meth:`capabilities.Policy.from_data`, its errors as a :class:`ScenarioError`."""
+    try:
+        return Policy.from_data(data)
+    except (PacketFlowError, ValueError, TypeError) as exc:
+        raise ScenarioError(file, where, str(exc).removeprefix("policy.")) from None
 
 
 ZONE_KEYS = (
@@ -115,10 +170,20 @@ def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> Zo
         raise r.fail(f"{where}.specialisation", f"expected a non-empty string, got {kind_of(spec)}")
     return ZoneSpec(
         name=r.str(m, "name", where),
-        capacity=int(r.number(m, "capacity", where, minimum=1, integer=True)),
-        queue_limit=int(r.number(m, "queue_limit", where, 0, minimum=0, integer=True)),
+        capacity=int(r.number(m, "capacity", where, minimum=1, maximum=Bounds.COUNT, integer=True)),
+        queue_limit=int(
+            r.number(m, "queue_limit", where, 0, minimum=0, maximum=Bounds.COUNT, integer=True)
+        ),
         radius=float(
-            r.number(m, "radius", where, min(width, height) * 0.06, minimum=0, exclusive_min=True)
+            r.number(
+                m,
+                "radius",
+                where,
+                min(width, height) * 0.06,
+                minimum=0,
+                exclusive_min=True,
+                maximum=Bounds.LENGTH,
+            )
         ),
         position=parse_point(r, m["position"], f"{where}.position", width, height)
         if m.get("position") is not None
@@ -140,12 +205,7 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
     else:
         path = base / r.str(m, "file", where)
         field, problem = f"{where}.file", f"{path} must hold an object: zone name -> list of labels"
-        if not path.exists():
-            raise r.fail(field, f"file not found: {path}")
-        try:
-            groups = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise r.fail(field, f"cannot read {path} as JSON: {exc}") from None
+        groups = read_json(r, path, field)
     if (
         not isinstance(groups, Mapping)
         or not groups
@@ -158,28 +218,30 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
     template = r.mapping(
         m.get("capability", {}), f"{where}.capability", ("intent", "function", "service_time")
     )
-    intent_tpl = r.str(template, "intent", f"{where}.capability", "{label} ({zone})")
+    intent_tpl = intent_template(r, template, f"{where}.capability")
     function = r.str(template, "function", f"{where}.capability", DEFAULT_HANDLER)
     service = parse_service_time(
         r, template.get("service_time", 1), f"{where}.capability.service_time"
+    )
+    capacity = int(
+        r.number(m, "capacity", where, 20, minimum=1, maximum=Bounds.COUNT, integer=True)
+    )
+    queue_limit = int(
+        r.number(m, "queue_limit", where, 0, minimum=0, maximum=Bounds.COUNT, integer=True)
+    )
+    radius = float(
+        r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True, maximum=Bounds.LENGTH)
     )
     zones, caps = [], []
     taken: set[str] = set()
     for zone_name, labels in groups.items():
         for label in labels:
-            name = identifier_for(label, taken)
-            try:
-                intent = intent_tpl.format(
-                    label=label.replace("_", " "), zone=zone_name.replace("_", " ")
-                )
-            except (KeyError, IndexError):
-                raise r.fail(
-                    f"{where}.capability.intent", "only {label} and {zone} may be used"
-                ) from None
             caps.append(
                 CapabilitySpec(
-                    name=name,
-                    intent=intent,
+                    name=identifier_for(label, taken),
+                    intent=intent_tpl.format(
+                        label=label.replace("_", " "), zone=zone_name.replace("_", " ")
+                    ),
                     function=function,
                     labels=(label,),
                     service_time=service,
@@ -188,13 +250,40 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
         zones.append(
             ZoneSpec(
                 name=zone_name,
-                capacity=int(r.number(m, "capacity", where, 20, minimum=1, integer=True)),
-                queue_limit=int(r.number(m, "queue_limit", where, 0, minimum=0, integer=True)),
-                radius=float(r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True)),
+                capacity=capacity,
+                queue_limit=queue_limit,
+                radius=radius,
                 capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
             )
         )
     return zones, caps
+
+
+def read_json(r: Reader, path: Path, field: str) -> Any:
+    """A JSON data file named at ``field`` (size-capped, UTF-8, nesting-safe)."""
+    text = read_text(path, MAX_DATA_BYTES, lambda problem: r.fail(field, problem))
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise r.fail(field, f"cannot read {path} as JSON: {exc}") from None
+    except RecursionError:
+        raise r.fail(field, f"cannot read {path} as JSON: nested too deeply") from None
+
+
+def intent_template(r: Reader, template: Mapping[str, Any], where: str) -> str:
+    """The generated capabilities' intent template: text with plain ``{label}`` / ``{zone}``
+    fields only (no attributes, indexes, conversions or format specs, which could fail or
+    build huge strings when formatted)."""
+    text = r.str(template, "intent", where, "{label} ({zone})")
+    problem = "only plain {label} and {zone} may be used (write {{ and }} for braces)"
+    try:
+        fields = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise r.fail(f"{where}.intent", f"{exc}; {problem}") from None
+    for _, name, spec, conversion in fields:
+        if name is not None and (name not in ("label", "zone") or spec or conversion):
+            raise r.fail(f"{where}.intent", f"{{{name}}}: {problem}")
+    return text
 
 
 def identifier_for(label: str, taken: set[str]) -> str:
@@ -266,7 +355,7 @@ def parse_dataset(r: Reader, v: Any, where: str, base: Path) -> DatasetSpec:
         raise r.fail(
             f"{where}.label_column", f"expected a column name or null, got {kind_of(label_col)}"
         )
-    limit = r.number(m, "limit", where, None, minimum=1, integer=True)
+    limit = r.number(m, "limit", where, None, minimum=1, maximum=Bounds.STEPS, integer=True)
     if not file.exists():
         raise r.fail(f"{where}.file", f"file not found: {file}")
     return DatasetSpec(
@@ -305,8 +394,10 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
     for i, item in enumerate(raw_sched):
         if not isinstance(item, list | tuple) or len(item) != 2:
             raise r.fail(f"arrivals.schedule[{i}]", f"expected [step, rate], got {kind_of(item)}")
-        s = r.check_number(item[0], f"arrivals.schedule[{i}][0]", minimum=0, integer=True)
-        rate = r.check_number(item[1], f"arrivals.schedule[{i}][1]", minimum=0)
+        s = r.check_number(
+            item[0], f"arrivals.schedule[{i}][0]", minimum=0, maximum=Bounds.STEPS, integer=True
+        )
+        rate = r.check_number(item[1], f"arrivals.schedule[{i}][1]", minimum=0, maximum=Bounds.RATE)
         schedule.append((int(s), float(rate)))
     process = r.str(m, "process", "arrivals", "poisson")
     if process not in ("poisson", "constant"):
@@ -316,7 +407,7 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
     if source is None and not texts:
         raise r.fail("arrivals", "give a labelled 'source' file or inline 'texts'")
     return ArrivalSpec(
-        rate=float(r.number(m, "rate", "arrivals", 10.0, minimum=0)),
+        rate=float(r.number(m, "rate", "arrivals", 10.0, minimum=0, maximum=Bounds.RATE)),
         schedule=tuple(sorted(schedule)),
         process=process,
         source=source,
@@ -343,11 +434,21 @@ def parse_attraction(r: Reader, v: Any) -> AttractionSpec:
     return AttractionSpec(
         kind=kind,
         out_of_scope_score=score,
-        epochs=int(r.number(m, "epochs", "attraction", 300, minimum=1, integer=True)),
-        learning_rate=float(
-            r.number(m, "learning_rate", "attraction", 50.0, minimum=0, exclusive_min=True)
+        epochs=int(
+            r.number(m, "epochs", "attraction", 300, minimum=1, maximum=Bounds.EPOCHS, integer=True)
         ),
-        l2=float(r.number(m, "l2", "attraction", 0.0, minimum=0)),
+        learning_rate=float(
+            r.number(
+                m,
+                "learning_rate",
+                "attraction",
+                50.0,
+                minimum=0,
+                exclusive_min=True,
+                maximum=Bounds.TRAINING,
+            )
+        ),
+        l2=float(r.number(m, "l2", "attraction", 0.0, minimum=0, maximum=Bounds.TRAINING)),
         momentum=float(r.number(m, "momentum", "attraction", 0.9, minimum=0, maximum=0.99)),
     )
 

@@ -151,6 +151,18 @@ class Scenario:
         if arr.source is None:
             return LabelledTexts(arr.texts, (None,) * len(arr.texts))
         data = load_dataset(arr.source, scenario_file=self.file, field="arrivals.source")
+        present = set(data.labels)
+        for key, listed in (
+            ("only_labels", arr.only_labels),
+            ("out_of_scope_labels", arr.out_of_scope_labels),
+        ):
+            absent = [lab for lab in listed if lab not in present]
+            if absent:
+                raise ScenarioError(
+                    self.file,
+                    f"arrivals.{key}",
+                    f"label {absent[0]!r} is in no row of the source (a typo?)",
+                )
         if arr.only_labels:
             keep = set(arr.only_labels)
             rows = [(t, lab) for t, lab in zip(data.texts, data.labels) if lab in keep]

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
+from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, guarded, say
 from .mcp import scenario_mcp
 from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
@@ -31,11 +32,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--steps", type=int, help="steps to run (default: the scenario's, then drain)")
+    p.add_argument("--steps", type=STEPS, help="steps to run (default: the scenario's, then drain)")
     p.add_argument("--router", help="physics, random, round_robin, least_loaded or semantic_argmax")
-    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--seed", type=SEED, help="override the scenario's seed")
     p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")
-    p.add_argument("--rate-scale", type=float, default=1.0, help="multiply the arrival rate")
+    p.add_argument("--rate-scale", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -64,6 +65,14 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(format_summary(summary))
     print(f"wrote {args.out}/summary.json, zone_load.csv, zone_load.png, arena_snapshot.png")
+    if not summary.drained:
+        left = summary.in_flight + summary.queued + summary.in_service
+        hint = (
+            "run without --steps to drain it"
+            if args.steps is not None
+            else "service outlasts the drain limit; check service times and capacity"
+        )
+        say(f"warning: not drained: {left} intents still in flight, queued or in service ({hint})")
     return 0 if summary.lost == 0 else 1
 
 
@@ -106,8 +115,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="packetflow-arena",
+    parser = OneLineParser(
+        prog=PROG,
         description="Capabilities and the Spatial Knowledge Arena: route intents to zones.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,14 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. A user's mistake (a PacketFlowError) prints one line, not a traceback."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except PacketFlowError as exc:
-        notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
-        print(f"packetflow-arena: error: {exc}{notes}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return guarded(args.handler, args)
 
 
 if __name__ == "__main__":

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import yaml
-
+from ..analysis import check_out_dir
 from ..analysis.sweep import BACKENDS, sweep
 from ..errors import ScenarioError
-from ..scenario import load_scenario
-
-if TYPE_CHECKING:  # annotations only
-    import argparse
+from ..scenario import load_scenario, parse_override_value
+from .args import SEED, STEPS, WORKERS
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -26,7 +23,9 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
             raise ScenarioError(
                 None, None, f"--grid {text!r} must look like 'physics.temperature=0.02,0.05'"
             )
-        grid[key] = [yaml.safe_load(v.strip()) for v in values.split(",") if v.strip()]
+        grid[key] = [
+            parse_override_value(v.strip(), None, key) for v in values.split(",") if v.strip()
+        ]
     return grid
 
 
@@ -43,9 +42,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="processes")
     p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument(
-        "--workers", type=int, help="worker processes (default: 2 for dask, cores otherwise)"
+        "--workers", type=WORKERS, help="worker processes (default: 2 for dask, cores otherwise)"
     )
-    p.add_argument("--steps", type=int, help="cap each run at this many steps")
+    p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
     p.add_argument(
         "--out", default="sweep_out", help="directory for sweep.csv (resumed if present)"
     )
@@ -66,12 +65,10 @@ def run_cli(args: argparse.Namespace) -> int:
     seeds: list[int | None] = [None]
     if args.seeds:
         try:
-            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        except ValueError:
-            raise ScenarioError(
-                None, "--seeds", f"expected comma-separated integers, got {args.seeds!r}"
-            ) from None
-    out = Path(args.out) / "sweep.csv"
+            seeds = [SEED(s.strip()) for s in args.seeds.split(",") if s.strip()]
+        except argparse.ArgumentTypeError as exc:
+            raise ScenarioError(None, "--seeds", f"expected comma-separated seeds: {exc}") from None
+    out = check_out_dir(args.out) / "sweep.csv"
     frame = sweep(
         args.scenario,
         grid,

@@ -6,14 +6,15 @@ and zone load. ``SolaraViz`` re-creates the model from flat keyword parameters w
 resets it, so :class:`ArenaVizModel` takes the physics as keywords, and :func:`model_params`
 turns ``Physics.describe()`` into the page's sliders.
 
-Serve it with ``packetflow-arena viz SCENARIO`` (``solara run`` under the hood).
+Serve it with ``packetflow-arena viz SCENARIO`` (``solara run`` under the hood). The page works\noffline: the 'viz' extra installs ``solara-assets``, solara's front end, which the server then\nserves itself instead of fetching it from a CDN.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import matplotlib.pyplot as plt
 import solara
@@ -132,20 +133,47 @@ def build_page(scenario: Scenario, embedder: Embedder | None = None) -> Any:
 
 @solara.component
 def Page() -> Any:
-    """Entry point for ``solara run arena.viz`` (the scenario comes from the environment)."""
+    """Entry point for ``solara run arena.ui.viz`` (the scenario comes from the environment)."""
     scenario = solara.use_memo(scenario_from_env, [])
     return build_page(scenario)
 
 
 # -- serving: packetflow-arena viz SCENARIO ------------------------------------------------------
-def serve(scenario_file: str | Path, host: str = "127.0.0.1", port: int = 8765) -> int:
-    """Serve the page for a scenario file with ``solara run`` until interrupted."""
-    import subprocess
-    import sys
+def offline_assets_installed() -> bool:
+    """Whether solara's front end (Vue, Vuetify, RequireJS...) is installed locally (the
+    ``solara-assets`` package, in the 'viz' extra): without it a production page fetches it
+    from a CDN and stays blank on a machine without internet."""
+    import importlib.util
 
-    scenario = load_scenario(scenario_file)  # a broken file is reported here, in one line
-    env = {**os.environ, SCENARIO_ENV: str(Path(scenario_file).resolve())}
-    command = [sys.executable, "-m", "solara", "run", "arena.viz", "--host", host]
+    return importlib.util.find_spec("solara_assets") is not None
+
+
+def serve_command(scenario_file: str | Path, host: str, port: int) -> tuple[list[str], dict]:
+    """The ``solara run`` command line and environment that serve the page for a scenario."""
+    env = {
+        **os.environ,
+        SCENARIO_ENV: str(Path(scenario_file).resolve()),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",  # no calls home from a local tool
+    }
+    command = [sys.executable, "-m", "solara", "run", __name__, "--host", host]
     command += ["--port", str(port), "--production"]
+    return command, env
+
+
+def serve(scenario_file: str | Path, host: str = "127.0.0.1", port: int = 8765) -> NoReturn:
+    """Serve the page for a scenario file with ``solara run`` until interrupted.
+
+    The server replaces this process (``exec``) rather than running as its child, so whoever
+    stops ``packetflow-arena viz`` (Ctrl-C, a signal, even ``kill -9``) stops the server: no
+    orphan is left serving on the port."""
+    scenario = load_scenario(scenario_file)  # a broken file is reported here, in one line
+    command, env = serve_command(scenario_file, host, port)
+    if not offline_assets_installed():
+        print(
+            "warning: solara-assets is not installed, so the page loads its front end from a "
+            "CDN (pip install -e .[viz] bundles it for offline use)",
+            file=sys.stderr,
+        )
     print(f"serving {scenario.name} on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    return subprocess.call(command, env=env)
+    sys.stderr.flush()
+    os.execve(sys.executable, command, env)

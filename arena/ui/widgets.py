@@ -10,11 +10,19 @@ The scenario, and so the registry and the embeddings of every text, are built on
 only builds a fresh model from them (the process-wide embedding cache makes that cheap), runs
 ``steps`` steps and renders two PNGs. :meth:`PhysicsPanel.redraw` is the callback, public so a
 test or a script can drive the panel without a browser.
+
+A browser's sliders are not exact: a log slider's right end arrives as ``5.000000000000001``
+and its left end as ``9.999999999999999e-05``. :meth:`PhysicsPanel.physics` clamps every value
+into ``Physics``' range (and rounds the integer ones), so the ends of a slider are valid
+physics. And a redraw runs from a debounced timer, where an exception would vanish into the
+event loop and leave the panel silently frozen; :meth:`PhysicsPanel.redraw` therefore shows
+"running…" while it runs and any error in red in the panel, and the next change redraws again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import math
 import time
@@ -33,6 +41,15 @@ from ..scenario import Scenario, load_scenario
 
 LOG_RANGE = 1000.0  # a float parameter spanning more than this ratio gets a log slider
 TEXT_RANGE = 1000  # an integer parameter spanning more than this gets a number box
+
+
+def clamp_to_range(value: float, spec: dict[str, Any]) -> float | int:
+    """``value`` inside ``spec``'s ``[min, max]`` (rounded when the parameter is an integer): a
+    slider's end may overshoot its bound by a rounding error, which ``Physics`` would reject."""
+    lo, hi = spec["min"], spec["max"]
+    if spec["integer"]:
+        return int(min(max(round(value), lo), hi))
+    return float(min(max(value, lo), hi))
 
 
 def physics_control(name: str, spec: dict[str, Any], value: float) -> widgets.ValueWidget:
@@ -100,6 +117,7 @@ class PhysicsPanel:
         self.figures: dict[str, Any] = {}
         self.redraws = 0
         self.last_redraw_seconds: float | None = None
+        self.last_error: Exception | None = None
         self._pending: asyncio.TimerHandle | None = None
         self._quiet = False
 
@@ -126,7 +144,13 @@ class PhysicsPanel:
             value=self.scenario.seed if seed is None else seed, description="seed"
         )
         self.status = widgets.HTML()
-        self.zone_load_image = widgets.Image(format="png")
+        self.running = widgets.HTML()  # "running…" while a redraw runs
+        self.error = widgets.HTML()  # the last redraw's error, in red; empty once one succeeds
+        # the zone-load figure shrinks to the room beside the snapshot, never past the page
+        self.zone_load_image = widgets.Image(
+            format="png",
+            layout=widgets.Layout(max_width="calc(100% - 530px)", height="auto"),
+        )
         self.snapshot_image = widgets.Image(format="png", layout=widgets.Layout(width="520px"))
         for control in self.controls:
             control.observe(self._on_change, names="value")
@@ -135,7 +159,16 @@ class PhysicsPanel:
                 widgets.HBox(
                     [
                         widgets.VBox(list(self.sliders.values())),
-                        widgets.VBox([self.rate_scale, self.router, self.seed, self.status]),
+                        widgets.VBox(
+                            [
+                                self.rate_scale,
+                                self.router,
+                                self.seed,
+                                self.running,
+                                self.error,
+                                self.status,
+                            ]
+                        ),
                     ]
                 ),
                 widgets.HBox([self.snapshot_image, self.zone_load_image]),
@@ -165,25 +198,55 @@ class PhysicsPanel:
         finally:
             self._quiet = False
         self.redraw()
+        if self.last_error is not None:  # shown in the panel; a script needs to hear it too
+            raise self.last_error
 
     def physics(self) -> Physics:
-        """The physics the sliders currently describe."""
-        return Physics(**{name: w.value for name, w in self.sliders.items()})
+        """The physics the sliders currently describe, each value clamped into its range."""
+        described = Physics.describe()
+        return Physics(
+            **{name: clamp_to_range(w.value, described[name]) for name, w in self.sliders.items()}
+        )
 
     # -- the callback ------------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Re-run ``steps`` steps with the current controls and redraw both figures."""
+        """Re-run ``steps`` steps with the current controls and redraw both figures.
+
+        Never raises: it runs from widget callbacks and timers, where an exception is lost. An
+        error is kept in ``last_error`` and shown in red in the panel, the figures of the last
+        good run stay, and the next change redraws again."""
         self._pending = None
+        self.running.value = "<i>running…</i>"
         started = time.perf_counter()
+        try:
+            self._draw(self.simulate())
+        except Exception as exc:  # shown, not swallowed: see the docstring
+            self.last_error = exc
+            message = html.escape(f"{type(exc).__name__}: {exc}")
+            self.error.value = f'<span style="color:#c62828"><b>redraw failed:</b> {message}</span>'
+        else:
+            self.last_error = None
+            self.error.value = ""
+            self.redraws += 1
+            self.last_redraw_seconds = time.perf_counter() - started
+            self.status.value = self._status_html(self.model)
+        finally:
+            self.running.value = ""
+
+    def simulate(self) -> ArenaModel:
+        """A fresh model with the current controls, run for ``steps`` steps."""
         model = ArenaModel(
             self.scenario,
             router=self.router.value,
             seed=self.seed.value,
-            physics=self.physics(),  # bounded controls: always within Physics' ranges
+            physics=self.physics(),
             rate_scale=self.rate_scale.value,
             embedder=self.embedder,
         )
         model.run(self.steps)
+        return model
+
+    def _draw(self, model: ArenaModel) -> None:
         caps = {z.name: z.capacity for z in model.zones}
         self.figures = {
             "zone_load": plots.zone_load(
@@ -196,9 +259,6 @@ class PhysicsPanel:
         self.zone_load_image.value = self._png(self.figures["zone_load"])
         self.snapshot_image.value = self._png(self.figures["snapshot"])
         self.model = model
-        self.redraws += 1
-        self.last_redraw_seconds = time.perf_counter() - started
-        self.status.value = self._status_html(model)
 
     def _png(self, fig: Any) -> bytes:
         buf = io.BytesIO()
@@ -216,7 +276,7 @@ class PhysicsPanel:
             f"queued {s.queued}, dropped {s.dropped}<br>"
             f"routing accuracy {'n/a' if acc is None else f'{acc:.3f}'}, "
             f"p95 wait {'n/a' if p95 is None else f'{p95:g}'} steps<br>"
-            f"<small>redraw {self.last_redraw_seconds:.2f} s</small>"
+            f"<small>redraw #{self.redraws}, {self.last_redraw_seconds:.2f} s</small>"
         )
 
     def _on_change(self, change: dict[str, Any]) -> None:

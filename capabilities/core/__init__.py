@@ -1,10 +1,12 @@
 """What a capability *is* — nothing here runs anything.
 
-``field`` / ``typecheck`` < ``data`` (shared data helpers) < ``effects`` < ``model``
+``field`` / ``typecheck`` < ``data`` (shared data helpers) < ``effects`` < ``audit`` (the
+SQLite audit log) < ``model``
 (Capability) < ``contracts``; ``security`` < ``context``; ``protocols`` names what the runtime
 offers the layers below it (EngineHandle, RegistryHandle, ExecutionPolicy, EffectSink).
 """
 
+from capabilities.core.audit import AUDIT_MODES, AuditStore
 from capabilities.core.context import Context
 from capabilities.core.contracts import check_inputs, check_outputs
 from capabilities.core.data import (
@@ -17,7 +19,7 @@ from capabilities.core.data import (
 )
 from capabilities.core.effects import (
     AuditLog,
-    AuditStore,
+    AuditWriter,
     EffectSink,
     Execution,
     Metric,
@@ -40,10 +42,12 @@ from capabilities.core.tracing import Span, Trace
 
 __all__ = [
     "ATTEMPTS_ATTRIBUTE",
+    "AUDIT_MODES",
     "DEFAULT_HIERARCHY",
     "INJECT_MARKER",
     "AuditLog",
     "AuditStore",
+    "AuditWriter",
     "Capability",
     "CapabilityOptions",
     "Context",

@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from capabilities.core.jsondata import json_problem
 from capabilities.core.model import Capability
 from capabilities.core.typecheck import type_name
 from capabilities.errors import ContractError
@@ -54,7 +55,17 @@ def _reject_unknown(cap: Capability, inputs: Mapping[str, Any]) -> None:
 
 
 def normalise_outputs(cap: Capability, raw: Any) -> dict[str, Any]:
-    """Turn what ``execute`` returned into the mapping of outputs (see :class:`Capability`)."""
+    """Turn what ``execute`` returned into the mapping of outputs (see :class:`Capability`).
+
+    A dataclass, or a mapping of the ``provides`` names, *is* the outputs. The one shorthand: a
+    capability with exactly one output may return that output's bare value (``return x + 1``
+    for ``provides=["y"]``, an actor's reply dict for its one ``reply``), so anything that is
+    not a mapping holding that one name — a list included — is the value of that field, and the
+    field's type check decides. This is kept on purpose: with one output there is only one
+    place the value can go, and refusing it would break every one-output capability written
+    the natural way. With several outputs there is nothing to guess: anything but a mapping or
+    a dataclass is a :class:`ContractError`.
+    """
     if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
         return {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw)}
     if len(cap.provides) == 1:
@@ -71,17 +82,26 @@ def normalise_outputs(cap: Capability, raw: Any) -> dict[str, Any]:
     )
 
 
-def check_outputs(cap: Capability, raw: Any) -> dict[str, Any]:
-    """Validate what a capability returned: every promised output, nothing unpromised."""
+def check_outputs(cap: Capability, raw: Any, *, plain: bool = False) -> dict[str, Any]:
+    """Validate what a capability returned: every promised output, nothing unpromised.
+
+    ``plain=True`` (the engine sets it when outputs are stored) also requires every output to
+    be JSON data — finite numbers, strings, lists, string-keyed dicts (:func:`json_problem`).
+    """
     outputs = normalise_outputs(cap, raw)
     for f in cap.provides:
         if f.name not in outputs:
-            raise ContractError(cap.name, f.name, "promised output is missing")
+            got = f"; it returned keys {sorted(map(str, outputs))}" if outputs else ""
+            raise ContractError(cap.name, f.name, f"promised output is missing{got}")
         value = outputs[f.name]
         if not f.check(value):
             raise ContractError(
                 cap.name, f.name, f"output expected {f.type_name}, got {type_name(value)}"
             )
+        if plain:
+            problem = json_problem(value, f.name)
+            if problem is not None:
+                raise ContractError(cap.name, f.name, f"output cannot be stored: {problem}")
     if len(outputs) != len(cap.provides):
         for key in outputs:
             if key not in cap.output_names:

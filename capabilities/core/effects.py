@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,7 +17,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from capabilities.errors import RegistrationError
-from capabilities.sqlite import connect
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -46,11 +44,17 @@ class Execution:
     attempts: int = 1
 
 
+class AuditWriter(Protocol):
+    """Takes audit rows (:class:`capabilities.core.audit.AuditStore` is the one there is)."""
+
+    def write(self, execution: Execution, level: str) -> None: ...
+
+
 class EffectSink(Protocol):
     """Where effects write: an audit store and a metrics registry (the engine is one)."""
 
     @property
-    def audit(self) -> AuditStore: ...
+    def audit(self) -> AuditWriter: ...
 
     @property
     def metrics(self) -> MetricsRegistry: ...
@@ -231,78 +235,3 @@ class MetricsRegistry:
             float(p99),
             float(v.max()),
         )
-
-
-class AuditStore:
-    """The audit log table in SQLite. Rows are buffered and written in batches.
-
-    Batching keeps the per-call cost to an append; :meth:`flush` (called by :meth:`rows`, by
-    ``Engine.close`` and every ``batch_size`` rows) commits them in one transaction.
-    """
-
-    def __init__(self, path: str = ":memory:", batch_size: int = 512):
-        self.path = path
-        self.batch_size = batch_size
-        self._db = connect(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY, time REAL, "
-            "capability TEXT, input_keys TEXT, status TEXT, duration REAL, request_id TEXT, "
-            "principal TEXT, level TEXT, error TEXT)"
-        )
-        self._buffer: list[tuple] = []
-        self._lock = threading.Lock()
-
-    def write(self, e: Execution, level: str) -> None:
-        row = (
-            time.time(),
-            e.capability,
-            ",".join(e.input_keys),
-            e.status,
-            e.duration,
-            e.request_id,
-            e.principal,
-            level,
-            e.error,
-        )
-        with self._lock:
-            self._buffer.append(row)
-            if len(self._buffer) >= self.batch_size:
-                self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        if not self._buffer:
-            return
-        rows, self._buffer = self._buffer, []
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO audit_log (time, capability, input_keys, status, duration, "
-                "request_id, principal, level, error) VALUES (?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-
-    def flush(self) -> None:
-        with self._lock:
-            self._flush_locked()
-
-    def rows(self, capability: str | None = None, status: str | None = None) -> list[dict]:
-        """Audit rows as dicts, oldest first (flushes pending rows first)."""
-        self.flush()
-        sql = "SELECT * FROM audit_log"
-        args: list[Any] = []
-        where = []
-        if capability is not None:
-            where.append("capability = ?")
-            args.append(capability)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        cur = self._db.execute(sql + " ORDER BY id", args)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
-
-    def close(self) -> None:
-        self.flush()
-        self._db.close()

@@ -43,6 +43,28 @@ class DeclarationOptions(TypedDict, total=False):
     permissions: Sequence[str]
     examples: Sequence[str]
     metadata: Mapping[str, Any] | None
+    # what the capability does to the world, for clients that ask before calling (MCP tool
+    # annotations); None = not declared, so it is derived from permissions and kind
+    read_only: bool | None
+    destructive: bool | None
+
+
+BEHAVIOUR_KEYS = ("read_only", "destructive")
+
+
+def behaviour_metadata(options: Mapping[str, Any], where: str) -> dict[str, bool]:
+    """The declared ``read_only`` / ``destructive`` flags, kept in a capability's metadata."""
+    out = {}
+    for key in BEHAVIOUR_KEYS:
+        value = options.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise RegistrationError(f"{where}: {key} must be true or false, got {value!r}")
+        out[key] = value
+    if out.get("read_only") and out.get("destructive"):
+        raise RegistrationError(f"{where}: cannot be both read_only and destructive")
+    return out
 
 
 class CapabilityOptions(DeclarationOptions, total=False):
@@ -63,6 +85,7 @@ DATA_KEYS = frozenset(
         "metadata",
         "effects",
         "policy",
+        *BEHAVIOUR_KEYS,
     }
 )
 
@@ -185,7 +208,10 @@ class Capability:
             permissions=tuple(options.get("permissions", ())),
             examples=tuple(options.get("examples", ())),
             policy=options.get("policy"),
-            metadata=dict(options.get("metadata") or {}),
+            metadata={
+                **dict(options.get("metadata") or {}),
+                **behaviour_metadata(options, f"capability {cap_name!r}"),
+            },
             is_async=inspect.iscoroutinefunction(annotated),
             inject=inject,
         )
@@ -222,6 +248,8 @@ class Capability:
             examples=as_list(data.get("examples", ()), f"{where}.examples"),
             effects=_effects_from_data(data.get("effects", ()), f"{where}.effects"),
             metadata=data.get("metadata"),
+            read_only=data.get("read_only"),
+            destructive=data.get("destructive"),
         )
         if "requires" in data:
             base = base.replace(

@@ -8,19 +8,33 @@ Caller mistakes (unknown capability, inputs that break the contract, missing per
 at once: they are bugs at the call site. Anything the capability itself does wrong — raising,
 breaking its output contract, timing out — comes back as a failed :class:`Result`, so one bad
 capability never brings down the engine or the simulation running it.
+
+That includes a capability calling ``sys.exit()``: ``SystemExit`` becomes a failed Result, since
+a library function deciding to end the whole process (a simulation, an MCP server) is a bug in
+that function, not a request the engine should honour. ``KeyboardInterrupt`` (and asyncio's
+cancellation) still propagate: they come from the *user* or the event loop, not the
+capability, and swallowing them would make a loop of runs impossible to stop with Ctrl-C.
+
+What ``run`` accepts: a registered name, a :class:`Capability`, or a :class:`Workflow` value
+(``engine.run(registry.compose(have=..., want=...), inputs)``) — built and checked against the
+registry on first use and cached on the engine. Anything else is refused with a message
+saying what to pass.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from capabilities.composition.workflow import Workflow
+from capabilities.core.audit import AuditStore
 from capabilities.core.context import Context
 from capabilities.core.contracts import check_inputs, check_outputs
-from capabilities.core.effects import AuditLog, AuditStore, Execution, MetricsRegistry
+from capabilities.core.effects import AuditLog, Execution, MetricsRegistry
 from capabilities.core.model import Capability
 from capabilities.core.protocols import ATTEMPTS_ATTRIBUTE, PolicyOutcome
 from capabilities.core.security import DEFAULT_HIERARCHY, PermissionHierarchy
@@ -29,6 +43,8 @@ from capabilities.errors import CapabilityNotFound, ContractError, PacketFlowErr
 
 if TYPE_CHECKING:
     from capabilities.core.protocols import RegistryHandle as Registry  # types only
+
+_WORKFLOW_CACHE = 256  # built Workflow values kept per engine
 
 
 @dataclass(slots=True)
@@ -65,7 +81,17 @@ class Engine:
     """Runs capabilities of a registry and performs their declared effects.
 
     ``store`` is the SQLite file for the audit log (``":memory:"`` keeps it in memory).
+    ``audit_mode`` says how audit rows reach that file: ``"batched"`` (group commit by a
+    background thread every ``flush_interval`` seconds) or ``"durable"`` (one commit per
+    execution, ``synchronous=FULL``); see ``docs/durability.md`` for what each can lose.
     ``clock`` is injectable so simulations and tests can run on their own time.
+
+    ``plain_outputs`` makes every output pass the JSON-data check (finite numbers, strings,
+    lists, string-keyed dicts; see :mod:`capabilities.core.jsondata`); a capability returning
+    ``object()`` or NaN then gets a failed Result naming the field. It defaults to on whenever
+    the engine has a file store — what it runs is then meant to be kept (audited, logged by
+    actors, sent over MCP) — and off for ``":memory:"``, where steps of a simulation may hand
+    each other arbitrary Python objects (arrays, models).
     """
 
     __packetflow_inject__: ClassVar[str] = "engine"  # injected into capabilities (core.data)
@@ -78,10 +104,16 @@ class Engine:
         metrics: MetricsRegistry | None = None,
         clock: Callable[[], float] = time.perf_counter,
         hierarchy: PermissionHierarchy = DEFAULT_HIERARCHY,
+        audit_mode: str = "batched",
+        flush_interval: float = 0.005,
+        plain_outputs: bool | None = None,
     ):
         self.registry = registry
         self.store = str(store)
-        self.audit = AuditStore(self.store)
+        self.audit = AuditStore(self.store, mode=audit_mode, flush_interval=flush_interval)
+        self.plain_outputs = self.store != ":memory:" if plain_outputs is None else plain_outputs
+        self._workflows: dict[int, tuple[Workflow, Capability]] = {}  # id -> (value, built)
+        self._workflows_lock = threading.Lock()
         self.metrics = metrics if metrics is not None else MetricsRegistry()
         self.clock = clock
         self._lookup = registry.lookup  # bound once: resolving a name is on every run's path
@@ -90,7 +122,7 @@ class Engine:
     # -- public API ----------------------------------------------------------------------------
     def run(
         self,
-        capability: str | Capability,
+        capability: str | Capability | Workflow,
         inputs: Mapping[str, Any] | None = None,
         context: Context | None = None,
     ) -> Result:
@@ -111,13 +143,13 @@ class Engine:
                 outcome = PolicyOutcome(cap.execute(**kwargs))
             else:
                 outcome = self._call(cap, ctx, span, kwargs)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # not KeyboardInterrupt: see the module doc
             return self._finish(cap, ctx, span, kwargs, None, exc)
         return self._finish(cap, ctx, span, kwargs, outcome, None)
 
     async def run_async(
         self,
-        capability: str | Capability,
+        capability: str | Capability | Workflow,
         inputs: Mapping[str, Any] | None = None,
         context: Context | None = None,
     ) -> Result:
@@ -129,7 +161,7 @@ class Engine:
                 outcome = await self._call_async(cap, ctx, span, kwargs)
             else:
                 outcome = self._call(cap, ctx, span, kwargs)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # not KeyboardInterrupt / CancelledError
             return self._finish(cap, ctx, span, kwargs, None, exc)
         return self._finish(cap, ctx, span, kwargs, outcome, None)
 
@@ -172,12 +204,33 @@ class Engine:
         self.close()
 
     # -- internals -----------------------------------------------------------------------------
-    def _resolve(self, capability: str | Capability) -> Capability:
+    def _resolve(self, capability: str | Capability | Workflow) -> Capability:
+        if isinstance(capability, str):
+            cap = self._lookup(capability)
+            if cap is None:
+                raise CapabilityNotFound(capability, self.registry.names())
+            return cap
         if isinstance(capability, Capability):
             return capability
-        cap = self._lookup(capability)
-        if cap is None:
-            raise CapabilityNotFound(capability, self.registry.names())
+        if isinstance(capability, Workflow):
+            return self._built(capability)
+        raise PacketFlowError(
+            f"Engine.run: cannot run a {type(capability).__name__} ({capability!r:.60}); pass a "
+            "registered capability's name, a Capability, or a Workflow (e.g. registry.compose(...))"
+        )
+
+    def _built(self, workflow: Workflow) -> Capability:
+        """The workflow built against this engine's registry, once (a WorkflowError if it does
+        not fit). Keyed by identity: a Workflow holds dicts, so it is not hashable, and the
+        cache keeps the value alive so its id cannot be reused while cached."""
+        entry = self._workflows.get(id(workflow))
+        if entry is not None and entry[0] is workflow:
+            return entry[1]
+        cap = workflow.build(self.registry)
+        with self._workflows_lock:
+            if len(self._workflows) >= _WORKFLOW_CACHE:
+                self._workflows.pop(next(iter(self._workflows)))  # the oldest
+            self._workflows[id(workflow)] = (workflow, cap)
         return cap
 
     def _begin(
@@ -226,7 +279,7 @@ class Engine:
             attempts, served_by = outcome.attempts, outcome.served_by
             served = cap if served_by is None else self.registry.get(served_by)
             try:
-                outputs = check_outputs(served, outcome.value)
+                outputs = check_outputs(served, outcome.value, plain=self.plain_outputs)
             except ContractError as exc:
                 error = exc
             else:

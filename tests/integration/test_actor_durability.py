@@ -17,10 +17,10 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from killing import acks_in, kill_when
 from paths import SUPPORT_DIR
 
 from capabilities import Engine
@@ -48,17 +48,8 @@ def _run_and_kill(tmp_path: Path, n: int, actors: int, kill_after: int) -> Path:
         [sys.executable, str(CHILD), str(store), str(log), str(n), str(actors)],
         stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.poll() is None:
-            if log.exists() and log.read_bytes().count(b"\na ") + 1 > kill_after:
-                break
-            time.sleep(0.002)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.kill()
-        _, err = child.communicate(timeout=30)
-    assert child.returncode in (-signal.SIGKILL, 0), err.decode()
+    err = kill_when(child, lambda: acks_in(log) > kill_after)
+    assert child.returncode in (-signal.SIGKILL, 0), err
     return tmp_path
 
 
@@ -112,3 +103,81 @@ def test_sigkill_at_random_moment_loses_nothing_acknowledged_and_applies_once(
             assert state["count"] == len(mine_sent)
             assert state["sum"] == sum(i + 1 for i in mine_sent)
         assert in_flight <= actors
+
+
+# -- two processes on one store ---------------------------------------------------------------
+def _start(tmp_path: Path, tag: str, n: int, actors: int) -> subprocess.Popen:
+    store, log = tmp_path / "actors.sqlite", tmp_path / f"sent-{tag}.log"
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), str(store), str(log), str(n), str(actors), tag],
+        stderr=subprocess.PIPE,
+    )
+
+
+def _finish(child: subprocess.Popen) -> None:
+    _, err = child.communicate(timeout=300)
+    assert child.returncode == 0, err.decode()[-2000:]
+
+
+@pytest.mark.parametrize(("n", "actors"), [(300, 1), (400, 2)])
+def test_two_processes_sending_to_the_same_actors_apply_every_message_once(
+    tmp_path: Path, n: int, actors: int
+) -> None:
+    children = [_start(tmp_path, tag, n, actors) for tag in ("A", "B")]
+    for child in children:
+        _finish(child)
+    with Engine(build_registry(), store=str(tmp_path / "actors.sqlite")) as engine:
+        runtime = ActorRuntime(engine)
+        for a in range(actors):
+            mine = list(range(a, n, actors))
+            state = runtime.state("counter", f"c{a}")
+            assert state["count"] == 2 * len(mine)
+            assert state["sum"] == 2 * sum(i + 1 for i in mine)
+            log = runtime.history("counter", f"c{a}")
+            assert [m.seq for m in log] == list(range(1, 2 * len(mine) + 1))  # contiguous
+            keys = sorted(m.idempotency_key for m in log)
+            assert keys == sorted(f"{t}m{i}" for t in "AB" for i in mine)  # each exactly once
+
+
+def test_two_processes_resending_the_same_messages_apply_each_once(tmp_path: Path) -> None:
+    n = 300
+    children = [_start(tmp_path, "same", n, 1) for _ in range(2)]
+    for child in children:
+        _finish(child)
+    _, acked, done = _read_log(tmp_path / "sent-same.log")  # one log, appended by both
+    assert done and acked == set(range(n))  # and both exited 0 after unwrapping every reply
+    with Engine(build_registry(), store=str(tmp_path / "actors.sqlite")) as engine:
+        runtime = ActorRuntime(engine)
+        state = runtime.state("counter", "c0")
+        assert state == {"count": n, "sum": sum(i + 1 for i in range(n))}
+        assert [m.seq for m in runtime.history("counter", "c0")] == list(range(1, n + 1))
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_sigkill_of_one_of_two_processes_loses_nothing_and_applies_once(
+    tmp_path: Path, seed: int
+) -> None:
+    n = 600
+    survivor = _start(tmp_path, "S", n, 1)
+    victim = _start(tmp_path, "V", n, 1)
+    log, other = tmp_path / "sent-V.log", tmp_path / "sent-S.log"
+    kill_after = random.Random(seed).randrange(20, n // 2)
+    # both must be sending (interleaved) when the victim dies
+    kill_when(victim, lambda: acks_in(other) >= 10 and acks_in(log) > kill_after)
+    _finish(survivor)  # the other process keeps sending through the kill, undisturbed
+
+    sent, acked, _ = _read_log(log)
+    with Engine(build_registry(), store=str(tmp_path / "actors.sqlite")) as engine:
+        runtime = ActorRuntime(engine)
+        logged = {m.idempotency_key for m in runtime.history("counter", "c0")}
+        assert {f"Vm{i}" for i in acked} <= logged, "an acknowledged message was lost"
+        assert {f"Sm{i}" for i in range(n)} <= logged
+        assert len(logged - {f"Vm{i}" for i in acked} - {f"Sm{i}" for i in range(n)}) <= 1
+        for i in sorted(set(sent) - acked):  # the killed sender's resends, same keys
+            runtime.send_sync("counter", "c0", {"value": i + 1}, idempotency_key=f"Vm{i}").unwrap()
+        state = runtime.state("counter", "c0")
+        assert state["count"] == n + len(sent)
+        assert state["sum"] == sum(i + 1 for i in range(n)) + sum(i + 1 for i in sent)
+        assert [m.seq for m in runtime.history("counter", "c0")] == list(
+            range(1, n + len(sent) + 1)
+        )

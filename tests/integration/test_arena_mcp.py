@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import mcp
+import mcp.shared.exceptions
+import pytest
 from paths import REPO_ROOT, SCENARIOS_DIR
 
 from arena.scenario import load_registry
@@ -74,3 +76,26 @@ def test_capabilities_never_imports_the_arena():
                 names = [node.module]
             assert not any(n == "arena" or n.startswith("arena.") for n in names), path
         assert '"arena.' not in path.read_text(), f"{path} imports the arena by name"
+
+
+async def test_run_arena_reports_progress_and_each_run_is_a_resource():
+    from arena.ui.mcp import scenario_mcp
+
+    registry, extras = scenario_mcp(str(SCENARIO))
+    server = build_server(registry, extras=extras)
+    steps = []
+
+    async def on_progress(progress, total, message) -> None:
+        steps.append(progress)
+
+    async with mcp.Client(server) as client:
+        ran = await client.call_tool("run_arena", {"steps": 20}, progress_callback=on_progress)
+        assert not ran.is_error, ran.content[0].text
+        run_id = ran.structured_content["run_id"]
+        assert steps and steps == sorted(steps) and steps[-1] >= 20
+        res = await client.read_resource(f"arena://runs/{run_id}/summary")
+        assert json.loads(res.contents[0].text) == ran.structured_content["summary"]
+        prompt = await client.get_prompt("route_request", {"request": "my card was declined"})
+        assert "answer_account_question" in prompt.messages[0].content.text
+        with pytest.raises(mcp.shared.exceptions.MCPError):
+            await client.read_resource("arena://runs/run-999/summary")

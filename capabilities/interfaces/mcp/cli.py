@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from capabilities.core.security import validate_grants
 from capabilities.errors import PacketFlowError
 from capabilities.runtime.registry import Registry
 
@@ -58,36 +59,42 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
-ScenarioLoader = Callable[[str], tuple[Registry, dict[str, Any]]]
+# a scenario file -> its registry and an ``Extras`` (or a plain URI -> reader mapping)
+ScenarioLoader = Callable[[str], tuple[Registry, Any]]
 
 
 def run(args: argparse.Namespace, scenario_loader: ScenarioLoader | None = None) -> int:
     """Serve until the client disconnects (stdio) or the process is interrupted (HTTP).
 
-    ``scenario_loader`` turns ``--scenario FILE`` into a registry and extra MCP resources; the
+    ``scenario_loader`` turns ``--scenario FILE`` into a registry and MCP extras; the
     arena's CLI passes its own, so this package never imports the arena.
     """
+    from capabilities.interfaces.mcp.host import Extras
     from capabilities.interfaces.mcp.server import AccessConfig, Principal, build_server
     from capabilities.runtime.engine import Engine
 
     if args.mcp_command != "serve":  # pragma: no cover - argparse enforces the choice
         raise PacketFlowError(f"unknown mcp command {args.mcp_command!r}")
-    resources: dict[str, Any] = {}
+    extras = Extras()
     if args.scenario:
         if scenario_loader is None:
             raise PacketFlowError(
                 f"--scenario {args.scenario!r}: scenarios need the arena; run "
                 "'packetflow-arena mcp serve --scenario FILE', or use --registry MODULE"
             )
-        registry, resources = scenario_loader(args.scenario)
+        registry, loaded = scenario_loader(args.scenario)
+        extras = loaded if isinstance(loaded, Extras) else Extras(resources=loaded)
     else:
         registry = load_registry(args.registry or DEFAULT_REGISTRY)
     access = AccessConfig.load(args.config) if args.config else AccessConfig()
     if args.principal or args.grant:
+        validate_grants(args.grant, where="--grant")
         access = AccessConfig(
             Principal(args.principal or access.principal.name, frozenset(args.grant)),
             access.tokens,
         )
+    if args.transport == "http":
+        check_http_binding(args.host, bool(access.tokens))
     if args.transport == "stdio" and access.tokens:
         print("packetflow-arena mcp: bearer tokens only apply over HTTP", file=sys.stderr)
     if args.store == ":memory:" and any(c.kind == "actor" for c in registry):
@@ -97,7 +104,7 @@ def run(args: argparse.Namespace, scenario_loader: ScenarioLoader | None = None)
         )
     url = f"http://{args.host}:{args.port}"
     engine = Engine(registry, store=args.store)
-    server = build_server(registry, engine, access=access, resources=resources, http_url=url)
+    server = build_server(registry, engine, access=access, extras=extras, http_url=url)
     try:
         if args.transport == "stdio":
             server.run("stdio")
@@ -107,6 +114,26 @@ def run(args: argparse.Namespace, scenario_loader: ScenarioLoader | None = None)
     finally:
         engine.close()
     return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def check_http_binding(host: str, authenticated: bool) -> None:
+    """Without bearer tokens anyone who reaches the port can call every tool, so an
+    unauthenticated server binds loopback only (and says so); elsewhere it is refused."""
+    if authenticated:
+        return
+    if host not in LOOPBACK:
+        raise PacketFlowError(
+            f"--host {host!r}: serving HTTP beyond loopback needs authentication; pass "
+            "--config FILE with bearer tokens (see docs/mcp.md), or bind 127.0.0.1"
+        )
+    print(
+        f"packetflow-arena mcp: no access config: serving without authentication on {host} "
+        "(loopback only); pass --config FILE with bearer tokens to require them",
+        file=sys.stderr,
+    )
 
 
 def load_registry(spec: str) -> Registry:

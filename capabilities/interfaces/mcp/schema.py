@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mcp_types import Tool as MCPTool
+from mcp_types import ToolAnnotations
 
 from capabilities.core.model import Capability, Field
 from capabilities.core.typecheck import fields_of_return_type
@@ -104,8 +105,62 @@ def input_schema(cap: Capability) -> dict[str, Any]:
     return schema
 
 
+# Any JSON value, said explicitly: what a name-only output (``provides=["ticket_id"]``) may hold.
+JSON_VALUE = {"type": ["string", "number", "integer", "boolean", "array", "object", "null"]}
+
+
 def output_schema(cap: Capability) -> dict[str, Any]:
-    return fields_schema(cap.provides, closed=False)
+    """The outputs' schema: declared types, the return annotation of a single output, and for
+    a name-only output any JSON value (never a bare ``{}``)."""
+    fields = list(cap.provides)
+    if len(fields) == 1 and fields[0].type is Any and cap.kind != "actor":
+        returned = _return_hint(cap)
+        if returned is not None:
+            fields = [dataclasses.replace(fields[0], type=returned)]
+    schema = fields_schema(fields, closed=False)
+    schema["properties"] = {k: v or dict(JSON_VALUE) for k, v in schema["properties"].items()}
+    return schema
+
+
+def _return_hint(cap: Capability) -> Any:
+    with contextlib.suppress(Exception):
+        hint = typing.get_type_hints(cap.execute).get("return")
+        if hint is not None and hint is not Any and json_schema(hint):
+            return hint
+    return None
+
+
+# -- tool annotations --------------------------------------------------------------------------
+READ_ACTIONS = frozenset({"read", "list", "view", "query"})
+DESTRUCTIVE_ACTIONS = frozenset({"delete", "admin", "destroy", "wipe", "erase"})
+
+
+def tool_annotations(cap: Capability) -> ToolAnnotations:
+    """``readOnlyHint`` / ``destructiveHint`` / ``idempotentHint`` from the declaration.
+
+    An explicit ``read_only`` / ``destructive`` flag wins. Otherwise: an actor writes its state
+    (not read-only, not idempotent); a capability whose permissions are all read-level
+    (``accounts:read``) is read-only and idempotent; one needing a delete/admin-level permission
+    may destroy data. Without either, the hints are left unset and clients assume the spec's
+    cautious defaults (may write, may destroy).
+    """
+    actions = {p.split(":")[1] if ":" in p else p for p in cap.permissions}
+    read_only = cap.metadata.get("read_only")
+    destructive = cap.metadata.get("destructive")
+    if read_only is None:
+        if cap.kind == "actor" or destructive:
+            read_only = False
+        elif actions and actions <= READ_ACTIONS:
+            read_only = True
+    if destructive is None:
+        if read_only:
+            destructive = False
+        elif actions & DESTRUCTIVE_ACTIONS:
+            destructive = True
+    idempotent = True if read_only else (False if cap.kind == "actor" else None)
+    return ToolAnnotations(
+        read_only_hint=read_only, destructive_hint=destructive, idempotent_hint=idempotent
+    )
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -115,6 +170,7 @@ def tool_of(cap: Capability) -> MCPTool:
         description=cap.intent,
         input_schema=input_schema(cap),
         output_schema=output_schema(cap),
+        annotations=tool_annotations(cap),
     )
 
 
@@ -141,12 +197,22 @@ def is_jsonable(value: Any) -> bool:
     return True
 
 
+class NotJSON(ValueError):
+    """A value JSON cannot carry (NaN, infinity): refused, never sent as a string."""
+
+
 def jsonable(value: Any) -> Any:
-    """Outputs as JSON data: tuples/sets -> lists, dataclasses -> objects, numpy -> Python."""
+    """Outputs as JSON data: tuples/sets -> lists, dataclasses -> objects, numpy -> Python.
+
+    NaN and infinity raise :class:`NotJSON`: sent as ``"inf"`` they would break the declared
+    ``number`` type, and as ``null`` they would pass for a missing value.
+    """
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        if not math.isfinite(value):
+            raise NotJSON(f"{value!r} is not a finite number; JSON cannot carry it")
+        return value
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

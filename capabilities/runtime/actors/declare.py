@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
 from capabilities.core.data import injected_service, parse_fields
-from capabilities.core.model import Capability, DeclarationOptions, Field
+from capabilities.core.model import Capability, DeclarationOptions, Field, behaviour_metadata
 from capabilities.errors import RegistrationError
 
 if TYPE_CHECKING:
     pass
 from capabilities.runtime.actors.runtime import make_execute
-from capabilities.runtime.actors.spec import ActorSpec
+from capabilities.runtime.actors.spec import ACTOR_SCOPES, ActorSpec
 
 
 class ActorOptions(DeclarationOptions, total=False):
@@ -23,6 +23,7 @@ class ActorOptions(DeclarationOptions, total=False):
 
     requires: Sequence[str] | Mapping[str, Any] | Sequence[Field] | None
     initial_state: Any
+    scope: str  # "principal" (default: each principal has its own state per id) or "shared"
 
 
 def actor_capability(handler: Callable[..., Any], **options: Unpack[ActorOptions]) -> Capability:
@@ -38,6 +39,11 @@ def actor_capability(handler: Callable[..., Any], **options: Unpack[ActorOptions
     inject = _handler_injections(handler, cap_name)
     message_fields, contract = _message_contract(handler, cap_name, options.get("requires"))
     initial_state = options.get("initial_state")
+    scope = options.get("scope", "principal")
+    if scope not in ACTOR_SCOPES:
+        raise RegistrationError(
+            f"actor {cap_name!r}: scope must be one of {list(ACTOR_SCOPES)}, got {scope!r}"
+        )
     spec = ActorSpec(
         name=cap_name,
         handler=handler,
@@ -46,6 +52,7 @@ def actor_capability(handler: Callable[..., Any], **options: Unpack[ActorOptions
         is_async=inspect.iscoroutinefunction(handler),
         inject=inject,
         message_contract=contract,
+        scope=scope,
     )
     spec.fresh_state()  # fail at declaration, not at the first message, if it is not JSON-ready
     provides = options.get("provides")
@@ -59,7 +66,11 @@ def actor_capability(handler: Callable[..., Any], **options: Unpack[ActorOptions
         effects=tuple(options.get("effects", ())),
         permissions=tuple(options.get("permissions", ())),
         examples=tuple(options.get("examples", ())),
-        metadata={**dict(options.get("metadata") or {}), "actor": spec},
+        metadata={
+            **dict(options.get("metadata") or {}),
+            **behaviour_metadata(options, f"actor {cap_name!r}"),
+            "actor": spec,
+        },
         is_async=spec.is_async,
         kind="actor",
         inject=(("engine", "engine"), ("context", "context")),

@@ -15,7 +15,14 @@ because of the crash) returns the stored reply instead of being applied twice.
 Actors are ordinary capabilities (``kind="actor"``) with the contract
 ``actor_id: str, message: dict, idempotency_key: str | None -> <provides>``, so the engine,
 workflows and MCP call them like anything else — and every path goes through the same durable
-delivery (:meth:`ActorRuntime.deliver`). One process owns an actor store at a time.
+delivery (:meth:`ActorRuntime.deliver`).
+
+Several processes may share one actor store: each commit checks, under SQLite's write lock,
+that the actor id is still at the sequence its state was read at. If another process got there
+first, the message is handled again on the fresh state (at most ``MAX_COMMIT_ATTEMPTS`` times),
+so every message is applied exactly once and sequences stay contiguous. A handler should
+therefore be a function of ``(message, state)``: what it does besides returning — calls through
+an injected engine — may happen again on such a conflict.
 """
 
 from __future__ import annotations
@@ -37,8 +44,11 @@ from capabilities.errors import ContractError, PacketFlowError
 
 if TYPE_CHECKING:
     from capabilities.runtime.engine import Engine, Result
-from capabilities.runtime.actors.spec import ActorSpec, LoggedMessage, actor_spec
+from capabilities.runtime.actors.spec import ANONYMOUS, ActorSpec, LoggedMessage, actor_spec
 from capabilities.runtime.actors.store import ActorStore, dumps
+
+MAX_COMMIT_ATTEMPTS = 100  # conflicting commits with other processes before giving up
+_CONFLICT: Any = object()  # _commit's answer when another process committed first
 
 
 def make_execute(spec: ActorSpec) -> Callable[..., Any]:
@@ -168,18 +178,23 @@ class ActorRuntime:
         context: Context,
     ) -> Any:
         """Handle one message in the actor's mailbox and commit before returning the reply."""
+        actor_id = spec.storage_id(actor_id, context.principal)  # the caller's own namespace
         box = self._mailbox(spec.name, actor_id)
         async with box.loop_lock():
             await acquire_thread_lock(box.thread_lock)
             try:
-                replayed, outcome = self._handle(
-                    spec, box, actor_id, message, idempotency_key, context
-                )
-                if replayed:
-                    return outcome
-                if inspect.isawaitable(outcome):
-                    outcome = await outcome
-                return self._commit(spec, box, actor_id, message, idempotency_key, outcome)
+                for _ in range(MAX_COMMIT_ATTEMPTS):
+                    replayed, outcome = self._handle(
+                        spec, box, actor_id, message, idempotency_key, context
+                    )
+                    if replayed:
+                        return outcome
+                    if inspect.isawaitable(outcome):
+                        outcome = await outcome
+                    reply = self._commit(spec, box, actor_id, message, idempotency_key, outcome)
+                    if reply is not _CONFLICT:
+                        return reply
+                raise self._contended(spec, actor_id)
             finally:
                 box.thread_lock.release()
 
@@ -193,35 +208,51 @@ class ActorRuntime:
     ) -> Any:
         if spec.is_async:
             raise PacketFlowError(f"actor {spec.name!r} is async; use 'await deliver(...)'")
+        actor_id = spec.storage_id(actor_id, context.principal)  # the caller's own namespace
         box = self._mailbox(spec.name, actor_id)
         with box.thread_lock:
-            replayed, outcome = self._handle(spec, box, actor_id, message, idempotency_key, context)
-            if replayed:
-                return outcome
-            return self._commit(spec, box, actor_id, message, idempotency_key, outcome)
+            for _ in range(MAX_COMMIT_ATTEMPTS):
+                replayed, outcome = self._handle(
+                    spec, box, actor_id, message, idempotency_key, context
+                )
+                if replayed:
+                    return outcome
+                reply = self._commit(spec, box, actor_id, message, idempotency_key, outcome)
+                if reply is not _CONFLICT:
+                    return reply
+            raise self._contended(spec, actor_id)
 
     # -- reading back ------------------------------------------------------------------------
-    def state(self, actor: str, actor_id: str) -> Any:
+    # Readers take the principal whose namespace to read (see ``ActorSpec.storage_id``); the
+    # default is a default ``Context()``'s, and a ``scope="shared"`` actor ignores it.
+    def state(self, actor: str, actor_id: str, *, principal: str = ANONYMOUS) -> Any:
         """The last committed state of ``actor_id`` (the initial state if it has none yet)."""
         spec = actor_spec(self._actor(actor))
         row = self._db.query(
-            "SELECT state FROM actor_state WHERE actor=? AND actor_id=?", (actor, actor_id)
+            "SELECT state FROM actor_state WHERE actor=? AND actor_id=?",
+            (actor, spec.storage_id(actor_id, principal)),
         )
         return json.loads(row[0][0]) if row else spec.fresh_state()
 
-    def actor_ids(self, actor: str) -> list[str]:
+    def actor_ids(self, actor: str, *, principal: str = ANONYMOUS) -> list[str]:
+        """The ids ``principal`` has state under (every id of a shared actor)."""
+        spec = actor_spec(self._actor(actor))
+        prefix = spec.storage_id("", principal)
         rows = self._db.query(
             "SELECT actor_id FROM actor_state WHERE actor=? ORDER BY actor_id", (actor,)
         )
-        return [r[0] for r in rows]
+        return [r[0][len(prefix) :] for r in rows if r[0].startswith(prefix)]
 
-    def history(self, actor: str, actor_id: str, limit: int | None = None) -> list[LoggedMessage]:
+    def history(
+        self, actor: str, actor_id: str, limit: int | None = None, *, principal: str = ANONYMOUS
+    ) -> list[LoggedMessage]:
         """Logged messages and replies of ``actor_id``, oldest first (the last ``limit``)."""
         sql = (
             "SELECT seq, message, reply, idempotency_key, time FROM actor_messages "
             "WHERE actor=? AND actor_id=? ORDER BY seq DESC"
         )
-        args: tuple[Any, ...] = (actor, actor_id)
+        spec = actor_spec(self._actor(actor))
+        args: tuple[Any, ...] = (actor, spec.storage_id(actor_id, principal))
         if limit is not None:
             sql += " LIMIT ?"
             args += (int(limit),)
@@ -257,10 +288,13 @@ class ActorRuntime:
             removed = cur.rowcount
         return removed
 
-    def snapshots(self, actor: str, actor_id: str) -> list[tuple[int, Any]]:
+    def snapshots(
+        self, actor: str, actor_id: str, *, principal: str = ANONYMOUS
+    ) -> list[tuple[int, Any]]:
+        spec = actor_spec(self._actor(actor))
         rows = self._db.query(
             "SELECT seq, state FROM actor_snapshots WHERE actor=? AND actor_id=? ORDER BY seq",
-            (actor, actor_id),
+            (actor, spec.storage_id(actor_id, principal)),
         )
         return [(s, json.loads(st)) for s, st in rows]
 
@@ -297,7 +331,7 @@ class ActorRuntime:
         """``(True, stored reply)`` for a replayed key, else ``(False, the handler's outcome)``
         (awaitable for an async handler). Shared by :meth:`deliver` and :meth:`deliver_sync`;
         the mailbox lock is held by the caller."""
-        stored = self._db.stored_reply(spec.name, actor_id, key)
+        stored = self._db.stored_reply(spec.name, actor_id, key, message)
         if stored is not None:
             return True, stored[0]
         state = self._load(spec, box, actor_id)
@@ -365,22 +399,20 @@ class ActorRuntime:
         state_json = dumps(spec.name, "state", new_state)
         reply_json = dumps(spec.name, "reply", reply)
         message_json = dumps(spec.name, "message", message)
-        seq = box.seq + 1
-        now = time.time()
-        with self._db.transaction() as db:
-            db.execute(
-                "INSERT INTO actor_messages (actor, actor_id, seq, idempotency_key, message, "
-                "reply, time) VALUES (?,?,?,?,?,?,?)",
-                (spec.name, actor_id, seq, key, message_json, reply_json, now),
-            )
-            db.execute(
-                "INSERT INTO actor_state (actor, actor_id, seq, state, updated) "
-                "VALUES (?,?,?,?,?) ON CONFLICT (actor, actor_id) DO UPDATE SET "
-                "seq=excluded.seq, state=excluded.state, updated=excluded.updated",
-                (spec.name, actor_id, seq, state_json, now),
-            )
+        seq = self._db.commit(
+            spec.name, actor_id, box.seq, key, message_json, reply_json, state_json
+        )
+        if seq is None:  # another process committed to this id first: re-read, re-handle
+            box.state_json = None
+            return _CONFLICT
         box.seq, box.state_json = seq, state_json
         return reply
+
+    def _contended(self, spec: ActorSpec, actor_id: str) -> PacketFlowError:
+        return PacketFlowError(
+            f"actor {spec.name!r} id {actor_id!r}: {MAX_COMMIT_ATTEMPTS} commits in a row lost "
+            f"to other processes writing {self.store}; too much contention on one actor id"
+        )
 
 
 async def acquire_thread_lock(lock: threading.Lock) -> None:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 from capabilities.runtime.actors.store import dumps
 
 ACTOR_INPUTS = ("actor_id", "message", "idempotency_key")
+ACTOR_SCOPES = ("principal", "shared")
+ANONYMOUS = "anonymous"  # the principal of a default ``Context()``
 
 
 # -- declaration -------------------------------------------------------------------------------
@@ -29,6 +31,19 @@ class ActorSpec:
     is_async: bool
     inject: tuple[tuple[str, str], ...] = ()
     message_contract: Capability | None = field(default=None, compare=False, repr=False)
+    scope: str = "principal"
+
+    def storage_id(self, actor_id: str, principal: str) -> str:
+        """The key an actor id is stored under: the caller's own namespace by default.
+
+        Why: an actor id is chosen by the caller, so two principals naming the same id must not
+        share a conversation (a confused deputy would hand one principal's memory to another).
+        ``scope="shared"`` is the capability's explicit declaration that every principal sees
+        one state per id. The principal is escaped so ``principal/actor_id`` splits one way only.
+        """
+        if self.scope == "shared":
+            return actor_id
+        return f"{principal.replace('%', '%25').replace('/', '%2F')}/{actor_id}"
 
     def fresh_state(self) -> Any:
         """A new initial state (a callable ``initial_state`` is a factory, e.g. ``dict``)."""

@@ -122,7 +122,7 @@ def test_pareto_plots_one_marker_per_run_per_router_and_the_front():
     )
     fig = plots.pareto(df)
     ax = fig.axes[0]
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["physics", "random", "semantic_argmax", "Pareto front"]
     assert sum(len(c.get_offsets()) for c in ax.collections) == 4
     front = ax.get_lines()[0]
@@ -130,6 +130,60 @@ def test_pareto_plots_one_marker_per_run_per_router_and_the_front():
     assert front.get_xdata().tolist() == [3.0, 4.0, 6.0]
     assert front.get_ydata().tolist() == [0.1, 0.9, 0.95]
     assert ax.get_xlabel() == "p95 wait (steps)" and "routing accuracy" in ax.get_ylabel()
+
+
+def _bbox(artist, fig):
+    fig.canvas.draw()
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def test_pareto_zooms_on_the_band_where_the_routers_differ_legend_outside_the_data():
+    df = pd.DataFrame(
+        {
+            "router": ["physics"] * 3 + ["semantic_argmax", "random", "round_robin"],
+            "wait_p95": [2.0, 4.0, 7.0, 6.0, 0.0, 5.0],
+            "routing_accuracy": [0.9664, 0.9677, 0.9636, 0.9654, 0.104, 0.0995],
+        }
+    )
+    fig = plots.pareto(df)
+    overview, zoom = fig.axes
+    lo, hi = zoom.get_ylim()
+    assert 0.96 < lo < 0.9636 and 0.9677 < hi < 0.972  # the top band fills the zoomed panel
+    assert overview.get_ylim()[0] < 0.0995  # the naive baselines are still on the overview
+    xs = zoom.get_xlim()
+    assert xs[0] < 2.0 and 7.0 < xs[1] < 8.0
+    assert sum(len(c.get_offsets()) for c in zoom.collections) == 6  # the same runs, zoomed
+    assert any(isinstance(patch, plt.Rectangle) for patch in overview.patches)  # band marked
+    legend = _bbox(fig.legends[0], fig)
+    for ax in fig.axes:
+        assert not legend.overlaps(_bbox(ax, fig))  # the legend covers no data
+
+
+def test_pareto_without_a_separate_top_band_is_one_panel():
+    df = pd.DataFrame(
+        {
+            "router": ["a", "b", "c"],
+            "wait_p95": [1.0, 2.0, 3.0],
+            "routing_accuracy": [0.5, 0.6, 0.7],
+        }
+    )
+    fig = plots.pareto(df)
+    assert len(fig.axes) == 1
+    assert not _bbox(fig.legends[0], fig).overlaps(_bbox(fig.axes[0], fig))
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
+def test_a_zoom_band_is_the_top_cluster_above_the_widest_gap(values):
+    band = plots.zoom_band(np.array(values))
+    if band is None:
+        return
+    lo, hi = band
+    v = np.array(values)
+    assert hi == v.max() and lo <= hi
+    below = v[v < lo]
+    spread = v.max() - v.min()
+    assert below.size and lo - below.max() > plots.ZOOM_GAP * spread
+    assert hi - lo <= plots.ZOOM_BAND * spread  # narrow enough to be worth a zoom
 
 
 @given(

@@ -50,3 +50,33 @@ def test_the_page_renders_the_snapshot_and_zone_load_of_its_model():
 def test_cli_viz_reports_a_missing_scenario_in_one_line(tmp_path, capsys):
     assert main(["viz", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml: scenario file not found" in capsys.readouterr().err
+
+
+def test_the_front_end_solara_asks_for_is_installed_locally():
+    """Every file the production page loads from ``{{cdn}}`` (Vuetify 2 app, RequireJS, Font
+    Awesome) is in the local asset store solara serves from, so no CDN is needed: a solara
+    upgrade asking for versions solara-assets lacks fails here, without a browser."""
+    import re
+    from pathlib import Path
+
+    import ipywidgets
+    from solara.server import settings
+
+    from arena.ui.viz import offline_assets_installed
+
+    assert offline_assets_installed()
+    template = Path(solara.__file__).parent / "server" / "templates" / "solara.html.j2"
+    text = template.read_text().replace(
+        "{{assets.fontawesome_path}}", settings.assets.fontawesome_path
+    )
+    major = ipywidgets.__version__.split(".")[0]
+    wanted = {
+        m.replace("{{ipywidget_major_version}}", major)
+        for m in re.findall(r'\{\{cdn\}\}/([^"]+)"', text)
+        if "vuetify3" not in m  # Vue 3 pages only (ipyvuetify 3), not Mesa 3's SolaraViz
+    }
+    for package in ("solara-vuetify-app@", "requirejs@", "font-awesome@"):  # what a page needs
+        assert any(package in w for w in wanted), package
+    store = settings.assets.proxy_cache_dir
+    missing = sorted(w for w in wanted if not (store / w).is_file())
+    assert not missing, f"not in {store}: {missing}"

@@ -8,9 +8,11 @@ import ipywidgets as widgets
 import pytest
 from arena_fixtures import scenario
 from fakes import BagOfWordsEmbedder
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arena.physics import Physics, router_names
-from arena.ui.widgets import PhysicsPanel
+from arena.ui.widgets import PhysicsPanel, clamp_to_range
 
 
 def panel(**kw) -> PhysicsPanel:
@@ -104,3 +106,108 @@ def test_set_changes_several_controls_with_one_redraw():
     assert (p.model.seed_value, p.model.rate_scale) == (5, 1.5)
     with pytest.raises(ValueError, match="no control named \\['gravity'\\]"):
         p.set(gravity=1.0)
+
+
+# -- the ends of every control, and errors ---------------------------------------------------------
+def test_every_control_at_either_end_redraws_within_physics_ranges():
+    """A slider's ends as a browser sends them (a log slider's 5.000000000000001 and
+    9.999999999999999e-05) are clamped into Physics' range: each end redraws, no error."""
+    p = panel()
+    controls = {**p.sliders, "rate_scale": p.rate_scale}
+    described = Physics.describe()
+    for name, w in controls.items():
+        if isinstance(w, widgets.FloatLogSlider):  # what the browser computes: base ** end
+            ends = [w.base**w.max, w.base**w.min]
+        else:
+            ends = [w.max, w.min]
+        for end in ends:
+            if w.value == end:  # already there: step off first, so the end is a change
+                w.value = (w.max + w.min) / 2 if isinstance(w.value, float) else w.min + 1
+            before = p.redraws
+            w.value = end
+            assert p.last_error is None, f"{name}={end!r}: {p.last_error}"
+            assert p.redraws == before + 1, f"{name}={end!r} did not redraw"
+            assert p.error.value == ""
+            if name in described:
+                spec = described[name]
+                assert spec["min"] <= getattr(p.model.physics, name) <= spec["max"]
+            else:
+                assert p.model.rate_scale == end
+
+
+def test_the_log_sliders_rounded_ends_are_exactly_the_physics_bounds():
+    p = panel()
+    p.sliders["temperature"].value = 5.000000000000001
+    assert p.model.physics.temperature == 5.0
+    p.sliders["temperature"].value = 9.999999999999999e-05
+    assert p.model.physics.temperature == 1e-4
+    assert p.last_error is None
+
+
+def test_a_failing_run_is_shown_in_red_and_the_next_change_redraws():
+    p = panel()
+    good = (p.model, p.snapshot_image.value, p.redraws)
+    p.seed.value = -1  # numpy refuses a negative seed: a real failure inside the run
+    assert isinstance(p.last_error, ValueError)
+    assert "color:#c62828" in p.error.value and "redraw failed" in p.error.value
+    assert "ValueError" in p.error.value
+    assert (p.model, p.snapshot_image.value, p.redraws) == good  # the last good run stays
+    assert p.running.value == ""
+    p.seed.value = 7  # the panel is not frozen: the next change redraws and clears the error
+    assert p.redraws == good[2] + 1 and p.model.seed_value == 7
+    assert p.last_error is None and p.error.value == ""
+
+
+def test_an_error_in_a_debounced_redraw_is_shown_not_lost_in_the_event_loop(monkeypatch):
+    p = panel(debounce=0.01)
+
+    def fail() -> None:
+        raise RuntimeError("the simulation broke")
+
+    monkeypatch.setattr(p, "simulate", fail)
+
+    async def change_and_wait() -> None:
+        p.sliders["attraction"].value = 7.0
+        await asyncio.sleep(0.2)
+
+    asyncio.run(change_and_wait())
+    assert "RuntimeError: the simulation broke" in p.error.value
+    monkeypatch.undo()
+    p.sliders["attraction"].value = 8.0  # no running loop now: redraws at once
+    assert p.last_error is None and p.model.physics.attraction == 8.0
+
+
+def test_set_raises_the_error_it_shows():
+    p = panel()
+    with pytest.raises(ValueError):
+        p.set(seed=-5)
+    assert "redraw failed" in p.error.value
+
+
+def test_running_is_shown_while_a_redraw_runs_and_cleared_after():
+    p = panel()
+    seen = []
+    real = p.simulate
+
+    def spy():
+        seen.append(p.running.value)
+        return real()
+
+    p.simulate = spy
+    p.redraw()
+    assert seen == ["<i>running…</i>"] and p.running.value == ""
+    assert f"redraw #{p.redraws}" in p.status.value
+
+
+@given(
+    st.sampled_from(sorted(Physics.describe())),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+)
+def test_any_control_value_clamps_into_a_valid_physics(name, value):
+    spec = Physics.describe()[name]
+    got = clamp_to_range(value, spec)
+    assert spec["min"] <= got <= spec["max"]
+    assert isinstance(got, int) == spec["integer"]
+    Physics(**{name: got})  # accepted
+    if spec["min"] <= value <= spec["max"] and not spec["integer"]:
+        assert got == value  # a value in range is kept as it is

@@ -17,7 +17,6 @@ from capabilities import (
     Context,
     ContractError,
     Engine,
-    Execution,
     MetricsRegistry,
     PermissionDenied,
     Registry,
@@ -102,21 +101,6 @@ def test_audit_rows_persist_after_close_and_reopen(tmp_path):
         engine.run("score", {"text": "again"}, ALLOWED)
         assert len(engine.audit.rows("score")) == 6
     assert len(AuditStore(str(store)).rows(status="ok")) == 6
-
-
-def test_full_batches_are_committed_without_waiting_for_close(tmp_path):
-    path = str(tmp_path / "audit.sqlite")
-    store = AuditStore(path, batch_size=3)
-    reader = connect(path)
-    execution = Execution("c", ("a",), "ok", 0.1, "r1", "ada")
-    for _ in range(2):
-        store.write(execution, "info")
-    assert reader.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == 0  # buffered
-    store.write(execution, "info")
-    assert reader.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == 3
-    store.write(execution, "info")
-    store.close()
-    assert reader.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == 4
 
 
 def test_capabilities_without_an_audit_effect_write_no_rows():

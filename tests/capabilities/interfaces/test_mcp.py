@@ -82,7 +82,8 @@ async def test_every_capability_is_a_tool_with_its_contract(registry):
         assert set(registry.names()) | {"discover", "send"} <= set(tools)
         ticket = tools["open_support_ticket"]
         assert ticket.description == registry.get("open_support_ticket").intent
-        assert ticket.output_schema["properties"] == {"ticket_id": {}, "priority": {}}
+        any_json = {"type": ["string", "number", "integer", "boolean", "array", "object", "null"]}
+        assert ticket.output_schema["properties"] == {"ticket_id": any_json, "priority": any_json}
         profile = tools["user_profile_enrichment"].output_schema
         assert profile["properties"]["insights"] == {"type": "array", "items": {"type": "string"}}
 
@@ -105,9 +106,9 @@ async def test_tools_a_principal_may_not_call_are_hidden_and_refused(registry):
         names = {t.name for t in (await client.list_tools()).tools}
         assert "read_secret" not in names
         assert "account_balance" in names
-        refused = await client.call_tool("read_secret", {"key": "k"})
-        assert refused.is_error
-        assert "lacks permission 'vault:read'" in text(refused)
+        with pytest.raises(MCPError, match="Unknown tool: read_secret") as refused:
+            await client.call_tool("read_secret", {"key": "k"})
+        assert "vault" not in str(refused.value), "a hidden tool's permission must not leak"
         assert calls == [], "a refused tool must never run"
         catalogue = json.loads((await client.read_resource(CATALOGUE_URI)).contents[0].text)
         assert "read_secret" not in {c["name"] for c in catalogue}
@@ -124,7 +125,9 @@ async def test_bad_arguments_are_tool_errors_naming_the_field(registry):
         extra = await client.call_tool("account_balance", {"account_id": "a", "acount": 1})
         assert extra.is_error and "'acount'" in text(extra)
         failing = await client.call_tool("average", {"values": []})
-        assert failing.is_error and "cannot average an empty list" in text(failing)
+        # the capability's own exception text stays in the server log; the client gets the class
+        assert failing.is_error and text(failing).startswith("ValueError: ")
+        assert "cannot average" not in text(failing)
         bad_k = await client.call_tool("discover", {"query": "refund", "k": "many"})
         assert bad_k.is_error and "k" in text(bad_k)
         with pytest.raises(MCPError, match="Unknown tool: no_such_tool"):
@@ -243,6 +246,10 @@ async def test_any_arguments_get_a_result_or_a_tool_error_and_the_server_keeps_s
             )
             keys = st.sampled_from([*cap_fields, "actor", "message", "bogus"])
             arguments = data.draw(st.dictionaries(keys, json_values, max_size=4))
+            if name in registry and registry.get(name).permissions == ("vault:read",):
+                with pytest.raises(MCPError, match=f"Unknown tool: {name}"):  # hidden from p
+                    await client.call_tool(name, arguments)
+                continue
             result = await client.call_tool(name, arguments)
             if result.is_error:
                 assert text(result).strip(), "a tool error must say what is wrong"
@@ -278,4 +285,5 @@ async def test_plan_and_run_workflow_tools_respect_permissions(registry):
             "run_workflow",
             {"request": "read a secret value from the vault", "inputs": {"key": "k"}},
         )
-        assert hidden.is_error and "may not call: ['read_secret']" in text(hidden)
+        assert hidden.is_error and "no plan for this request" in text(hidden)
+        assert "read_secret" not in text(hidden), "plans must not name hidden tools"

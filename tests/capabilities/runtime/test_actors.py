@@ -219,7 +219,8 @@ def test_actor_calls_other_capabilities_with_its_callers_authority():
         assert ok.outputs["reply"] == {"balance": 42.0, "principal": "ann"}
         denied = runtime.send_sync("teller", "t", {"account": "a1"}, context=Context("bob"))
         assert isinstance(denied.error, PermissionDenied)
-        assert runtime.state("teller", "t") == {"asked": 1}
+        assert runtime.state("teller", "t", principal="ann") == {"asked": 1}
+        assert runtime.state("teller", "t") == {}, "state belongs to the principal that wrote it"
         assert [c.name for c in actors_of(registry)] == ["teller"]
 
 
@@ -235,7 +236,7 @@ def test_compaction_snapshots_state_and_trims_the_log(tmp_path: Path):
         assert runtime.snapshots("counter", "a") == [(10, runtime.state("counter", "a"))]
         assert runtime.state("counter", "a")["total"] == 55
         # the log keeps going after compaction, and recent keys still deduplicate
-        assert runtime.send_sync("counter", "a", {"value": 1}, idempotency_key="k10").outputs == {
+        assert runtime.send_sync("counter", "a", {"value": 10}, idempotency_key="k10").outputs == {
             "total": 55
         }
         assert runtime.send_sync("counter", "a", {"value": 1}).outputs == {"total": 56}

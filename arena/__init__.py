@@ -4,8 +4,8 @@ Layers, bottom to top (each imports only those below it): ``errors``, ``handlers
 ``physics`` -> ``scenario`` -> ``model`` -> ``analysis`` -> ``ui``.
 """
 
-from .errors import ScenarioError
-from .physics import Physics
+from .errors import RouterError, ScenarioError
+from .physics import LoadInfo, Physics, Router, RouterView
 from .scenario import Scenario, load_scenario, parse_scenario
 
 # heavier parts (Mesa, matplotlib, ipywidgets, Dask glue) load on first use, so `import arena`
@@ -27,8 +27,12 @@ __all__ = [
     "ArenaModel",
     "DiscreteMMc",
     "DiscreteOverflow",
+    "LoadInfo",
     "Physics",
     "PhysicsPanel",
+    "Router",
+    "RouterError",
+    "RouterView",
     "RunSummary",
     "Scenario",
     "ScenarioError",

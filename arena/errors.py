@@ -29,3 +29,7 @@ class ConservationError(PacketFlowError):
 class PhysicsError(PacketFlowError, ValueError):
     """A physics parameter is out of its range, not finite or of the wrong type (also a
     ValueError, for callers that catch that)."""
+
+
+class RouterError(PacketFlowError):
+    """A router (a plug-in, usually) returned something that is not one routable zone per intent."""

@@ -105,9 +105,8 @@ class OutOfScopeCalibrator:
         self.model = model
         self.folds, self.seed = folds, seed
         self.fallback_columns = model.zone_caps[model.fallback_index]
-        zone_of_cap = np.full(len(model.capability_names), -1, dtype=np.int64)
-        for zi, idx in enumerate(model.zone_caps):
-            zone_of_cap[idx] = zi
+        q = model.cap_quality  # a capability's home zone: its best-quality host, as the model's
+        zone_of_cap = np.where(q.max(axis=0) > 0, q.argmax(axis=0), -1).astype(np.int64)
         self._zone_of_cap = zone_of_cap
         labels = model.source_labels
         if (labels < 0).any():
@@ -135,7 +134,7 @@ class OutOfScopeCalibrator:
 
     def _scored(self, proba: np.ndarray, is_oos: np.ndarray, true_zone: np.ndarray) -> ScoredRows:
         m = self.model
-        zones, _ = zone_attraction(proba, m.zone_caps)
+        zones, _ = zone_attraction(proba, m.zone_caps, m.zone_quality)
         routable = zones[:, m.routable_zones]
         pick = m.routable_zones[routable.argmax(axis=1)]
         return ScoredRows(proba, routable, is_oos, ~is_oos & (pick == true_zone))

@@ -108,6 +108,9 @@ class ArenaBuild:
         self.step_completions = np.zeros(Z, dtype=np.int64)
         self.step_drops = np.zeros(Z, dtype=np.int64)
         self.queues: list[deque[int]] = [deque() for _ in range(Z)]
+        groups = list(dict.fromkeys(z.group_name for z in sc.zones))
+        self.group_names = groups
+        self.zone_group = np.array([groups.index(z.group_name) for z in sc.zones], dtype=np.intp)
         self.fallback_index = next((i for i, z in enumerate(self.zones) if z.fallback), -1)
         self.routable_zones = np.array(
             [i for i in range(Z) if i != self.fallback_index], dtype=np.intp
@@ -128,6 +131,7 @@ class ArenaBuild:
         index = {n: i for i, n in enumerate(names)}
         self.capability_specs = {c.name: c for c in self.scenario.capabilities}
         self.zone_caps: list[np.ndarray] = []
+        self.zone_quality: list[np.ndarray] = []  # per zone, the quality of each hosted capability
         self.capability_agents: list[CapabilityAgent] = []
         for zi, (zone, spec) in enumerate(zip(self.zones, self.scenario.zones, strict=True)):
             idx = np.array([index[c] for c in spec.capabilities], dtype=np.intp)
@@ -138,6 +142,9 @@ class ArenaBuild:
                     f"zone {zone.name!r} hosts no capability, so it could not serve what it captures",
                 )
             self.zone_caps.append(idx)
+            self.zone_quality.append(
+                np.array([spec.quality_of(c) for c in spec.capabilities], dtype=np.float32)
+            )
             for j, ci in enumerate(idx):
                 angle = 2 * math.pi * j / len(idx)
                 r = zone.radius * 0.6
@@ -233,9 +240,14 @@ class ArenaBuild:
             [lid[lab] if lab is not None else -1 for lab in data.labels], dtype=np.int32
         )
         cap_index = {n: i for i, n in enumerate(self.capability_names)}
-        zone_of_cap = np.full(len(self.capability_names), -1, dtype=np.int16)
-        for zi, idx in enumerate(self.zone_caps):
-            zone_of_cap[idx] = zi
+        # a capability's home zone: its best-quality host (the first, among replicas); the
+        # quality matrix says how well each zone serves each capability (0: not at all)
+        self.cap_quality = np.zeros((len(self.zones), len(self.capability_names)), np.float32)
+        for zi, (idx, q) in enumerate(zip(self.zone_caps, self.zone_quality, strict=True)):
+            self.cap_quality[zi, idx] = q
+        zone_of_cap = np.where(
+            self.cap_quality.max(axis=0) > 0, self.cap_quality.argmax(axis=0), -1
+        ).astype(np.int16)
         l2c = self.scenario.label_to_capability()
         oos = set(self.scenario.arrivals.out_of_scope_labels)
         self.label_capability = np.array(
@@ -245,6 +257,9 @@ class ArenaBuild:
             [zone_of_cap[c] if c >= 0 else -1 for c in self.label_capability], dtype=np.int16
         )
         self.label_is_oos = np.array([lab in oos for lab in label_names], dtype=bool)
+        self.label_group = np.where(
+            self.label_zone >= 0, self.zone_group[np.maximum(self.label_zone, 0)], -1
+        )
         self.text_zone_sim, self.text_best_cap, self.text_in_scope = self.similarities(
             list(self.source_texts)
         )
@@ -260,8 +275,10 @@ class ArenaBuild:
 
         A zone's attraction is that of its best-matching hosted capability: cosine similarity
         (or its specialisation text's, if closer), or with learned attraction the head's
-        probability. The in-scope score is ``attraction.out_of_scope_score``'s (see
-        :func:`arena.physics.in_scope_score`). Texts are embedded in batches through the cache.
+        probability, scaled by the zone's quality for it (a negative cosine is divided by it,
+        so lower quality always means less attraction). The in-scope score is
+        ``attraction.out_of_scope_score``'s (see :func:`arena.physics.in_scope_score`). Texts
+        are embedded in batches through the cache.
         """
         n, Z = len(texts), len(self.zones)
         sims = np.empty((n, Z), dtype=np.float32)
@@ -275,7 +292,7 @@ class ArenaBuild:
         for s in range(0, n, chunk):
             e = embedder.encode(texts[s : s + chunk])
             cs = self.head.proba(e) if self.head is not None else e @ self.capability_vectors.T
-            block, best[s : s + len(e)] = zone_attraction(cs, self.zone_caps)
+            block, best[s : s + len(e)] = zone_attraction(cs, self.zone_caps, self.zone_quality)
             for z, v in self._spec_vectors.items():
                 np.maximum(block[:, z], e @ v, out=block[:, z])
             sims[s : s + len(e)] = block
@@ -291,8 +308,10 @@ def zone_layout(sc: Scenario) -> list[tuple[float, float]]:
     out: list[tuple[float, float]] = [z.position or (0.0, 0.0) for z in sc.zones]
     cx, cy = sc.width / 2, sc.height / 2
     if sc.layout == "circle":
-        r = 0.38 * min(sc.width, sc.height)
         for j, i in enumerate(auto):
+            r = (sc.zones[i].ring if sc.zones[i].ring is not None else 0.38) * min(
+                sc.width, sc.height
+            )
             a = 2 * math.pi * j / max(1, len(auto)) + math.pi / 2
             out[i] = (cx + r * math.cos(a), cy + r * math.sin(a))
     else:

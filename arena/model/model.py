@@ -20,8 +20,17 @@ from mesa.experimental.continuous_space import ContinuousSpace
 
 from capabilities import Embedder, Engine, Registry
 
-from ..errors import ConservationError
-from ..physics import Physics, Router, Swarm, Workspace, make_router
+from ..errors import ConservationError, RouterError
+from ..physics import (
+    LoadBoard,
+    Physics,
+    Router,
+    RouterView,
+    Swarm,
+    Workspace,
+    make_router,
+    top_candidates,
+)
 from ..physics.fast import select_kernel
 from ..scenario import Scenario, build_registry, check_run_options
 from .agents import ZoneAgent
@@ -59,8 +68,11 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         self.scenario = scenario
         self.seed_value = scenario.seed if seed is None else seed
         self.physics = physics if physics is not None else scenario.physics
+        name = router or scenario.router
         self.router = (
-            router if isinstance(router, Router) else make_router(router or scenario.router)
+            router
+            if isinstance(router, Router)
+            else make_router(name, scenario.router_params.get(name), file=scenario.file)
         )
         self.rate_scale = rate_scale
         self.check_conservation = check_conservation
@@ -73,6 +85,7 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             n_agents=len(scenario.zones) + len(scenario.capabilities),
         )
         self.build_zones()
+        self.board = LoadBoard(scenario.load_info, self.occupancy, self.queue_length)
         self.build_capabilities()
         self.prepare_source()
         self._init_flow()
@@ -107,6 +120,7 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         self.step_drops[:] = 0
         self.complete_due(t)
         self.dequeue()
+        self.board.post(t)
         self._arrive(t)
         if self.router.uses_physics:
             self._move(t)
@@ -157,10 +171,40 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             return
         rows, sims = rows[keep], sims[keep]
         if self.router.uses_physics:
-            top, tsim = _top_candidates(sims, self.k)
+            top, tsim = top_candidates(sims, self.k)
             self._launch(rows, top.T, tsim.T, t)
         else:
-            self.admit(rows, self.router.choose(self, sims).astype(np.intp))
+            self.admit(rows, self._choose(sims))
+
+    def router_view(self) -> RouterView:
+        """What a router may read this step (load as the board shows it)."""
+        return RouterView(
+            rng=self.rng,
+            routable_zones=self.routable_zones,
+            zone_capacity=self.zone_capacity,
+            occupancy=self.board.occupancy,
+            queue_length=self.board.queue_length,
+            zone_group=self.zone_group,
+            zone_xy=self.zone_xy,
+            entry=self.entry,
+            step=int(self.steps),
+        )
+
+    def _choose(self, sims: np.ndarray) -> np.ndarray:
+        """The router's zones for these intents, checked: one routable zone index per intent."""
+        zones = np.asarray(self.router.choose(self.router_view(), sims))
+        m = sims.shape[0]
+        if (
+            zones.shape != (m,)
+            or not np.issubdtype(zones.dtype, np.integer)
+            or not np.isin(zones, self.routable_zones).all()
+        ):
+            raise RouterError(
+                f"router {self.router.name!r}: choose() must return {m} routable zone indices "
+                f"(integers in {self.routable_zones.tolist()[:8]}...), got {zones.dtype} "
+                f"{zones.shape} {zones.tolist()[:8]}"
+            )
+        return zones.astype(np.intp)
 
     def _route_out_of_scope(self, rows: np.ndarray, t: int) -> None:
         """Out-of-scope intents go to the fallback zone (flying there under physics), or are
@@ -173,16 +217,35 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             self.admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
         else:
             fb = np.full((self.k, m), self.fallback_index, dtype=np.intp)
-            self._launch(rows, fb, np.ones(fb.shape, dtype=np.float32), t)
+            self._launch(rows, fb, np.ones(fb.shape, dtype=np.float32), t, bias=False)
 
-    def _launch(self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray, t: int) -> None:
+    def _launch(
+        self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray, t: int, bias: bool = True
+    ) -> None:
         m = len(rows)
         x = np.full(m, self.entry[0], dtype=np.float32)
         y = np.full(m, self.entry[1], dtype=np.float32)
-        self.swarm.add(x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, t)
+        cbias = self._choice_bias(cand) if bias else None
+        self.swarm.add(
+            x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, t, cbias
+        )
+
+    def _choice_bias(self, cand: np.ndarray) -> np.ndarray | None:
+        """The fixed per-candidate logit bias of newly launched intents (None: no bias): a
+        Gumbel draw scaled by ``choice_noise`` and ``capacity_bias * log(capacity share)``."""
+        p = self.physics
+        if not (p.choice_noise or p.capacity_bias):
+            return None
+        bias = np.zeros(cand.shape, dtype=np.float32)
+        if p.choice_noise:
+            bias += (p.choice_noise * self.rng.gumbel(size=cand.shape)).astype(np.float32)
+        if p.capacity_bias:
+            share = self.zone_capacity / self.zone_capacity[self.routable_zones].max()
+            bias += (p.capacity_bias * np.log(share[cand])).astype(np.float32)
+        return bias
 
     def zone_load(self) -> np.ndarray:
-        """(occupancy + queue) / capacity per zone: what repulsion pushes against."""
+        """(occupancy + queue) / capacity per zone, live (what the zones know of themselves)."""
         return ((self.occupancy + self.queue_length) / self.zone_capacity).astype(np.float32)
 
     def _move(self, t: int) -> None:
@@ -190,7 +253,7 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         if len(sw) == 0:
             return
         fav, d2 = self._step_kernel(
-            sw.arrays(), self.zone_load(), self.physics, self.rng, self._work
+            sw.arrays(), self.board.load(self.zone_capacity), self.physics, self.rng, self._work
         )
         np.clip(sw.x, 0, self.scenario.width, out=sw.x)
         np.clip(sw.y, 0, self.scenario.height, out=sw.y)
@@ -300,17 +363,3 @@ def _datacollector() -> mesa.DataCollector:
             }
         },
     )
-
-
-def _top_candidates(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each intent's ``k`` most similar zones, most similar first, and their similarities."""
-    top = (
-        np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        if k < sims.shape[1]
-        else np.argsort(-sims, axis=1)
-    )
-    tsim = np.take_along_axis(sims, top, axis=1)
-    order = np.argsort(-tsim, axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)[:, :k]
-    tsim = np.take_along_axis(tsim, order, axis=1)[:, :k]
-    return top, tsim

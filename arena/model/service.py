@@ -17,7 +17,7 @@ from .ledger import COMPLETED, DROP_REASONS, DROPPED, IN_SERVICE, QUEUED
 if TYPE_CHECKING:  # annotations only
     from capabilities import Engine
 
-    from ..physics import Physics
+    from ..physics import LoadBoard, Physics
     from .agents import CapabilityAgent, ZoneAgent
     from .clock import CallClock
     from .ledger import Ledger
@@ -47,6 +47,7 @@ class ZoneService:
     dropped: np.ndarray
     completed: int
     ledger: Ledger
+    board: LoadBoard
     physics: Physics
     engine: Engine
     rng: np.random.Generator
@@ -77,7 +78,8 @@ class ZoneService:
                 if len(idx) == 0:
                     break
                 cz = alt[j, idx]
-                free = self.zone_capacity - self.occupancy
+                # hand over only where the zone has room and the load board says so too
+                free = np.minimum(self.zone_capacity - self.occupancy, self.seen_free())
                 ok = (
                     (cz != zones[idx])
                     & (alt_sim[j, idx] >= best[idx] - self.physics.overflow_margin)
@@ -126,8 +128,11 @@ class ZoneService:
         floor = sims.max(axis=1) - self.physics.spill_margin
         skip = placed.copy()
         for _ in range(len(self.zones)):
-            free = self.zone_capacity - self.occupancy
-            room = free + self.zone_queue_limit - self.queue_length
+            free = np.minimum(self.zone_capacity - self.occupancy, self.seen_free())
+            room = np.minimum(
+                self.zone_capacity - self.occupancy + self.zone_queue_limit - self.queue_length,
+                self.seen_free() + self.zone_queue_limit - self.board.queue_length,
+            )
             options = np.where(room[None, :] > 0, sims, -np.inf)
             choice = options.argmax(axis=1)
             ok = ~skip & (options[np.arange(len(rows)), choice] >= floor)
@@ -148,6 +153,10 @@ class ZoneService:
         if self.fallback_index >= 0:
             placed &= zones != self.fallback_index
         return placed
+
+    def seen_free(self) -> np.ndarray:
+        """Free slots per zone as the load board shows them (live with instant information)."""
+        return self.zone_capacity - self.board.occupancy
 
     def drop(self, rows: np.ndarray, zones: np.ndarray, reason: str) -> None:
         code = DROP_REASONS.index(reason)

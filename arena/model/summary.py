@@ -64,6 +64,7 @@ class RunSummary:
     routing_accuracy: float | None
     capability_accuracy: float | None
     scored_intents: int
+    served_well: float | None
     wait_steps: WaitSteps
     zone_utilisation: Mapping[str, Mapping[str, float | None]]
     resilience: Mapping[str, Mapping[str, int]]
@@ -97,13 +98,15 @@ def summarise(model: ArenaModel) -> RunSummary:
     lab = np.maximum(label, 0)
     if len(model.label_names):
         is_oos = labelled & model.label_is_oos[lab]
-        true_zone = model.label_zone[lab]
+        true_group = model.label_group[lab]
         true_cap = model.label_capability[lab]
     else:  # an unlabelled source: nothing to score
         is_oos = np.zeros(len(L), dtype=bool)
-        true_zone = true_cap = np.full(len(L), -1)
+        true_group = true_cap = np.full(len(L), -1)
     in_scope = labelled & ~is_oos
     scored = served & in_scope
+    # routing is right when the zone belongs to the group (any replica) of the label's home zone
+    zone_group = model.zone_group[np.maximum(L.zone, 0)]
     return RunSummary(
         scenario=model.scenario.name,
         router=model.router.name,
@@ -117,11 +120,14 @@ def summarise(model: ArenaModel) -> RunSummary:
         outcomes={
             name: int((L.outcome[served] == i).sum()) for i, name in enumerate(OUTCOMES) if i
         },
-        routing_accuracy=_r(np.mean(L.zone[scored] == true_zone[scored])) if scored.any() else None,
+        routing_accuracy=_r(np.mean(zone_group[scored] == true_group[scored]))
+        if scored.any()
+        else None,
         capability_accuracy=_r(np.mean(L.capability[scored] == true_cap[scored]))
         if scored.any()
         else None,
         scored_intents=int(scored.sum()),
+        served_well=_served_well(model, served, in_scope, true_cap),
         wait_steps=_waits((L.start - L.arrival)[served]),
         zone_utilisation=_utilisation(model),
         resilience=_resilience(model),
@@ -132,6 +138,22 @@ def summarise(model: ArenaModel) -> RunSummary:
         if model.label_is_oos.any() and labelled.any()
         else None,
     )
+
+
+def _served_well(
+    model: ArenaModel, served: np.ndarray, in_scope: np.ndarray, true_cap: np.ndarray
+) -> float | None:
+    """Share of the in-scope labelled intents that arrived and were served by their own
+    capability at a zone hosting it at full quality (quality 1): a drop, a wrong capability
+    or a lower-quality host (a general intake standing in for a specialist) all count against.
+    """
+    if not in_scope.any():
+        return None
+    L = model.ledger
+    cap = np.maximum(L.capability, 0)
+    zone = np.maximum(L.zone, 0)
+    well = served & in_scope & (L.capability == true_cap) & (model.cap_quality[zone, cap] >= 1.0)
+    return _r(well.sum() / in_scope.sum())
 
 
 def _waits(waits: np.ndarray) -> WaitSteps:
@@ -196,6 +218,8 @@ def format_summary(s: RunSummary) -> str:
             f"routing accuracy {s.routing_accuracy:.4f}  capability accuracy "
             f"{s.capability_accuracy:.4f}  (over {s.scored_intents} labelled intents)"
         )
+    if s.served_well is not None:
+        lines.append(f"served well {s.served_well:.4f}  (own capability at full quality)")
     w = s.wait_steps
     if w.p50 is not None:
         lines.append(f"wait steps p50 {w.p50:g}  p95 {w.p95:g}  max {w.max}")

@@ -2,10 +2,21 @@
 
 ``params`` (:class:`Physics`), ``step`` (the NumPy reference step), ``fast`` (the fused numba
 step and :func:`select_kernel`), ``swarm`` (in-flight intents as arrays), ``attraction`` (the
-learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, intervals), ``routers`` (the :class:`Router` interface, its registry and built-ins).
+learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, intervals),
+``routers`` (the :class:`Router` interface, its registry and built-ins),
+``baselines`` (power of d, join-shortest-queue and argmax-then-spill among eligible zones),
+``board`` (stale load information), ``plugins`` (routers by dotted path or entry point).
 """
 
 from .attraction import HeadSettings, SoftmaxHead, train_or_load
+from .baselines import (
+    ArgmaxSpillRouter,
+    JoinShortestQueueRouter,
+    PowerOfDRouter,
+    join_least_loaded,
+    top_candidates,
+)
+from .board import LOAD_INFO_MODES, LoadBoard, LoadInfo
 from .out_of_scope import (
     OUT_OF_SCOPE_SCORES,
     GateFigures,
@@ -20,26 +31,34 @@ from .out_of_scope import (
     zone_attraction,
 )
 from .params import Physics
+from .plugins import ENTRY_POINT_GROUP, make_router, router_class, unknown_router_problem
 from .routers import (
     ROUTER_TYPES,
     Router,
+    RouterView,
     ZoneState,
-    make_router,
     register_router,
     router_names,
-    unknown_router_problem,
 )
 from .step import SwarmArrays, Workspace, step_swarm
 from .swarm import Swarm
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "HAVE_NUMBA",
+    "LOAD_INFO_MODES",
     "OUT_OF_SCOPE_SCORES",
     "ROUTER_TYPES",
+    "ArgmaxSpillRouter",
     "GateFigures",
     "HeadSettings",
+    "JoinShortestQueueRouter",
+    "LoadBoard",
+    "LoadInfo",
     "Physics",
+    "PowerOfDRouter",
     "Router",
+    "RouterView",
     "SoftmaxHead",
     "Swarm",
     "SwarmArrays",
@@ -50,15 +69,18 @@ __all__ = [
     "cross_validated_margin",
     "gate_figures",
     "in_scope_score",
+    "join_least_loaded",
     "make_router",
     "out_of_fold_proba",
     "register_router",
+    "router_class",
     "router_names",
     "select_kernel",
     "step_swarm",
     "step_swarm_numba",
     "stratified_folds",
     "stratified_holdout",
+    "top_candidates",
     "train_or_load",
     "unknown_router_problem",
     "zone_attraction",

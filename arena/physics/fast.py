@@ -98,6 +98,8 @@ def _make_kernel(k: int):
         noise_x,
         noise_y,
         has_noise,
+        cbias,
+        has_bias,
         fav,
         d2,
     ):  # pragma: no cover - compiled; covered through step_swarm_numba
@@ -124,6 +126,8 @@ def _make_kernel(k: int):
                 dy = cy - yi
                 d = np.sqrt(dx * dx + dy * dy)
                 lg = csim[j, i] * inv_t - penalty[c] - d * falloff
+                if has_bias:  # loop-invariant: compiled as two loops, one without the read
+                    lg = lg + cbias[j, i]
                 inv = one / max(d, tiny)
                 better = lg > best
                 e = _exp_nonpositive(-abs(lg - best))
@@ -208,6 +212,7 @@ def c_rows(a: np.ndarray, dtype: type) -> np.ndarray:
 
 _byte_bounds = getattr(np.lib, "array_utils", np).byte_bounds  # numpy 2 moved it
 _EMPTY = np.zeros(0, dtype=np.float32)
+_EMPTY_ROWS = np.zeros((1, 1), dtype=np.float32)
 
 
 def step_swarm_numba(
@@ -253,6 +258,12 @@ def step_swarm_numba(
     else:
         noise_x = noise_y = _EMPTY
         has_noise = False
+    has_bias = swarm.cbias is not None
+    if has_bias and swarm.cbias.shape != (k, n):
+        raise ValueError(
+            f"step_swarm_numba: cbias must have shape ({k}, {n}), got {swarm.cbias.shape}"
+        )
+    cbias_rows = c_rows(swarm.cbias, f32) if has_bias else _EMPTY_ROWS
     cand_rows = c_rows(cand, np.int64 if cand.dtype == np.int64 else np.int16)
     csim_rows = c_rows(csim, f32)
     zx_rows = c_rows(czx, f32)
@@ -277,6 +288,8 @@ def step_swarm_numba(
         noise_x,
         noise_y,
         has_noise,
+        cbias_rows,
+        has_bias,
         fav,
         d2,
     )

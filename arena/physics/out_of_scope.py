@@ -235,16 +235,24 @@ def out_of_fold_proba(
     return out
 
 
-def zone_attraction(cs: np.ndarray, zone_caps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def zone_attraction(
+    cs: np.ndarray, zone_caps: list[np.ndarray], zone_quality: list[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(n, Z)`` each zone's attraction (its best hosted capability's score in ``cs``, an
-    ``(n, capabilities)`` matrix of similarities or head probabilities) and that capability."""
+    ``(n, capabilities)`` matrix of similarities or head probabilities, scaled by the zone's
+    quality for it: a negative score is divided by it, so lower quality always attracts less)
+    and that capability."""
     n = len(cs)
     sims = np.empty((n, len(zone_caps)), dtype=np.float32)
     best = np.empty((n, len(zone_caps)), dtype=np.int32)
     rows = np.arange(n)
     for z, idx in enumerate(zone_caps):  # one pass per zone, vectorised over requests
-        a = cs[:, idx].argmax(axis=1)
-        sims[:, z] = cs[rows, idx[a]]
+        sub = cs[:, idx]
+        q = zone_quality[z] if zone_quality is not None else None
+        if q is not None and (q < 1).any():
+            sub = np.where(sub >= 0, sub * q, sub / q)
+        a = sub.argmax(axis=1)
+        sims[:, z] = sub[rows, a]
         best[:, z] = idx[a]
     return sims, best
 

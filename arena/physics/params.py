@@ -36,6 +36,19 @@ class Physics:
     damping: float = _param(0.6, 0.0, 0.99, "share of velocity kept from one step to the next")
     max_speed: float = _param(40.0, 0.1, 200.0, "speed limit, in space units per step")
     noise: float = _param(0.0, 0.0, 20.0, "std of a random velocity kick per step (model RNG)")
+    choice_noise: float = _param(
+        0.0,
+        0.0,
+        5.0,
+        "scale of a Gumbel draw per intent and candidate, fixed at arrival: 1 makes the "
+        "favourite a sample of the softmax (spreads intents that see the same stale load)",
+    )
+    capacity_bias: float = _param(
+        0.0,
+        0.0,
+        5.0,
+        "logit bonus per unit of log(capacity / largest capacity): big zones pull more",
+    )
     candidates: int = _param(
         3, 1, 64, "zones each intent considers: its top-k most similar", integer=True
     )

@@ -9,7 +9,15 @@ set beside theirs in the same run:
 - ``least_loaded``: the zone with the lowest (occupancy + queue) / capacity, counting the
   intents already sent in the same step;
 - ``semantic_argmax``: the most similar zone, no physics (what the physics reduces to as the
-  temperature goes to zero).
+  temperature goes to zero);
+- ``power_of_d``, ``jsq_top_k``, ``argmax_spill``: the baselines a systems engineer would pick,
+  among the semantically eligible zones (:mod:`arena.physics.baselines`).
+
+Every router reads zone load through a :class:`RouterView` of the scenario's load board
+(:mod:`arena.physics.board`): instant, refreshed every T steps, or delayed — the same for all.
+A router from outside the package is named ``package.module:ClassName`` or by an entry point of
+the group ``packetflow_arena.routers`` (:mod:`arena.physics.plugins`); ``docs/routers.md``
+documents the protocol.
 
 Out-of-scope detection (best similarity under the threshold) happens before any router, the
 same for all, and the fallback zone only receives out-of-scope intents.
@@ -17,25 +25,47 @@ same for all, and the fallback zone only receives out-of-scope intents.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 import numpy as np
 
-from ..errors import ScenarioError
-
 
 class ZoneState(Protocol):
-    """What a router may read of the model: the five zone figures the baselines need
-    (``ArenaModel`` satisfies it), so routers sit below the model and never import it."""
+    """What a router may read: the zone figures the routers need. The model hands routers a
+    :class:`RouterView` (never itself), so a router sees load only as the load board shows it."""
 
     rng: np.random.Generator
     routable_zones: np.ndarray  # indices of the zones a router may choose (not the fallback)
     zone_capacity: np.ndarray  # (Z,) service slots
-    occupancy: np.ndarray  # (Z,) slots in use
-    queue_length: np.ndarray  # (Z,) intents waiting
+    occupancy: np.ndarray  # (Z,) slots in use, as the load board shows them
+    queue_length: np.ndarray  # (Z,) intents waiting, as the load board shows them
+
+
+@dataclass(frozen=True, slots=True)
+class RouterView:
+    """Everything a router may read of the model at one step (a :class:`ZoneState`).
+
+    ``occupancy`` and ``queue_length`` come from the load board (stale when the scenario says
+    so); ``zone_group`` (``(Z,)`` ints) tells replicas apart from different services; ``zone_xy``
+    and ``entry`` give where zones are; ``step`` is the model's step; ``rng`` is the model's
+    seeded generator (use it, not a global one, so runs stay reproducible).
+    """
+
+    rng: np.random.Generator
+    routable_zones: np.ndarray
+    zone_capacity: np.ndarray
+    occupancy: np.ndarray
+    queue_length: np.ndarray
+    zone_group: np.ndarray
+    zone_xy: np.ndarray
+    entry: np.ndarray
+    step: int
 
 
 class Router:
+    """The router interface: ``choose`` gets the view and an ``(m, Z)`` similarity matrix."""
+
     name: ClassVar[str] = "router"
     uses_physics: ClassVar[bool] = False
 
@@ -92,8 +122,9 @@ class SemanticArgmaxRouter(Router):
         return sims.argmax(axis=1)
 
 
-# -- the registry: the one place a router name is looked up (scenario validation, the model,
-# the CLI and widgets all ask it), so a router registered here is known everywhere
+# -- the registry: the one place a built-in router name is looked up (scenario validation, the
+# model, the CLI and widgets all ask it), so a router registered here is known everywhere;
+# plug-ins by dotted path or entry point are resolved by arena.physics.plugins
 ROUTER_TYPES: dict[str, type[Router]] = {}
 
 
@@ -116,19 +147,5 @@ for _builtin in (
 
 
 def router_names() -> tuple[str, ...]:
-    """Every selectable router name, built-ins first."""
+    """Every registered router name, built-ins first."""
     return tuple(ROUTER_TYPES)
-
-
-def unknown_router_problem(name: str) -> str | None:
-    """Why ``name`` is not a router (None when it is one): for validation messages."""
-    if name in ROUTER_TYPES:
-        return None
-    return f"unknown router {name!r}; expected one of {', '.join(ROUTER_TYPES)}"
-
-
-def make_router(name: str) -> Router:
-    problem = unknown_router_problem(name)
-    if problem is not None:
-        raise ScenarioError(None, "router", problem)
-    return ROUTER_TYPES[name]()

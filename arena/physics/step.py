@@ -3,13 +3,18 @@
 Each in-flight intent considers its ``candidates`` most similar zones (top-k by semantic
 similarity, fixed at arrival). Every step, for intent *i* and candidate zone *j*::
 
-    logit_ij = sim_ij / temperature  - repulsion * load_j  - falloff * distance_ij
+    logit_ij = sim_ij / temperature  - repulsion * load_j  - falloff * distance_ij  + bias_ij
     w_i      = softmax_j(logit_ij)                                  # where it wants to go
     v_i     <- damping * v_i + attraction * sum_j w_ij * unit(zone_j - x_i) + noise
     x_i     <- x_i + clip(v_i, max_speed)
 
 so semantics pulls, load pushes away, nearer zones pull harder (which breaks ties between
-equally similar zones), and damping keeps motion smooth. An intent inside the radius of its
+equally similar zones), and damping keeps motion smooth. ``bias_ij`` is fixed per intent at
+arrival (zero unless the physics sets ``choice_noise`` or ``capacity_bias``): a Gumbel draw
+makes the favourite a *sample* of the softmax rather than its argmax (Gumbel-max), so intents
+launched on the same stale load board spread over equally good replicas instead of herding onto
+one, and ``capacity_bias * log(capacity_j / max capacity)`` makes that spread proportional to
+capacity. An intent inside the radius of its
 favourite zone (the argmax of ``w_i``) asks that zone to capture it; the model decides between
 capture, overflow, queueing and dropping (see :mod:`arena.model.service`).
 
@@ -51,8 +56,8 @@ class SwarmArrays:
     Candidate-major so every operation is over a contiguous row of ``n`` values:
     ``x, y, vx, vy``: ``(n,)`` float32, updated in place; ``cand``: ``(k, n)`` zone indices;
     ``csim``: ``(k, n)`` similarities; ``czx, czy``: ``(k, n)`` the candidate zones' coordinates
-    (zones do not move, so they are gathered once at arrival). ``Swarm.arrays()`` gives views of
-    its live rows.
+    (zones do not move, so they are gathered once at arrival); ``cbias``: ``(k, n)`` a fixed
+    per-candidate logit bias, or None for none. ``Swarm.arrays()`` gives views of its live rows.
     """
 
     x: np.ndarray
@@ -63,6 +68,7 @@ class SwarmArrays:
     csim: np.ndarray
     czx: np.ndarray
     czy: np.ndarray
+    cbias: np.ndarray | None = None
 
 
 def step_swarm(
@@ -78,6 +84,7 @@ def step_swarm(
     """
     x, y, vx, vy = swarm.x, swarm.y, swarm.vx, swarm.vy
     cand, csim, czx, czy = swarm.cand, swarm.csim, swarm.czx, swarm.czy
+    cbias = swarm.cbias
     k, n = cand.shape
     if n == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
@@ -100,6 +107,8 @@ def step_swarm(
         if falloff:
             np.multiply(d, falloff, out=t)
             lg -= t
+        if cbias is not None:
+            lg += cbias[j]
         dxs.append(dx)
         dys.append(dy)
         dists.append(d)

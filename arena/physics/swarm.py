@@ -3,7 +3,9 @@
 Per intent we keep only what the physics needs: position and velocity (float32), the indices,
 similarities and coordinates of its ``k`` candidate zones (candidate-major, ``(k, n)``, so each
 physics operation runs over a contiguous row), the ledger row it belongs to and when it arrived.
-That is ``16 + k * 14 + 12`` bytes an intent: 1M intents with k = 3 take about 70 MB.
+That is ``16 + k * 14 + 12`` bytes an intent: 1M intents with k = 3 take about 70 MB. A
+per-candidate preference bias (``cbias``, ``k * 4`` bytes more) is kept only once some intent
+carried one (``choice_noise`` / ``capacity_bias`` of the physics).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Swarm:
     def __init__(self, k: int, capacity: int = 1024):
         self.k = k
         self.n = 0
+        self.has_bias = False  # some intent carries a preference bias: pass cbias to the step
         self._alloc(max(capacity, 16))
 
     def _alloc(self, cap: int) -> None:
@@ -39,6 +42,7 @@ class Swarm:
         self._csim = grow(g("csim"), (self.k, cap), f32)
         self._czx = grow(g("czx"), (self.k, cap), f32)
         self._czy = grow(g("czy"), (self.k, cap), f32)
+        self._cbias = grow(g("cbias"), (self.k, cap), f32)
         self._rid = grow(g("rid"), (cap,), np.int64)
         self._born = grow(g("born"), (cap,), np.int32)
         self._cap = cap
@@ -77,6 +81,10 @@ class Swarm:
         return self._czy[:, : self.n]
 
     @property
+    def cbias(self) -> np.ndarray:
+        return self._cbias[:, : self.n]
+
+    @property
     def rid(self) -> np.ndarray:
         return self._rid[: self.n]
 
@@ -87,7 +95,15 @@ class Swarm:
     def arrays(self) -> SwarmArrays:
         """Views of the live rows, as the physics step takes them."""
         return SwarmArrays(
-            self.x, self.y, self.vx, self.vy, self.cand, self.csim, self.czx, self.czy
+            self.x,
+            self.y,
+            self.vx,
+            self.vy,
+            self.cand,
+            self.csim,
+            self.czx,
+            self.czy,
+            self.cbias if self.has_bias else None,
         )
 
     def __len__(self) -> int:
@@ -97,7 +113,7 @@ class Swarm:
     def nbytes(self) -> int:
         return sum(
             getattr(self, "_" + a).nbytes
-            for a in (*_VECTORS, "cand", "csim", "czx", "czy", "rid", "born")
+            for a in (*_VECTORS, "cand", "csim", "czx", "czy", "cbias", "rid", "born")
         )
 
     def add(
@@ -109,8 +125,9 @@ class Swarm:
         zone_xy: np.ndarray,
         rid: np.ndarray,
         born: int,
+        cbias: np.ndarray | None = None,
     ) -> None:
-        """Append ``m`` intents at ``(x, y)`` at rest; ``cand``/``csim`` are ``(k, m)``."""
+        """Append ``m`` intents at ``(x, y)`` at rest; ``cand``/``csim``/``cbias`` are ``(k, m)``."""
         m = len(rid)
         if m == 0:
             return
@@ -126,6 +143,8 @@ class Swarm:
         self._csim[:, s] = csim
         self._czx[:, s] = zone_xy[cand, 0]
         self._czy[:, s] = zone_xy[cand, 1]
+        self._cbias[:, s] = 0 if cbias is None else cbias
+        self.has_bias |= cbias is not None
         self._rid[s] = rid
         self._born[s] = born
         self.n = need
@@ -139,7 +158,7 @@ class Swarm:
         for name in (*_VECTORS, "rid", "born"):
             arr = getattr(self, "_" + name)
             arr[:m] = arr[: self.n][keep]
-        for name in ("cand", "csim", "czx", "czy"):
+        for name in ("cand", "csim", "czx", "czy", "cbias"):
             arr = getattr(self, "_" + name)
             arr[:, :m] = arr[:, : self.n][:, keep]
         self.n = m

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError
-from ..physics import unknown_router_problem
 from .files import read_yaml
+from .groups import parse_load_info, parse_router
 from .reader import Bounds, Reader, apply_raw_overrides, kind_of
 from .sections import (
     check_references,
@@ -48,6 +48,8 @@ TOP_KEYS = (
     "arrivals",
     "physics",
     "router",
+    "router_params",
+    "load_info",
     "attraction",
 )
 
@@ -88,6 +90,7 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
     attraction = parse_attraction(r, top.get("attraction", {}))
     if attraction.kind == "learned" and examples is None:
         raise r.fail("attraction.kind", "'learned' needs an 'examples' source to learn from")
+    router, router_params = parse_router(r, top)
     return Scenario(
         name=name,
         file=file,
@@ -99,7 +102,9 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
         capabilities=tuple(caps),
         arrivals=arrivals,
         physics=physics,
-        router=_router(r, top),
+        router=router,
+        router_params=router_params,
+        load_info=parse_load_info(r, top.get("load_info", {})),
         layout=layout,
         entry=entry,
         examples=examples,
@@ -182,12 +187,3 @@ def _examples(r: Reader, top: Mapping[str, Any], base: Path) -> ExamplesSpec | N
             ex, "per_label", "examples", 20, minimum=1, maximum=Bounds.COUNT, integer=True
         ),
     )
-
-
-def _router(r: Reader, top: Mapping[str, Any]) -> str:
-    """The router's name, checked against the router registry (the one place routers live)."""
-    router = r.str(top, "router", "", "physics")
-    problem = unknown_router_problem(router)
-    if problem is not None:
-        raise r.fail("router", problem)
-    return router

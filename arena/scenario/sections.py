@@ -17,6 +17,7 @@ from ..errors import ScenarioError
 from ..physics import OUT_OF_SCOPE_SCORES, Physics
 from .datasets import DatasetSpec
 from .files import MAX_DATA_BYTES, read_text
+from .groups import check_quality, parse_group, parse_quality, parse_replicas, parse_ring
 from .reader import Bounds, Reader, kind_of
 from .spec import (
     DEFAULT_HANDLER,
@@ -160,6 +161,9 @@ ZONE_KEYS = (
     "specialisation",
     "capabilities",
     "fallback",
+    "group",
+    "quality",
+    "ring",
 )
 
 
@@ -191,12 +195,17 @@ def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> Zo
         specialisation=spec,
         capabilities=r.str_list(m, "capabilities", where),
         fallback=r.bool(m, "fallback", where, False),
+        group=parse_group(r, m, where),
+        quality=parse_quality(r, m, where),
+        ring=parse_ring(r, m, where),
     )
 
 
 def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:
     where = "zones_from"
-    m = r.mapping(v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability"))
+    m = r.mapping(
+        v, where, ("file", "groups", "capacity", "queue_limit", "radius", "capability", "replicas")
+    )
     if ("file" in m) == ("groups" in m):
         raise r.fail(where, "give either 'file' (a JSON object zone -> labels) or inline 'groups'")
     if "groups" in m:
@@ -247,15 +256,14 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
                     service_time=service,
                 )
             )
-        zones.append(
-            ZoneSpec(
-                name=zone_name,
-                capacity=capacity,
-                queue_limit=queue_limit,
-                radius=radius,
-                capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
-            )
+        zone = ZoneSpec(
+            name=zone_name,
+            capacity=capacity,
+            queue_limit=queue_limit,
+            radius=radius,
+            capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
         )
+        zones += parse_replicas(r, m, where, zone)
     return zones, caps
 
 
@@ -323,18 +331,14 @@ def check_references(
                 close = difflib.get_close_matches(c, cap_names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise r.fail(f"{where(i)}.capabilities[{j}]", f"unknown capability {c!r}{hint}")
-            if c in hosted:
-                raise r.fail(
-                    f"{where(i)}.capabilities[{j}]",
-                    f"capability {c!r} is already hosted by zone {hosted[c]!r}",
-                )
-            hosted[c] = z.name
+            hosted.setdefault(c, z.name)
         if not z.capabilities and not z.specialisation:
             raise r.fail(
                 where(i), f"zone {z.name!r} needs a specialisation text or hosted capabilities"
             )
     if sum(z.fallback for z in zones) > 1:
         raise r.fail("zones", "at most one zone can be the fallback")
+    check_quality(r, zones, where)  # several hosts: replicas of one group, or lower quality
     unhosted = [c for c in cap_names if c not in hosted]
     if unhosted:
         raise r.fail(

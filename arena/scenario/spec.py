@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ScenarioError
-from ..physics import Physics
+from ..physics import LoadInfo, Physics
 from .datasets import DatasetSpec, LabelledTexts, load_dataset
 
 DEFAULT_HANDLER = "arena.handlers:answer_request"
@@ -54,6 +54,14 @@ class CapabilitySpec:
 
 @dataclass(frozen=True)
 class ZoneSpec:
+    """One zone. ``group`` names the service it belongs to (zones of one group are replicas:
+    the same capabilities, and routing to any of them counts as correct); it defaults to the
+    zone's name. ``quality`` gives a hosted capability a quality in (0, 1] (default 1): a zone
+    serving a capability at quality 0.6 attracts it at 60% of its similarity, and serving it
+    there does not count as "served well". ``ring`` places an auto-laid-out zone at this
+    fraction of the arena's size from the centre (default 0.38): replicas at different
+    distances cost different travel times."""
+
     name: str
     capacity: int
     queue_limit: int
@@ -62,6 +70,16 @@ class ZoneSpec:
     specialisation: str | None = None
     capabilities: tuple[str, ...] = ()
     fallback: bool = False
+    group: str | None = None
+    quality: tuple[tuple[str, float], ...] = ()
+    ring: float | None = None
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.name
+
+    def quality_of(self, capability: str) -> float:
+        return dict(self.quality).get(capability, 1.0)
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,9 @@ class Scenario:
     examples: ExamplesSpec | None = None
     attraction: AttractionSpec = dataclasses.field(default_factory=AttractionSpec)
     description: str = ""
+    # per router name, the keyword arguments its class is built with
+    router_params: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    load_info: LoadInfo = dataclasses.field(default_factory=LoadInfo)
 
     # -- derived views -------------------------------------------------------------------------
     def label_to_capability(self) -> dict[str, str]:

@@ -33,7 +33,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--steps", type=STEPS, help="steps to run (default: the scenario's, then drain)")
-    p.add_argument("--router", help="physics, random, round_robin, least_loaded or semantic_argmax")
+    p.add_argument(
+        "--router",
+        help="physics, semantic_argmax, power_of_d, jsq_top_k, argmax_spill, least_loaded, "
+        "random, round_robin, or a plug-in as package.module:ClassName (docs/routers.md)",
+    )
     p.add_argument("--seed", type=SEED, help="override the scenario's seed")
     p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")
     p.add_argument("--rate-scale", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")

@@ -14,10 +14,11 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "02_tune_physics.ipynb": 1,
     "03_batch_sweeps.ipynb": 3,
     "04_capability_engine.ipynb": 0,
+    "05_load_and_stale_information.ipynb": 3,
 }
 
 
-def test_the_four_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [p.name for p in ALL] == list(FIGURES)
 
 

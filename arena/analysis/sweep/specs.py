@@ -40,6 +40,7 @@ FIGURES = (
     "routing_accuracy",
     "capability_accuracy",
     "scored_intents",
+    "served_well",
     "wait_mean",
     "wait_p50",
     "wait_p95",

@@ -182,3 +182,29 @@ def test_select_kernel():
     assert select_kernel("auto") is step_swarm_numba
     with pytest.raises(ValueError, match="'numpy', 'numba' or 'auto'"):
         select_kernel("cuda")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 300),
+    k=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([0.1, 1.0, 5.0]),
+    physics=physics_params,
+)
+def test_a_choice_bias_moves_both_kernels_alike(n, k, seed, scale, physics):
+    """The per-candidate bias (Gumbel choice noise, capacity bias) enters the logit the same way
+    on both paths, and it changes favourites: with a large bias the favourite follows it."""
+    state = make_swarm(n, k, max(k, 6), seed)
+    state["cbias"] = (scale * np.random.default_rng(seed).gumbel(size=(k, n))).astype(np.float32)
+    assert_same(*run_both(state, physics)[:6])
+
+
+def test_a_large_bias_decides_the_favourite():
+    state = make_swarm(200, 3, 6, 5)
+    bias = np.full((3, 200), -1e4, dtype=np.float32)
+    bias[2] = 0.0  # every intent's third candidate wins, whatever its similarity or load
+    state["cbias"] = bias
+    _, fav_r, *_, fav_f, _ = run_both(state, Physics(temperature=0.05))[:6]
+    np.testing.assert_array_equal(fav_r, state["cand"][2])
+    np.testing.assert_array_equal(fav_f, state["cand"][2])

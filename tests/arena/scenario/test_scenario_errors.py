@@ -106,7 +106,9 @@ def test_missing_file_and_bad_yaml_are_scenario_errors(tmp_path):
 def test_a_capability_hosted_twice_or_by_no_zone_is_refused(tmp_path):
     data = base_data()
     data["zones"][1]["capabilities"] = ["bank_desk"]
-    with pytest.raises(ScenarioError, match="already hosted by zone 'bank'") as info:
+    with pytest.raises(
+        ScenarioError, match="already hosted at full quality by group 'bank'"
+    ) as info:
         load_scenario(write(tmp_path, data))
     assert info.value.field == "zones[1].capabilities[0]"
 

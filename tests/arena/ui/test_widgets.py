@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from arena.physics import Physics, router_names
 from arena.ui.widgets import PhysicsPanel, clamp_to_range
+from capabilities import PacketFlowError
 
 
 def panel(**kw) -> PhysicsPanel:
@@ -147,10 +148,10 @@ def test_the_log_sliders_rounded_ends_are_exactly_the_physics_bounds():
 def test_a_failing_run_is_shown_in_red_and_the_next_change_redraws():
     p = panel()
     good = (p.model, p.snapshot_image.value, p.redraws)
-    p.seed.value = -1  # numpy refuses a negative seed: a real failure inside the run
-    assert isinstance(p.last_error, ValueError)
+    p.seed.value = -1  # the run refuses a negative seed: a real failure inside the redraw
+    assert isinstance(p.last_error, PacketFlowError)
     assert "color:#c62828" in p.error.value and "redraw failed" in p.error.value
-    assert "ValueError" in p.error.value
+    assert "seed" in p.error.value
     assert (p.model, p.snapshot_image.value, p.redraws) == good  # the last good run stays
     assert p.running.value == ""
     p.seed.value = 7  # the panel is not frozen: the next change redraws and clears the error
@@ -179,7 +180,7 @@ def test_an_error_in_a_debounced_redraw_is_shown_not_lost_in_the_event_loop(monk
 
 def test_set_raises_the_error_it_shows():
     p = panel()
-    with pytest.raises(ValueError):
+    with pytest.raises(PacketFlowError, match="seed"):
         p.set(seed=-5)
     assert "redraw failed" in p.error.value
 

@@ -30,13 +30,13 @@ from .core.model import Capability, CapabilityOptions, Field, import_dotted
 from .core.protocols import EffectSink, EngineHandle, ExecutionPolicy, PolicyOutcome
 from .core.security import DEFAULT_HIERARCHY, Permission, PermissionHierarchy
 from .core.tracing import Span, Trace
+from .discovery.choice import choose_embedder, default_embedder
 from .discovery.embeddings import (
     CachedEmbedder,
     Embedder,
     EmbeddingCache,
     SentenceTransformerEmbedder,
     default_cache_dir,
-    default_embedder,
     normalise_rows,
 )
 from .discovery.fast_embeddings import OnnxMiniLMEmbedder, build_onnx_model
@@ -131,6 +131,7 @@ __all__ = [
     "capability_vectors",
     "check_inputs",
     "check_outputs",
+    "choose_embedder",
     "compose",
     "default_cache_dir",
     "default_embedder",

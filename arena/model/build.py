@@ -15,7 +15,13 @@ import numpy as np
 from capabilities import default_cache_dir, with_faults
 
 from ..errors import ScenarioError
-from ..physics import HeadSettings, SoftmaxHead, train_or_load
+from ..physics import (
+    HeadSettings,
+    SoftmaxHead,
+    in_scope_score,
+    train_or_load,
+    zone_attraction,
+)
 from ..scenario import Scenario, ServiceTime, load_dataset
 from .agents import CapabilityAgent, ZoneAgent
 from .clock import CallClock, sample_service, with_service_time
@@ -159,6 +165,7 @@ class ArenaBuild:
                 )
         self._spec_vectors = {}
         self.head = self.learned_head() if self.scenario.attraction.kind == "learned" else None
+        self.check_out_of_scope_score()
         texts = [
             (i, z.specialisation) for i, z in enumerate(self.scenario.zones) if z.specialisation
         ]
@@ -166,8 +173,9 @@ class ArenaBuild:
             vecs = self.registry.embedder.encode([t for _, t in texts])
             self._spec_vectors = {i: vecs[j] for j, (i, _) in enumerate(texts)}
 
-    def learned_head(self) -> SoftmaxHead:
-        """Train (or load from the cache) the softmax head over the scenario's examples."""
+    def example_rows(self) -> tuple[list[str], np.ndarray]:
+        """The examples source's texts whose label maps to a capability, and that capability's
+        index: what the learned head is trained on (and cross-validated over)."""
         sc = self.scenario
         assert sc.examples is not None  # checked when the scenario was parsed
         data = load_dataset(sc.examples.source, scenario_file=sc.file, field="examples.source")
@@ -178,8 +186,13 @@ class ArenaBuild:
             for t, lab in zip(data.texts, data.labels, strict=True)
             if lab in l2c
         ]
-        seen = {c for _, c in rows}
-        lacking = [n for i, n in enumerate(self.capability_names) if i not in seen]
+        return [t for t, _ in rows], np.array([c for _, c in rows], dtype=np.int64)
+
+    def learned_head(self) -> SoftmaxHead:
+        """Train (or load from the cache) the softmax head over the scenario's examples."""
+        sc = self.scenario
+        texts, caps = self.example_rows()
+        lacking = [n for i, n in enumerate(self.capability_names) if i not in set(caps.tolist())]
         if lacking:
             raise ScenarioError(
                 sc.file,
@@ -187,20 +200,35 @@ class ArenaBuild:
                 f"'learned' needs examples for every capability; {lacking[:3]} have none "
                 "in examples.source (check their labels)",
             )
-        a = sc.attraction
-        settings = HeadSettings(
-            epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2, momentum=a.momentum
-        )
         embedder = self.registry.embedder
         return train_or_load(
             default_cache_dir(),
             embedder.name,
             self.capability_names,
-            [t for t, _ in rows],
-            np.array([c for _, c in rows], dtype=np.int64),
+            texts,
+            caps,
             embedder.encode,
-            settings,
+            self.head_settings(),
         )
+
+    def head_settings(self) -> HeadSettings:
+        a = self.scenario.attraction
+        return HeadSettings(
+            epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2, momentum=a.momentum
+        )
+
+    def check_out_of_scope_score(self) -> None:
+        """``fallback_class`` reads the head's probability of the fallback zone's capabilities:
+        it needs a learned head and a fallback zone."""
+        if self.scenario.attraction.out_of_scope_score != "fallback_class":
+            return
+        if self.head is None or self.fallback_index < 0:
+            raise ScenarioError(
+                self.scenario.file,
+                "attraction.out_of_scope_score",
+                "'fallback_class' needs attraction.kind 'learned' and a fallback zone whose "
+                "capabilities have out-of-scope examples (else use 'best_zone')",
+            )
 
     def prepare_source(self) -> None:
         data = self.scenario.load_source()
@@ -232,7 +260,9 @@ class ArenaBuild:
         self.label_group = np.where(
             self.label_zone >= 0, self.zone_group[np.maximum(self.label_zone, 0)], -1
         )
-        self.text_zone_sim, self.text_best_cap = self.similarities(list(self.source_texts))
+        self.text_zone_sim, self.text_best_cap, self.text_in_scope = self.similarities(
+            list(self.source_texts)
+        )
         rows = self._weighted_rows(data.labels)
         order = rows[self.rng.permutation(len(rows))] if self.scenario.arrivals.shuffle else rows
         self.source_text_index = order.astype(np.int32)
@@ -250,33 +280,39 @@ class ArenaBuild:
         times = whole.astype(np.int64) + (self.rng.random(n) < w - whole)
         return np.repeat(np.arange(n), times)
 
-    def similarities(self, texts: list[str], chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-        """``(n, Z)`` similarity of each text to each zone and the best hosted capability per zone.
+    def similarities(
+        self, texts: list[str], chunk: int = 4096
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(n, Z)`` similarity of each text to each zone, the best hosted capability per zone,
+        and ``(n,)`` how in scope each text looks (the out-of-scope gate's score).
 
         A zone's attraction is that of its best-matching hosted capability: cosine similarity
         (or its specialisation text's, if closer), or with learned attraction the head's
         probability, scaled by the zone's quality for it (a negative cosine is divided by it,
-        so lower quality always means less attraction). Texts are embedded in batches through
-        the cache.
+        so lower quality always means less attraction). The in-scope score is
+        ``attraction.out_of_scope_score``'s (see :func:`arena.physics.in_scope_score`). Texts
+        are embedded in batches through the cache.
         """
         n, Z = len(texts), len(self.zones)
         sims = np.empty((n, Z), dtype=np.float32)
         best = np.empty((n, Z), dtype=np.int32)
+        in_scope = np.empty(n, dtype=np.float32)
         embedder = self.registry.embedder
+        kind = self.scenario.attraction.out_of_scope_score
+        fallback_cols = (
+            self.zone_caps[self.fallback_index] if self.fallback_index >= 0 else np.zeros(0, int)
+        )
         for s in range(0, n, chunk):
             e = embedder.encode(texts[s : s + chunk])
             cs = self.head.proba(e) if self.head is not None else e @ self.capability_vectors.T
-            rows = np.arange(len(e))
-            for z, (idx, q) in enumerate(zip(self.zone_caps, self.zone_quality, strict=True)):
-                sub = cs[:, idx]
-                if (q < 1).any():
-                    sub = np.where(sub >= 0, sub * q, sub / q)
-                a = sub.argmax(axis=1)
-                sims[s : s + len(e), z] = sub[rows, a]
-                best[s : s + len(e), z] = idx[a]
+            block, best[s : s + len(e)] = zone_attraction(cs, self.zone_caps, self.zone_quality)
             for z, v in self._spec_vectors.items():
-                np.maximum(sims[s : s + len(e), z], e @ v, out=sims[s : s + len(e), z])
-        return sims, best
+                np.maximum(block[:, z], e @ v, out=block[:, z])
+            sims[s : s + len(e)] = block
+            in_scope[s : s + len(e)] = in_scope_score(
+                cs, block[:, self.routable_zones], fallback_cols, kind
+            )
+        return sims, best, in_scope
 
 
 def zone_layout(sc: Scenario) -> list[tuple[float, float]]:

@@ -160,9 +160,10 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         sims = self.text_zone_sim[text].copy()
         if self.fallback_index >= 0:
             sims[:, self.fallback_index] = -np.inf
-        # out of scope: no routable zone is similar enough (the fallback zone is reached only
-        # through this gate; a learned head's out-of-scope class lowers every other zone's score)
-        oos = sims.max(axis=1) < self.physics.out_of_scope_threshold
+        # out of scope: the in-scope score (attraction.out_of_scope_score: the best routable
+        # zone's, or 1 - the head's out-of-scope probability) is below the threshold; the
+        # fallback zone is reached only through this gate
+        oos = self.text_in_scope[text] < self.physics.out_of_scope_threshold
         if oos.any():
             self._route_out_of_scope(rows[oos], t)
         keep = ~oos

@@ -70,6 +70,7 @@ class RunSummary:
     resilience: Mapping[str, Mapping[str, int]]
     physics: Mapping[str, Any]
     rate_scale: float
+    embedder: str  # the embedding model's name, e.g. all-MiniLM-L6-v2@onnx-int8 (the fast one)
     out_of_scope: OutOfScope | None = None  # only when the source has out-of-scope labels
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +133,7 @@ def summarise(model: ArenaModel) -> RunSummary:
         resilience=_resilience(model),
         physics={k: getattr(model.physics, k) for k in model.physics.describe()},
         rate_scale=model.rate_scale,
+        embedder=model.registry.embedder.name,
         out_of_scope=_out_of_scope(L.fallback, is_oos, labelled)
         if model.label_is_oos.any() and labelled.any()
         else None,
@@ -204,7 +206,8 @@ def _utilisation(model: ArenaModel) -> dict[str, dict[str, float | None]]:
 def format_summary(s: RunSummary) -> str:
     """A short human-readable table of a summary."""
     lines = [
-        f"scenario {s.scenario}  router {s.router}  seed {s.seed}  steps {s.steps}",
+        f"scenario {s.scenario}  router {s.router}  seed {s.seed}  steps {s.steps}  "
+        f"embedder {s.embedder}",
         f"arrived {s.arrived}  completed {s.completed}  in flight {s.in_flight}  "
         f"queued {s.queued}  in service {s.in_service}  dropped {s.dropped} "
         f"{ {k: v for k, v in s.dropped_by_reason.items() if v} }  lost {s.lost}"

@@ -2,7 +2,8 @@
 
 ``params`` (:class:`Physics`), ``step`` (the NumPy reference step), ``fast`` (the fused numba
 step and :func:`select_kernel`), ``swarm`` (in-flight intents as arrays), ``attraction`` (the
-learned softmax head), ``routers`` (the :class:`Router` interface, its registry and built-ins),
+learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, intervals),
+``routers`` (the :class:`Router` interface, its registry and built-ins),
 ``baselines`` (power of d, join-shortest-queue and argmax-then-spill among eligible zones),
 ``board`` (stale load information), ``plugins`` (routers by dotted path or entry point).
 """
@@ -16,6 +17,19 @@ from .baselines import (
     top_candidates,
 )
 from .board import LOAD_INFO_MODES, LoadBoard, LoadInfo
+from .out_of_scope import (
+    OUT_OF_SCOPE_SCORES,
+    GateFigures,
+    binomial_interval,
+    choose_threshold,
+    cross_validated_margin,
+    gate_figures,
+    in_scope_score,
+    out_of_fold_proba,
+    stratified_folds,
+    stratified_holdout,
+    zone_attraction,
+)
 from .params import Physics
 from .plugins import ENTRY_POINT_GROUP, make_router, router_class, unknown_router_problem
 from .routers import (
@@ -33,8 +47,10 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "HAVE_NUMBA",
     "LOAD_INFO_MODES",
+    "OUT_OF_SCOPE_SCORES",
     "ROUTER_TYPES",
     "ArgmaxSpillRouter",
+    "GateFigures",
     "HeadSettings",
     "JoinShortestQueueRouter",
     "LoadBoard",
@@ -48,17 +64,26 @@ __all__ = [
     "SwarmArrays",
     "Workspace",
     "ZoneState",
+    "binomial_interval",
+    "choose_threshold",
+    "cross_validated_margin",
+    "gate_figures",
+    "in_scope_score",
     "join_least_loaded",
     "make_router",
+    "out_of_fold_proba",
     "register_router",
     "router_class",
     "router_names",
     "select_kernel",
     "step_swarm",
     "step_swarm_numba",
+    "stratified_folds",
+    "stratified_holdout",
     "top_candidates",
     "train_or_load",
     "unknown_router_problem",
+    "zone_attraction",
 ]
 
 # the numba kernel module imports numba (~0.3 s): loaded on first use, so `import arena` stays light

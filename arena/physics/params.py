@@ -62,7 +62,10 @@ class Physics:
         "last resort before a drop: any zone with room within this of the best (0 = never)",
     )
     out_of_scope_threshold: float = _param(
-        0.0, -1.0, 1.0, "best similarity below this sends an intent to the fallback zone"
+        0.0,
+        -1.0,
+        1.0,
+        "in-scope score (attraction.out_of_scope_score) below this sends an intent to the fallback",
     )
     max_flight_steps: int = _param(
         60, 1, 100000, "an intent still in flight after this many steps is dropped", integer=True

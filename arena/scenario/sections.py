@@ -14,7 +14,7 @@ from typing import Any
 from capabilities import PacketFlowError, Policy
 
 from ..errors import ScenarioError
-from ..physics import Physics
+from ..physics import OUT_OF_SCOPE_SCORES, Physics
 from .datasets import DatasetSpec
 from .files import MAX_DATA_BYTES, read_text
 from .groups import check_quality, parse_group, parse_quality, parse_replicas, parse_ring
@@ -483,12 +483,20 @@ def check_arrival_weights(
 
 
 def parse_attraction(r: Reader, v: Any) -> AttractionSpec:
-    m = r.mapping(v, "attraction", ("kind", "epochs", "learning_rate", "l2", "momentum"))
+    keys = ("kind", "out_of_scope_score", "epochs", "learning_rate", "l2", "momentum")
+    m = r.mapping(v, "attraction", keys)
     kind = r.str(m, "kind", "attraction", "cosine")
     if kind not in ("cosine", "learned"):
         raise r.fail("attraction.kind", f"expected 'cosine' or 'learned', got {kind!r}")
+    score = r.str(m, "out_of_scope_score", "attraction", "best_zone")
+    if score not in OUT_OF_SCOPE_SCORES:
+        raise r.fail(
+            "attraction.out_of_scope_score",
+            f"expected one of {', '.join(map(repr, OUT_OF_SCOPE_SCORES))}, got {score!r}",
+        )
     return AttractionSpec(
         kind=kind,
+        out_of_scope_score=score,
         epochs=int(
             r.number(m, "epochs", "attraction", 300, minimum=1, maximum=Bounds.EPOCHS, integer=True)
         ),

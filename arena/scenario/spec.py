@@ -101,6 +101,9 @@ class AttractionSpec:
     """
 
     kind: str = "cosine"
+    # the out-of-scope gate's score: "best_zone" (the best routable zone's attraction) or
+    # "fallback_class" (1 - the learned head's probability of the fallback zone's capabilities)
+    out_of_scope_score: str = "best_zone"
     epochs: int = 300
     learning_rate: float = 50.0
     l2: float = 0.0

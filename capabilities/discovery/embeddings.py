@@ -6,7 +6,9 @@ second on a small CPU, so every text is encoded at most once: :class:`CachedEmbe
 vectors in memory and in SQLite under a cache directory, keyed by model name and text hash.
 
 Any object with ``name``, ``dim`` and ``encode(texts) -> (n, dim) float32`` (L2-normalised)
-satisfies :class:`Embedder` and can replace the default.
+satisfies :class:`Embedder` and can replace the default. Which model a process uses by default
+(the fast ONNX build when its extra is installed) is decided in
+:mod:`capabilities.discovery.choice`.
 """
 
 from __future__ import annotations
@@ -302,17 +304,3 @@ class CachedEmbedder:
         if len(idx) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._matrix[idx]
-
-
-_DEFAULT: CachedEmbedder | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
-def default_embedder() -> CachedEmbedder:
-    """The process-wide default: all-MiniLM-L6-v2 with the persistent cache."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        with _DEFAULT_LOCK:
-            if _DEFAULT is None:
-                _DEFAULT = CachedEmbedder(SentenceTransformerEmbedder(), EmbeddingCache())
-    return _DEFAULT

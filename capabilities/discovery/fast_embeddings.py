@@ -18,8 +18,10 @@ the routing accuracy it keeps) and still fully offline:
   on its batchmates (cosine ≥ 0.975 between batchings, about its distance to the plain
   model's vector). Static calibration would fix that but, measured, cost ~5 points of cosine.
 
-It is opt-in: ``Registry(embedder=CachedEmbedder(OnnxMiniLMEmbedder(), EmbeddingCache()))``.
-It needs the ``fast`` extra (``pip install packetflow-arena[fast]``: onnxruntime and onnx).
+It is the default wherever the ``fast`` extra is installed (``pip install
+packetflow-arena[fast]``: onnxruntime and onnx; see :mod:`capabilities.discovery.choice`). The
+first use builds the ONNX file (~10-30 s, a progress bar and one line on stderr say so); every
+later run loads it.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from capabilities.discovery.embeddings import (
     DEFAULT_MODEL_NAME,
@@ -47,6 +51,8 @@ _BUILD_LOCK = threading.Lock()
 _SESSIONS: dict[str, object] = {}
 _SESSIONS_LOCK = threading.Lock()
 ONNX_OPSET = 17
+FAST_REQUIREMENTS = ("onnxruntime", "onnx")  # the ``fast`` extra's import names
+PROGRESS_MIN_TEXTS = 2048  # encode() shows a progress bar (on a terminal) from this many texts
 
 
 def _require(module: str):
@@ -95,10 +101,22 @@ def build_onnx_model(
         if target.exists():
             return target
         target_dir.mkdir(parents=True, exist_ok=True)
-        if not fp32.exists():
-            _export_fp32(src, fp32)
-        if quantize and not int8.exists():
-            _quantize(fp32, int8)
+        stages = [s for s, need in (("export", not fp32.exists()), ("int8", quantize)) if need]
+        print(
+            f"packetflow: building the fast embedder once ({src.name} -> ONNX"
+            f"{' int8' if quantize else ''}, {len(stages)} stage(s), ~10-30 s) into {target_dir}",
+            file=sys.stderr,
+            flush=True,
+        )
+        with tqdm(total=len(stages), desc="fast embedder", unit="stage", file=sys.stderr) as bar:
+            if not fp32.exists():
+                bar.set_postfix_str("export to ONNX")
+                _export_fp32(src, fp32)
+                bar.update()
+            if quantize and not int8.exists():
+                bar.set_postfix_str("quantise to int8")
+                _quantize(fp32, int8)
+                bar.update()
     return target
 
 
@@ -269,6 +287,13 @@ class OnnxMiniLMEmbedder:
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")  # similar lengths share a batch: less padding
         out = None
+        bar = tqdm(
+            total=len(texts),
+            desc="embedding",
+            unit="text",
+            file=sys.stderr,
+            disable=None if len(texts) >= PROGRESS_MIN_TEXTS else True,  # None: off unless a tty
+        )
         for start in range(0, len(texts), self.batch_size):
             rows = order[start : start + self.batch_size]
             width = int(lengths[rows].max())
@@ -286,4 +311,6 @@ class OnnxMiniLMEmbedder:
                 out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
                 self.dim = pooled.shape[1]
             out[rows] = pooled
+            bar.update(len(rows))
+        bar.close()
         return normalise_rows(out)

@@ -10,7 +10,8 @@ import numpy as np
 
 from capabilities.composition.auto import compose
 from capabilities.core.model import Capability, CapabilityOptions
-from capabilities.discovery.embeddings import Embedder, default_embedder, normalise_rows
+from capabilities.discovery.choice import default_embedder
+from capabilities.discovery.embeddings import Embedder, normalise_rows
 from capabilities.errors import CapabilityNotFound, RegistrationError
 from capabilities.runtime.actors import ActorOptions, actor_capability
 from capabilities.runtime.declare import capability_from_data

@@ -96,3 +96,17 @@ def test_built_model_is_reused_and_a_missing_model_is_named(tmp_path):
     assert build_onnx_model() == path  # built once
     with pytest.raises(EmbeddingError, match=str(tmp_path / "nowhere")):
         build_onnx_model(tmp_path / "nowhere", tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_first_use_builds_once_with_a_message_and_a_progress_bar(tmp_path, capfd):
+    """A fresh cache builds the ONNX files (one line + a tqdm bar on stderr), leaves no
+    temporary file behind (written under a temporary name, renamed into place), and the next
+    call reuses them without a word."""
+    path = build_onnx_model(out_dir=tmp_path)
+    err = capfd.readouterr().err
+    assert "packetflow: building the fast embedder once" in err
+    assert "fast embedder" in err and "2/2" in err  # the bar reached both stages
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model-int8.onnx", "model.onnx"]
+    assert build_onnx_model(out_dir=tmp_path) == path
+    assert capfd.readouterr().err == ""

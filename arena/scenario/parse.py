@@ -31,9 +31,9 @@ from .sections import (
     parse_physics,
     parse_point,
     parse_zone,
-    parse_zones_from,
 )
 from .spec import CapabilitySpec, ExamplesSpec, Scenario, ZoneSpec
+from .zones_from import parse_zones_from
 
 TOP_KEYS = (
     "name",

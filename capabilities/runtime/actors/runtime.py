@@ -1,5 +1,9 @@
 """Durable actor capabilities: one mailbox per actor id, state committed to SQLite per message.
 
+(Over 400 lines on purpose: the mailbox, the commit-retry loop across processes and the
+principal scoping of actor ids are one protocol — splitting them would put the exactly-once
+argument in three files. The store and the declarations already live apart.)
+
 An actor is a capability with memory. Its handler is ``on_message(message, state) -> (reply,
 new_state)`` (sync or async); the runtime keeps one mailbox per *actor id* (a conversation, a
 customer), so messages to one id are handled strictly one after another while different ids

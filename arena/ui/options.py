@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ScenarioError
-from .args import SEED
+from .args import SEED, WORKERS
 
 
 def add_set_option(p: argparse.ArgumentParser, example: str = "physics.temperature=0.05") -> None:
@@ -30,6 +30,18 @@ def add_overlay_option(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="YAML overlay merged over the scenario before validation, e.g. a tune's best.yaml "
         "(repeatable; later ones win)",
+    )
+
+
+def add_backend_options(
+    p: argparse.ArgumentParser, backends: tuple[str, ...], default: str
+) -> None:
+    """``--backend``, ``--address`` and ``--workers``: where the runs of a sweep, a tune or a
+    plan execute (one spelling for every subcommand that fans runs out)."""
+    p.add_argument("--backend", choices=backends, default=default)
+    p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument(
+        "--workers", type=WORKERS, help="worker processes (default: 2 for dask, cores otherwise)"
     )
 
 

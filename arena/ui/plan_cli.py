@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from ..analysis.output import check_out_dir
 from ..analysis.planning import BACKENDS, format_plan, parse_slos, plan_capacity, write_plan
-from .args import RATE_SCALE, WORKERS, checked
+from .args import RATE_SCALE, checked
+from .options import add_backend_options
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -33,9 +34,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         type=checked(int, minimum=2, maximum=10000),
         help="held-out runs for the verdicts (default: 2 x --seeds)",
     )
-    p.add_argument("--backend", choices=BACKENDS, default="local")
-    p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
-    p.add_argument("--workers", type=WORKERS, help="worker processes (default: 2 for dask)")
+    add_backend_options(p, BACKENDS, "local")
     p.add_argument(
         "--confidence",
         type=checked(float, minimum=0.5, maximum=0.9999),

@@ -10,8 +10,8 @@ from ..analysis import check_out_dir
 from ..analysis.sweep import BACKENDS, sweep
 from ..errors import ScenarioError
 from ..scenario import load_scenario, parse_override_value
-from .args import STEPS, WORKERS
-from .options import add_overlay_option, parse_seeds
+from .args import STEPS
+from .options import add_backend_options, add_overlay_option, parse_seeds
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -40,11 +40,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="a swept override, e.g. --grid physics.temperature=0.02,0.05,0.1 (repeatable)",
     )
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the scenario's)")
-    p.add_argument("--backend", choices=BACKENDS, default="processes")
-    p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
-    p.add_argument(
-        "--workers", type=WORKERS, help="worker processes (default: 2 for dask, cores otherwise)"
-    )
+    add_backend_options(p, BACKENDS, "processes")
     p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
     add_overlay_option(p)
     p.add_argument(

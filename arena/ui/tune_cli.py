@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from ..analysis.sweep import BACKENDS
 from ..analysis.tuning import Objective, tune
 from ..errors import ScenarioError
-from .args import RATE_SCALE, SEED, STEPS, WORKERS, checked
-from .options import add_overlay_option, add_set_option, parse_seeds
+from .args import RATE_SCALE, SEED, STEPS, checked
+from .options import add_backend_options, add_overlay_option, add_set_option, parse_seeds
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -78,9 +78,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="stop early when scores converge (0: never)",
     )
-    p.add_argument("--backend", choices=BACKENDS, default="processes")
-    p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
-    p.add_argument("--workers", type=WORKERS, help="worker processes (default: 2 for dask, cores)")
+    add_backend_options(p, BACKENDS, "processes")
     p.add_argument("--embedder", help="dotted path of an embedder factory (default: MiniLM)")
     p.add_argument("--out", default="tune_out", help="directory for best.yaml and the tables")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 
@@ -19,6 +20,26 @@ def connect(path: str | os.PathLike[str], *, durable: bool = False) -> sqlite3.C
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(target, check_same_thread=False, timeout=60, isolation_level=None)
     if target != ":memory:":
-        db.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(db)
     db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     return db
+
+
+def _enable_wal(db: sqlite3.Connection, wait: float = 60.0) -> None:
+    """Switch to WAL, waiting for other processes that are opening the same file.
+
+    Why a loop: changing the journal mode needs a moment of exclusive access, and SQLite answers
+    ``database is locked`` at once (without its busy handler) while another process is doing the
+    same on a new file — two actor processes started together did exactly that.
+    """
+    deadline = time.monotonic() + wait
+    delay = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)

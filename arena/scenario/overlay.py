@@ -2,7 +2,10 @@
 
 An overlay is plain YAML in the scenario's own shape (``physics: {temperature: 0.08}``), written
 by ``packetflow-arena tune`` and by capacity planning, or by hand. Mappings merge key by key,
-recursively; anything else (a number, a string, a list) replaces what was there, so
+recursively; a mapping over a list of named items (``zones``, ``capabilities``) addresses
+those items by name — ``zones: {support: {capacity: 30}}`` changes only the zone called
+``support`` — so an overlay stays valid when zones are added or reordered (a capacity plan's
+overlay is written so); anything else (a number, a string, a list) replaces what was there, so
 ``zones: [...]`` in an overlay is the whole zone list. Relative paths inside an overlay are
 read relative to the scenario file, as if the overlay's lines were written there.
 
@@ -13,6 +16,7 @@ A mistake that comes from an overlay is reported against the overlay's file:
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,11 +26,12 @@ import yaml
 
 from ..errors import ScenarioError
 from .files import read_yaml
+from .reader import is_named_list, kind_of, named_index
 
 
-def read_overlay(path: str | Path) -> dict[str, Any]:
-    """The mapping of an overlay file (a non-empty YAML mapping)."""
-    raw = read_yaml(path, "overlay file")
+def read_overlay(path: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """The mapping of an overlay file (a non-empty YAML mapping); a mapping is checked the same."""
+    raw = path if isinstance(path, Mapping) else read_yaml(path, "overlay file")
     if not isinstance(raw, Mapping) or not raw:
         raise ScenarioError(
             str(path),
@@ -36,23 +41,49 @@ def read_overlay(path: str | Path) -> dict[str, Any]:
     return dict(raw)
 
 
-def merge_overlay(base: Any, overlay: Mapping[str, Any]) -> Any:
-    """``overlay`` deep-merged over ``base`` (a new object; neither input changes)."""
+def merge_overlay(base: Any, overlay: Mapping[str, Any], where: str = "") -> Any:
+    """``overlay`` deep-merged over ``base`` (a new object; neither input changes). A name the
+    overlay gives a list of named items that none of them has is a :class:`ScenarioError`
+    (without a file: :func:`apply_overlays` names the overlay's)."""
     if not isinstance(base, Mapping):
         return copy.deepcopy(dict(overlay))
     out = dict(copy.deepcopy(base))
     for key, value in overlay.items():
+        at = f"{where}{key}"
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge_overlay(out[key], value)
+            out[key] = merge_overlay(out[key], value, f"{at}.")
+        elif isinstance(value, Mapping) and value and is_named_list(out.get(key)):
+            out[key] = _merge_named(out[key], value, at)
         else:
             out[key] = copy.deepcopy(value)
     return out
 
 
+def _merge_named(items: list, overlay: Mapping[Any, Any], where: str) -> list:
+    """``overlay`` (item name -> partial item) merged over the list's items of those names."""
+    out = list(items)
+    for name, value in overlay.items():
+        i = named_index(out, name)
+        if i is None:
+            names = [str(item["name"]) for item in out]
+            close = difflib.get_close_matches(str(name), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (names: {', '.join(names)})"
+            raise ScenarioError(None, f"{where}.{name}", f"no item is called {name!r}{hint}")
+        if not isinstance(value, Mapping):
+            raise ScenarioError(
+                None, f"{where}.{name}", f"expected a mapping of fields, got {kind_of(value)}"
+            )
+        out[i] = merge_overlay(out[i], value, f"{where}.{name}.")
+    return out
+
+
 def apply_overlays(raw: Any, overlays: tuple[tuple[str, Mapping[str, Any]], ...]) -> Any:
     """``raw`` with each ``(file, mapping)`` overlay merged in turn (later ones win)."""
-    for _, data in overlays:
-        raw = merge_overlay(raw, data)
+    for file, data in overlays:
+        try:
+            raw = merge_overlay(raw, data)
+        except ScenarioError as exc:
+            raise ScenarioError(file, exc.field, exc.problem) from None
     return raw
 
 

@@ -60,15 +60,17 @@ def load_scenario(
     path: str | Path,
     *,
     overrides: Mapping[str, Any] | Sequence[str] = (),
-    overlays: Sequence[str | Path] = (),
+    overlays: Sequence[str | Path | Mapping[str, Any]] = (),
 ) -> Scenario:
-    """Read and validate a scenario file. ``overlays`` are YAML files of a partial scenario,
-    deep-merged over it in order (see :mod:`arena.scenario.overlay`); ``overrides`` are
+    """Read and validate a scenario file. ``overlays`` are YAML files of a partial scenario (or
+    such mappings), deep-merged over it in order (see :mod:`arena.scenario.overlay`); ``overrides`` are
     ``"a.b=value"`` strings or a mapping of dotted paths to values, applied after them. All of it
     happens before validation, so everything is checked, and a mistake an overlay made is
     reported against the overlay's file."""
     file = str(path)
-    layers = tuple((str(o), read_overlay(o)) for o in overlays)
+    layers = tuple(
+        ("overlay" if isinstance(o, Mapping) else str(o), read_overlay(o)) for o in overlays
+    )
     raw = apply_raw_overrides(apply_overlays(read_yaml(path), layers), overrides, file)
     try:
         return parse_scenario(raw, file=file, base_dir=Path(path).parent)

@@ -216,8 +216,8 @@ def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], 
         node = raw
         parts = key.split(".")
         for i, part in enumerate(parts[:-1]):
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
+            if isinstance(node, list) and named_index(node, part) is not None:
+                node = node[named_index(node, part)]
             elif isinstance(node, dict):
                 node = node.setdefault(part, {})
             else:
@@ -225,10 +225,34 @@ def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], 
                     file, ".".join(parts[: i + 1]), f"override {key!r} does not match the file"
                 )
         last = parts[-1]
-        if isinstance(node, list) and last.isdigit() and int(last) < len(node):
-            node[int(last)] = value
+        if isinstance(node, list) and named_index(node, last) is not None:
+            node[named_index(node, last)] = value
         elif isinstance(node, dict):
             node[last] = value
         else:
             raise ScenarioError(file, key, f"override {key!r} does not match the file")
     return raw
+
+
+def is_named_list(v: Any) -> bool:
+    """Whether ``v`` is a non-empty list of mappings that each have a ``name`` (zones,
+    capabilities): the lists an overlay or an override may address by item name."""
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(item, Mapping) and "name" in item for item in v)
+    )
+
+
+def named_index(items: list, key: Any) -> int | None:
+    """The position in ``items`` that ``key`` addresses: the item called ``key`` (in a list of
+    named items), else ``key`` as a position (an int, or digits); ``None`` if neither."""
+    if is_named_list(items):
+        for i, item in enumerate(items):
+            if str(item["name"]) == str(key):
+                return i
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        return int(key) if 0 <= int(key) < len(items) else None
+    return None

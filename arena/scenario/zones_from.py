@@ -12,6 +12,7 @@ import json
 import re
 import string
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
     radius = float(
         r.number(m, "radius", where, 6.0, minimum=0, exclusive_min=True, maximum=Bounds.LENGTH)
     )
-    overrides = _capacity_overrides(r, m.get("capacity_overrides", {}), list(groups), where)
+    overrides = _capacity_overrides(r, m.get("capacity_overrides", {}), where)
     zones, caps = [], []
     taken: set[str] = set()
     for zone_name, labels in groups.items():
@@ -97,6 +98,10 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
             capabilities=tuple(c.name for c in caps[len(caps) - len(labels) :]),
         )
         zones += parse_replicas(r, m, where, zone)
+    _check_override_names(r, overrides, [z.name for z in zones], where)
+    # a zone named exactly (a replica ``billing_2`` too) gets its override last, over the
+    # capacity its replica entry gave it: a capacity plan's overlay sizes every zone so
+    zones = [replace(z, capacity=overrides.get(z.name, z.capacity)) for z in zones]
     return zones, caps
 
 
@@ -127,22 +132,29 @@ def intent_template(r: Reader, template: Mapping[str, Any], where: str) -> str:
     return text
 
 
-def _capacity_overrides(r: Reader, v: Any, names: list[str], where: str) -> dict[str, int]:
+def _capacity_overrides(r: Reader, v: Any, where: str) -> dict[str, int]:
     """``zones_from.capacity_overrides``: ``{zone: slots}`` for generated zones that need their
-    own capacity (a capacity plan's overlay writes these)."""
+    own capacity (a capacity plan's overlay writes these). A group's name also sizes the
+    replicas that set no capacity of their own; a replica's name (``billing_2``) sizes it."""
     field = f"{where}.capacity_overrides"
     if not isinstance(v, Mapping):
         raise r.fail(field, f"expected a mapping: zone name -> capacity, got {kind_of(v)}")
     out = {}
     for zone, n in v.items():
-        if zone not in names:
-            close = difflib.get_close_matches(str(zone), names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise r.fail(f"{field}.{zone}", f"no generated zone is called {zone!r}{hint}")
-        out[zone] = int(
+        out[str(zone)] = int(
             r.check_number(n, f"{field}.{zone}", minimum=1, maximum=Bounds.COUNT, integer=True)
         )
     return out
+
+
+def _check_override_names(r: Reader, overrides: Mapping[str, int], names: list[str], where: str):
+    for zone in overrides:
+        if zone not in names:
+            close = difflib.get_close_matches(zone, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise r.fail(
+                f"{where}.capacity_overrides.{zone}", f"no generated zone is called {zone!r}{hint}"
+            )
 
 
 def identifier_for(label: str, taken: set[str]) -> str:

@@ -8,7 +8,6 @@ import json
 import pytest
 import yaml
 
-from arena.analysis.planning import load_with_overlay, overlay_settings, read_overlay
 from arena.analysis.runner import run_scenario
 from arena.scenario import load_scenario
 from arena.ui.cli import main
@@ -102,12 +101,10 @@ def test_plan_cli_writes_a_plan_whose_overlay_meets_the_objective(tiny, tmp_path
     # at 1.5x, today's 2 + 2 slots are overloaded (offered load ~ 1.5 x 1 x (3 + 5) / 2 each)
     assert plan["verdicts"]["today"]["meets"] is False
     assert all(n > 2 for n in plan["capacities"].values())
-    # the overlay round trip: loaded through the override machinery, run on a new seed
-    overlay = read_overlay(out / "overlay.yaml")
-    planned = load_with_overlay(tiny, overlay)
+    # the overlay round trip: loaded as `run --overlay` loads it, run on a new seed
+    planned = load_scenario(tiny, overlays=[out / "overlay.yaml"])
     assert {z.name: z.capacity for z in planned.zones} == plan["capacities"]
-    via_set = load_scenario(tiny, overrides=overlay_settings(overlay))
-    assert via_set.zones == planned.zones
+    assert "--overlay" in (out / "overlay.yaml").read_text().splitlines()[1]
     _, summary = run_scenario(planned, rate_scale=1.5, seed=777)
     assert summary.dropped <= 0.01 * summary.arrived
     assert summary.wait_steps.p95 <= 1

@@ -8,7 +8,7 @@ figure). See docs/capacity_planning.md.
 """
 
 from .analytic import ZoneDemand, blocking_mmck, erlang_c_real, measure_demand, size_zone
-from .overlay import capacity_overlay, load_with_overlay, overlay_settings, read_overlay
+from .overlay import capacity_overlay, load_with_overlay
 from .plan import BACKENDS, Plan, Verdict, ZonePlan, plan_capacity, scale_load
 from .report import format_plan, plan_figure, plan_to_dict, write_plan
 from .slo import Objective, PlanError, parse_slo, parse_slos
@@ -27,13 +27,11 @@ __all__ = [
     "format_plan",
     "load_with_overlay",
     "measure_demand",
-    "overlay_settings",
     "parse_slo",
     "parse_slos",
     "plan_capacity",
     "plan_figure",
     "plan_to_dict",
-    "read_overlay",
     "scale_load",
     "size_zone",
     "write_plan",

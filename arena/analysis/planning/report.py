@@ -14,7 +14,7 @@ import yaml
 
 from ..output import check_out_dir, finite_json
 from .figures import Interval
-from .overlay import capacity_overlay, overlay_settings
+from .overlay import capacity_overlay
 from .plan import Plan
 
 if TYPE_CHECKING:  # annotations only
@@ -232,8 +232,7 @@ def write_plan(plan: Plan, out: str | Path, scenario: Scenario | None = None) ->
             f"# capacity plan for {plan.scenario} at {plan.load:g}x load "
             f"({', '.join(str(o) for o in plan.objectives)})\n"
             f"# run it: packetflow-arena run {plan.file} --rate-scale {plan.load:g} "
-            + " ".join(f"--set '{s}'" for s in overlay_settings(doc))
-            + "\n"
+            f"--overlay {out_dir / 'overlay.yaml'}\n"
         )
         paths["overlay.yaml"] = out_dir / "overlay.yaml"
         _atomic(paths["overlay.yaml"], (head + yaml.safe_dump(doc, sort_keys=False)).encode())

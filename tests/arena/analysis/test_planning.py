@@ -21,7 +21,6 @@ from arena.analysis.planning import (
     capacity_overlay,
     erlang_c_real,
     load_with_overlay,
-    overlay_settings,
     parse_slo,
     parse_slos,
     plan_capacity,
@@ -297,16 +296,16 @@ def test_overlay_round_trips_through_the_override_machinery(tmp_path):
     doc = capacity_overlay(sc, [7, 11, 3])
     assert doc == {
         "zones_from": {"capacity_overrides": {"money": 7, "trips": 11}},
-        "zones": {0: {"capacity": 3}},
+        "zones": {"desk_zone": {"capacity": 3}},
     }
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(doc))
     back = load_with_overlay(path, tmp_path / "overlay.yaml")
     assert [z.capacity for z in back.zones] == [7, 11, 3]
-    settings_ = overlay_settings(doc)
-    assert "zones.0.capacity=3" in settings_
-    assert [z.capacity for z in load_scenario(path, overrides=settings_).zones] == [7, 11, 3]
+    # --set addresses a zone by name the same way
+    by_set = load_scenario(path, overrides=["zones.desk_zone.capacity=3"])
+    assert by_set.zones[2].capacity == 3
     with pytest.raises(ScenarioError, match="capacity"):
-        load_with_overlay(path, {"zones": {0: {"capacity": -1}}})
+        load_with_overlay(path, {"zones": {"desk_zone": {"capacity": -1}}})
 
 
 # -- the plan itself ---------------------------------------------------------------------------

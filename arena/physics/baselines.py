@@ -1,9 +1,13 @@
 """The baselines a systems engineer would compare a semantic router against.
 
-All three restrict themselves to the *semantically eligible* zones of each intent — its
-``top_k`` most similar (0: every routable zone), optionally only those within ``margin`` of the
-best similarity (``margin: 0`` keeps exactly the replicas of the best service) — and read load
-only through the :class:`~arena.physics.routers.RouterView` (the same load board as the physics):
+All three restrict themselves to the zones that can serve each intent: the *group* of its most
+similar zone (that zone and its replicas, ``RouterView.zone_group``) — optionally widened to the
+other zones within ``margin`` of the best similarity (lower-quality hosts of the same work, a
+spill a designer chooses), and optionally capped at the ``top_k`` most similar (0: no cap).
+Eligibility by group, not by similarity rank, is what keeps a baseline replica-safe by default:
+the three most similar zones of a scenario whose services have one or two replicas include
+other services, and a baseline routing there is a weakened baseline. Load is read only through
+the :class:`~arena.physics.routers.RouterView` (the same load board as the physics):
 
 - ``power_of_d``: sample ``d`` eligible zones at random, join the least loaded of them
   (Mitzenmacher's power of d choices);
@@ -40,19 +44,26 @@ def top_candidates(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def eligible_zones(
-    sims: np.ndarray, top_k: int, margin: float | None
+    sims: np.ndarray, group: np.ndarray, top_k: int = 0, margin: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(m, k)`` candidate zones (most similar first) and an ``(m, k)`` mask of the eligible ones
-    (the first is always eligible)."""
-    finite = np.isfinite(sims).sum(axis=1).min() if sims.size else 1
-    k = sims.shape[1] if top_k <= 0 else min(top_k, sims.shape[1])
-    k = max(1, min(k, int(finite)))
-    cand, csim = top_candidates(sims, k)
-    ok = np.isfinite(csim)
+    """``(m, k)`` candidate zones (eligible ones first, most similar first) and an ``(m, k)``
+    mask of the eligible ones: the zones of the most similar zone's ``group`` (``(Z,)`` ints),
+    plus any zone within ``margin`` of the best similarity, at most ``top_k`` (0: all). The
+    most similar zone is always the first, and eligible."""
+    m = sims.shape[0]
+    rows = np.arange(m)
+    best = sims.argmax(axis=1)
+    ok = group[None, :] == group[best][:, None]
     if margin is not None:
-        ok &= csim >= csim[:, :1] - margin
-    ok[:, 0] = True
-    return cand, ok
+        ok |= sims >= sims[rows, best][:, None] - margin
+    ok &= np.isfinite(sims)
+    ok[rows, best] = True
+    cand = np.argsort(np.where(ok, -sims, np.inf), axis=1, kind="stable")
+    cok = np.take_along_axis(ok, cand, axis=1)
+    if top_k > 0:
+        cok &= np.cumsum(cok, axis=1) <= top_k  # eligible ones come first: cumsum is the rank
+    k = max(1, int(cok.sum(axis=1).max())) if m else 1
+    return cand[:, :k], cok[:, :k]
 
 
 def seen_counts(view: ZoneState) -> np.ndarray:
@@ -109,17 +120,17 @@ def join_least_loaded(cand: np.ndarray, ok: np.ndarray, base: np.ndarray, cap: n
 
 
 class PowerOfDRouter(Router):
-    """Power of ``d`` choices among the eligible zones (``d = 2``, ``top_k = 3`` by default)."""
+    """Power of ``d`` choices among the eligible zones (``d = 2``)."""
 
     name = "power_of_d"
 
-    def __init__(self, d: int = 2, top_k: int = 3, margin: float | None = None) -> None:
+    def __init__(self, d: int = 2, top_k: int = 0, margin: float | None = None) -> None:
         if isinstance(d, bool) or not isinstance(d, int) or d < 1:
             raise ValueError(f"d must be an integer >= 1, got {d!r}")
         self.d, self.top_k, self.margin = d, _top_k(top_k), _margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
-        cand, ok = eligible_zones(sims, self.top_k, self.margin)
+        cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
         m, k = cand.shape
         keys = np.where(ok, model.rng.random((m, k)), np.inf)
         pick = np.argsort(keys, axis=1)[:, : self.d]
@@ -130,15 +141,15 @@ class PowerOfDRouter(Router):
 
 
 class JoinShortestQueueRouter(Router):
-    """Join the least loaded of the eligible zones (``top_k = 3`` by default)."""
+    """Join the least loaded of the eligible zones."""
 
     name = "jsq_top_k"
 
-    def __init__(self, top_k: int = 3, margin: float | None = None) -> None:
+    def __init__(self, top_k: int = 0, margin: float | None = None) -> None:
         self.top_k, self.margin = _top_k(top_k), _margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
-        cand, ok = eligible_zones(sims, self.top_k, self.margin)
+        cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
         return join_least_loaded(cand, ok, seen_counts(model), model.zone_capacity)
 
 
@@ -147,11 +158,11 @@ class ArgmaxSpillRouter(Router):
 
     name = "argmax_spill"
 
-    def __init__(self, top_k: int = 3, margin: float | None = None) -> None:
+    def __init__(self, top_k: int = 0, margin: float | None = None) -> None:
         self.top_k, self.margin = _top_k(top_k), _margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
-        cand, ok = eligible_zones(sims, self.top_k, self.margin)
+        cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
         m, k = cand.shape
         room = model.zone_capacity - (model.occupancy + model.queue_length)
         out = cand[:, 0].astype(np.intp)
@@ -174,7 +185,7 @@ class ArgmaxSpillRouter(Router):
 
 def _top_k(v: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"top_k must be an integer >= 0 (0: every zone), got {v!r}")
+        raise ValueError(f"top_k must be an integer >= 0 (0: no cap), got {v!r}")
     return v
 
 

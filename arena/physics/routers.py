@@ -40,6 +40,7 @@ class ZoneState(Protocol):
     zone_capacity: np.ndarray  # (Z,) service slots
     occupancy: np.ndarray  # (Z,) slots in use, as the load board shows them
     queue_length: np.ndarray  # (Z,) intents waiting, as the load board shows them
+    zone_group: np.ndarray  # (Z,) the service (group) of each zone: replicas share one
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,20 @@ def test_replicas_count_as_the_right_zone_and_share_the_work(tmp_path):
     assert (served == 0).any() and (served == 3).any()  # both replicas served bank requests
 
 
+@pytest.mark.parametrize("router", ["power_of_d", "jsq_top_k", "argmax_spill"])
+def test_baselines_at_their_defaults_route_to_the_right_group_with_replicas(tmp_path, router):
+    """No router_params: eligibility is the best zone's group, so a baseline routes as well as
+    the most similar zone does and still uses both of the bank's replicas."""
+    model = make(labelled(tmp_path, replicated(router=router), rate=6))
+    model.run()
+    argmax = make(labelled(tmp_path, replicated(router="semantic_argmax"), rate=6))
+    argmax.run()
+    assert model.summary().routing_accuracy == argmax.summary().routing_accuracy == 1.0
+    if router != "argmax_spill":  # the spill fills the first replica before the second
+        served = model.ledger.zone[model.ledger.state > 0]
+        assert (served == 0).any() and (served == 3).any()
+
+
 def test_the_physics_repulsion_reads_the_same_stale_board():
     """The load the physics step pushes against is the board's (posted every 10 steps), not the
     live load: the kernel is wrapped to record what it is given."""

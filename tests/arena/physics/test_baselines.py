@@ -18,7 +18,7 @@ from arena.physics import (
 )
 
 
-def view(occ, queue, cap, seed=0) -> RouterView:
+def view(occ, queue, cap, seed=0, groups=None) -> RouterView:
     z = len(cap)
     return RouterView(
         rng=np.random.default_rng(seed),
@@ -26,7 +26,7 @@ def view(occ, queue, cap, seed=0) -> RouterView:
         zone_capacity=np.asarray(cap),
         occupancy=np.asarray(occ),
         queue_length=np.asarray(queue),
-        zone_group=np.arange(z),
+        zone_group=np.arange(z) if groups is None else np.asarray(groups),
         zone_xy=np.zeros((z, 2), dtype=np.float32),
         entry=np.zeros(2, dtype=np.float32),
         step=0,
@@ -97,19 +97,20 @@ def test_join_least_loaded_is_a_greedy_assignment_for_mixed_candidates(m, z, k, 
 
 def test_jsq_fills_replicas_by_load_ratio_and_never_leaves_them():
     sims = np.array([[0.9, 0.9, 0.9, 0.1]] * 12)  # zones 0-2 are replicas; zone 3 is wrong
-    got = JoinShortestQueueRouter(top_k=3).choose(view([0] * 4, [0] * 4, [2, 1, 3, 9]), sims)
+    board = view([0] * 4, [0] * 4, [2, 1, 3, 9], groups=[0, 0, 0, 1])
+    got = JoinShortestQueueRouter().choose(board, sims)
     assert set(got) <= {0, 1, 2}
     assert np.bincount(got, minlength=4)[:3].tolist() == [4, 2, 6]  # 2 each per slot
 
 
 def test_jsq_and_power_of_d_read_the_board_not_the_truth():
     sims = np.array([[0.9, 0.9]] * 4)
-    board = view([5, 0], [3, 0], [5, 5])  # the board says zone 1 is empty
-    assert set(JoinShortestQueueRouter(top_k=2).choose(board, sims)) == {1}
+    board = view([5, 0], [3, 0], [5, 5], groups=[0, 0])  # the board says zone 1 is empty
+    assert set(JoinShortestQueueRouter().choose(board, sims)) == {1}
     # with d = 2 of 2 eligible zones power of d is JSQ; with d = 1 it is random among them
-    assert set(PowerOfDRouter(d=2, top_k=2).choose(board, sims)) == {1}
-    picks = PowerOfDRouter(d=1, top_k=2).choose(
-        view([5, 0], [3, 0], [5, 5], seed=3), np.array([[0.9, 0.9]] * 400)
+    assert set(PowerOfDRouter(d=2).choose(board, sims)) == {1}
+    picks = PowerOfDRouter(d=1).choose(
+        view([5, 0], [3, 0], [5, 5], seed=3, groups=[0, 0]), np.array([[0.9, 0.9]] * 400)
     )
     assert 150 < (picks == 0).sum() < 250
 
@@ -123,11 +124,39 @@ def test_power_of_d_samples_only_eligible_zones_with_a_margin():
 
 def test_argmax_spill_goes_down_the_similarity_order_while_the_board_shows_no_room():
     sims = np.array([[0.9, 0.8, 0.7]] * 5)
-    got = ArgmaxSpillRouter(top_k=3).choose(view([2, 0, 0], [0, 0, 0], [3, 2, 10]), sims)
+    spill = ArgmaxSpillRouter(margin=0.25)  # lower-quality hosts within 0.25 may take the spill
+    got = spill.choose(view([2, 0, 0], [0, 0, 0], [3, 2, 10]), sims)
     # one free slot at zone 0, two at zone 1, the rest to zone 2 (arrival order kept)
     assert got.tolist() == [0, 1, 1, 2, 2]
-    full = ArgmaxSpillRouter(top_k=3).choose(view([3, 2, 10], [0, 0, 0], [3, 2, 10]), sims)
+    full = spill.choose(view([3, 2, 10], [0, 0, 0], [3, 2, 10]), sims)
     assert full.tolist() == [0] * 5  # no room anywhere: the most similar zone
+    # by default only the most similar zone's group is eligible: no spill to other services
+    alone = ArgmaxSpillRouter().choose(view([2, 0, 0], [0, 0, 0], [3, 2, 10]), sims)
+    assert alone.tolist() == [0] * 5
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 4), min_size=2, max_size=5),
+    gap=st.floats(0.001, 0.2),
+    m=st.integers(1, 80),
+    seed=st.integers(0, 10_000),
+)
+def test_baselines_by_default_route_only_to_the_best_zones_group(sizes, gap, m, seed):
+    """Services with 1..4 replicas each (sims equal within a group, other services close
+    behind): at their default settings every baseline routes each intent to its own service's
+    zones, however loaded — the top 3 by similarity would include other services."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    right = rng.integers(0, len(sizes), m)
+    base = rng.uniform(0.2, 0.6, (m, len(sizes)))
+    base[np.arange(m), right] = base.max(axis=1) + gap
+    sims = base[:, groups]
+    z = len(groups)
+    board = view(rng.integers(0, 5, z), rng.integers(0, 5, z), rng.integers(1, 4, z), seed, groups)
+    for router in (PowerOfDRouter(), JoinShortestQueueRouter(), ArgmaxSpillRouter()):
+        got = router.choose(board, sims)
+        np.testing.assert_array_equal(groups[got], right, err_msg=router.name)
 
 
 @pytest.mark.parametrize("bad", [{"d": 0}, {"d": 1.5}, {"top_k": -1}, {"margin": float("nan")}])

@@ -13,6 +13,7 @@ from .overlay import merge_overlay, read_overlay, write_overlay
 from .parse import TOP_KEYS, load_scenario, parse_scenario, with_overrides
 from .reader import Bounds, Reader, check_run_options, parse_override_value, parse_overrides
 from .sections import build_policy
+from .shadowed import shadowed_by
 from .spec import (
     DEFAULT_HANDLER,
     SERVICE_DISTRIBUTIONS,
@@ -56,6 +57,7 @@ __all__ = [
     "parse_overrides",
     "parse_scenario",
     "read_overlay",
+    "shadowed_by",
     "with_overrides",
     "write_overlay",
 ]

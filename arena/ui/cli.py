@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
-from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, checked, guarded, say
+from .args import PROG, SEED, STEPS, OneLineParser, checked, guarded, say
 from .mcp import scenario_mcp
-from .options import add_overlay_option, add_set_option
+from .options import add_overlay_option, add_rate_scale_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
 from .plan_cli import run_cli as _plan
 from .sweep_cli import configure_parser as _configure_sweep
@@ -45,7 +45,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=SEED, help="override the scenario's seed")
     p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")
-    p.add_argument("--rate-scale", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")
+    add_rate_scale_option(p)
     add_set_option(p)
     add_overlay_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..analysis.sweep import BACKEND_ALIASES, BACKENDS
 from ..errors import ScenarioError
-from .args import SEED, WORKERS
+from .args import RATE_SCALE, SEED, WORKERS, say
 
 
 def add_set_option(p: argparse.ArgumentParser, example: str = "physics.temperature=0.05") -> None:
@@ -33,16 +34,41 @@ def add_overlay_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_backend_options(
-    p: argparse.ArgumentParser, backends: tuple[str, ...], default: str
-) -> None:
+def add_rate_scale_option(p: argparse.ArgumentParser, *aliases: str) -> None:
+    """``--rate-scale X``: every arrival rate (the schedule's too) times X, the same word on
+    ``run``, ``sweep``, ``tune`` and ``plan`` (whose ``--load`` is an alias)."""
+    p.add_argument(
+        "--rate-scale",
+        *aliases,
+        dest="rate_scale",
+        type=RATE_SCALE,
+        default=1.0,
+        help="multiply every arrival rate, schedule included (default 1)",
+    )
+
+
+def add_backend_options(p: argparse.ArgumentParser, default: str = "processes") -> None:
     """``--backend``, ``--address`` and ``--workers``: where the runs of a sweep, a tune or a
-    plan execute (one spelling for every subcommand that fans runs out)."""
-    p.add_argument("--backend", choices=backends, default=default)
+    plan execute (one spelling for every subcommand that fans runs out; an old word such as
+    plan's ``local`` is accepted with a note naming the new one)."""
+    p.add_argument(
+        "--backend",
+        type=_backend,
+        choices=BACKENDS,
+        default=default,
+        help=f"where runs execute: {', '.join(BACKENDS)} (default {default})",
+    )
     p.add_argument("--address", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument(
         "--workers", type=WORKERS, help="worker processes (default: 2 for dask, cores otherwise)"
     )
+
+
+def _backend(text: str) -> str:
+    if text in BACKEND_ALIASES:
+        say(f"note: --backend {text} is spelled --backend {BACKEND_ALIASES[text]} now")
+        return BACKEND_ALIASES[text]
+    return text
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -1,13 +1,14 @@
-"""``packetflow-arena plan SCENARIO --slo "wait_p95<=3" --slo "drop_rate<=0.005" --load 1.5``."""
+"""``packetflow-arena plan SCENARIO --slo "wait_p95<=3" --slo "drop_rate<=0.005" --rate-scale 1.5``
+(``--load`` is the same option)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..analysis.output import check_out_dir
-from ..analysis.planning import BACKENDS, format_plan, parse_slos, plan_capacity, write_plan
-from .args import RATE_SCALE, checked
-from .options import add_backend_options
+from ..analysis.planning import format_plan, parse_slos, plan_capacity, write_plan
+from .args import checked
+from .options import add_backend_options, add_rate_scale_option
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -22,7 +23,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         metavar="METRIC<=TARGET",
         help="an objective, e.g. 'wait_p95<=3' or 'drop_rate<=0.005' (repeatable)",
     )
-    p.add_argument("--load", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")
+    add_rate_scale_option(p, "--load")
     p.add_argument(
         "--seeds",
         type=checked(int, minimum=2, maximum=1000),
@@ -34,7 +35,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         type=checked(int, minimum=2, maximum=10000),
         help="held-out runs for the verdicts (default: 2 x --seeds)",
     )
-    add_backend_options(p, BACKENDS, "local")
+    add_backend_options(p)
     p.add_argument(
         "--confidence",
         type=checked(float, minimum=0.5, maximum=0.9999),
@@ -58,7 +59,7 @@ def run_cli(args: argparse.Namespace) -> int:
     plan = plan_capacity(
         args.scenario,
         objectives,
-        load=args.load,
+        load=args.rate_scale,
         seeds=args.seeds,
         verify_seeds=args.verify_seeds,
         backend=args.backend,

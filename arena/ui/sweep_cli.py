@@ -7,11 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..analysis import check_out_dir
-from ..analysis.sweep import BACKENDS, sweep
+from ..analysis.sweep import sweep
 from ..errors import ScenarioError
 from ..scenario import load_scenario, parse_override_value
 from .args import STEPS
-from .options import add_backend_options, add_overlay_option, parse_seeds
+from .options import (
+    add_backend_options,
+    add_overlay_option,
+    add_rate_scale_option,
+    parse_seeds,
+)
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -40,8 +45,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="a swept override, e.g. --grid physics.temperature=0.02,0.05,0.1 (repeatable)",
     )
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the scenario's)")
-    add_backend_options(p, BACKENDS, "processes")
+    add_backend_options(p)
     p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
+    add_rate_scale_option(p)
     add_overlay_option(p)
     p.add_argument(
         "--out", default="sweep_out", help="directory for sweep.csv (resumed if present)"
@@ -76,6 +82,7 @@ def run_cli(args: argparse.Namespace) -> int:
         embedder=args.embedder,
         overlays=args.overlays,
         progress=not args.quiet,
+        rate_scale=args.rate_scale,
     )
     shown = ["routing_accuracy", "wait_p95", "dropped", "completed", "lost"]
     table = frame.groupby(list(grid), sort=False)[shown].mean()

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..analysis.sweep import BACKENDS
 from ..analysis.tuning import Objective, tune
 from ..errors import ScenarioError
-from .args import RATE_SCALE, SEED, STEPS, checked
-from .options import add_backend_options, add_overlay_option, add_set_option, parse_seeds
+from .args import SEED, STEPS, checked
+from .options import (
+    add_backend_options,
+    add_overlay_option,
+    add_rate_scale_option,
+    add_set_option,
+    parse_seeds,
+)
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -52,7 +57,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", default="1,2,3", help="simulation seeds, every point (default 1,2,3)")
     add_set_option(p, "'arrivals.source.split=[val]' (every run, the baseline included)")
     add_overlay_option(p)
-    p.add_argument("--rate-scale", type=RATE_SCALE, default=1.0, help="multiply the arrival rate")
+    add_rate_scale_option(p)
     p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
     p.add_argument(
         "--popsize",
@@ -78,7 +83,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="stop early when scores converge (0: never)",
     )
-    add_backend_options(p, BACKENDS, "processes")
+    add_backend_options(p)
     p.add_argument("--embedder", help="dotted path of an embedder factory (default: MiniLM)")
     p.add_argument("--out", default="tune_out", help="directory for best.yaml and the tables")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -39,7 +39,7 @@ def serial() -> pd.DataFrame:
 
 def test_one_row_per_run_with_parameters_seed_and_summary_figures(serial):
     assert len(serial) == 2 * 2 * 2
-    assert list(serial.columns) == [*GRID, "seed", *FIGURES, "duration_s"]
+    assert list(serial.columns) == [*GRID, "seed", "rate_scale", *FIGURES, "duration_s"]
     # grid order: first key slowest, seeds fastest
     assert serial["physics.temperature"].tolist() == [0.05] * 4 + [0.5] * 4
     assert serial["arrivals.rate"].tolist() == [2, 2, 6, 6] * 2
@@ -272,3 +272,40 @@ def test_a_run_that_fails_in_a_worker_comes_back_as_its_error_naming_the_run():
 def test_a_mistyped_embedder_is_refused_before_any_worker_starts():
     with pytest.raises(PacketFlowError, match=r"fakes.*NoSuchFactory"):
         sweep(scenario(), GRID, [1], backend="dask", embedder="fakes:NoSuchFactory")
+
+
+def _scheduled(tmp_path):
+    data = base_data()
+    data["arrivals"]["schedule"] = [[0, 3], [20, 6]]
+    path = tmp_path / "scheduled.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_grid_value_another_field_overrides_is_an_error_naming_both(tmp_path):
+    """A schedule from step 0 sets the rate: sweeping arrivals.rate would give identical rows."""
+    path = _scheduled(tmp_path)
+    with pytest.raises(ScenarioError) as err:
+        sweep(path, {"arrivals.rate": [0.6, 0.9]}, [1], embedder=FAKE, progress=False)
+    assert err.value.field == "arrivals.rate" and "arrivals.schedule" in err.value.problem
+    with pytest.raises(ScenarioError, match="load_info.mode"):
+        sweep(scenario(), {"load_info.period": [1, 5]}, [1], embedder=FAKE, progress=False)
+    with pytest.raises(ScenarioError, match="router is 'physics'"):
+        sweep(path, {"router_params.power_of_d.d": [1, 2]}, [1], embedder=FAKE)
+    # a router's parameters swept beside the router itself take effect in some rows: allowed
+    grid = {"router": ["physics", "power_of_d"], "router_params.power_of_d.d": [1, 2]}
+    assert len(sweep(path, grid, [1], embedder=FAKE, progress=False)) == 4
+
+
+def test_rate_scale_scales_every_run_and_resume_keeps_scales_apart(tmp_path):
+    results = tmp_path / "runs.csv"
+    path = _scheduled(tmp_path)
+    grid = {"router": ["random"]}
+    one = sweep(path, grid, [1, 2], embedder=FAKE, results=results, progress=False)
+    two = sweep(path, grid, [1, 2], embedder=FAKE, results=results, progress=False, rate_scale=2)
+    assert (two["rate_scale"] == 2).all() and (one["rate_scale"] == 1).all()
+    assert two["arrived"].sum() > 1.5 * one["arrived"].sum()  # the schedule is scaled too
+    assert len(sweep_module.read_results(results)) == 4  # the 2x runs were not taken as done
+    for bad in (0, float("nan"), -1):
+        with pytest.raises(ScenarioError, match="rate_scale"):
+            sweep(path, grid, [1], embedder=FAKE, rate_scale=bad)

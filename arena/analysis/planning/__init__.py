@@ -9,12 +9,11 @@ figure). See docs/capacity_planning.md.
 
 from .analytic import ZoneDemand, blocking_mmck, erlang_c_real, measure_demand, size_zone
 from .overlay import capacity_overlay, load_with_overlay
-from .plan import BACKENDS, Plan, Verdict, ZonePlan, plan_capacity, scale_load
+from .plan import Plan, Verdict, ZonePlan, plan_capacity, scale_load
 from .report import format_plan, plan_figure, plan_to_dict, write_plan
 from .slo import Objective, PlanError, parse_slo, parse_slos
 
 __all__ = [
-    "BACKENDS",
     "Objective",
     "Plan",
     "PlanError",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...scenario import Scenario, load_scenario
+from ..sweep import backend_name
 from ..sweep.specs import EmbedderSource
 from .analytic import Measurement, ZoneDemand, measure_demand, predicted, size_zone
 from .evaluate import Evaluation, Evaluator
@@ -23,7 +24,6 @@ from .figures import Interval, interval
 from .search import marginal_search, uniform_search
 from .slo import Objective, PlanError, parse_slos
 
-BACKENDS = ("serial", "local", "dask")  # local: a pool of processes on this machine
 VERIFY_SEED_BASE = 10_001  # held-out seeds: never used by the search
 
 
@@ -81,7 +81,7 @@ class Plan:
     uniform_tried: list[dict] = field(default_factory=list)
     runs: int = 0
     sweeps: int = 0
-    backend: str = "local"
+    backend: str = "processes"
     wall_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
@@ -140,7 +140,7 @@ def plan_capacity(
     load: float = 1.0,
     seeds: int = 6,
     verify_seeds: int | None = None,
-    backend: str = "local",
+    backend: str = "processes",
     workers: int | None = None,
     address: str | None = None,
     confidence: float = 0.95,
@@ -152,15 +152,18 @@ def plan_capacity(
     """Plan the capacities of ``scenario``'s zones for ``slos`` at ``load`` times its arrival
     rate. ``seeds`` runs per candidate in the search (seeds 1..N; the smallest feasible
     candidates are confirmed on 2N more), ``verify_seeds`` (default 2N) held-out runs for the
-    verdicts; ``backend`` ``serial``, ``local`` (processes) or
+    verdicts; ``backend`` ``serial``, ``processes`` (a pool on this machine; ``local``, the old
+    word, is accepted with a warning) or
     ``dask`` (one ``arena.local_cluster`` of ``workers`` for the whole plan, or ``address``).
     ``embedder`` is as for :func:`arena.analysis.sweep.sweep` (importable by the workers).
     Raises :class:`PlanError` for a bad or unreachable objective before anything is searched.
     """
     started = time.perf_counter()
     objectives = parse_slos(slos)
-    if backend not in BACKENDS:
-        raise PlanError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    try:
+        backend = backend_name(backend)
+    except ValueError as exc:
+        raise PlanError(f"--{exc}") from None
     for name, n in (("--seeds", seeds), ("verify seeds", verify_seeds or seeds)):
         if isinstance(n, bool) or not isinstance(n, int) or n < 2:
             raise PlanError(f"{name} must be an integer >= 2 (an interval needs two), got {n!r}")
@@ -193,7 +196,7 @@ def plan_capacity(
         sc,
         objectives,
         confidence,
-        backend={"local": "processes"}.get(backend, backend),
+        backend=backend,
         workers=workers,
         address=address,
         progress=progress,

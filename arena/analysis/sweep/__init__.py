@@ -2,7 +2,15 @@
 Dask), ``results`` (CSV/parquet files, resumable), ``api`` (:func:`sweep`)."""
 
 from .api import sweep
-from .backends import BACKENDS, SWEEP_WORKER_CONFIG, THREAD_LIMITS, local_cluster, open_backend
+from .backends import (
+    BACKEND_ALIASES,
+    BACKENDS,
+    SWEEP_WORKER_CONFIG,
+    THREAD_LIMITS,
+    backend_name,
+    local_cluster,
+    open_backend,
+)
 from .results import read_results, write_results
 from .specs import (
     FIGURES,
@@ -17,11 +25,13 @@ from .specs import (
 
 __all__ = [
     "BACKENDS",
+    "BACKEND_ALIASES",
     "FIGURES",
     "SWEEP_WORKER_CONFIG",
     "THREAD_LIMITS",
     "RunSpec",
     "apply_overrides",
+    "backend_name",
     "build_scenario",
     "flatten_summary",
     "grid_specs",

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from capabilities import import_dotted
 
 from ...errors import ScenarioError
-from ...scenario import Scenario
-from .backends import BACKEND_RUNNERS, BACKENDS
+from ...scenario import Scenario, shadowed_by
+from .backends import BACKEND_RUNNERS, backend_name
 from .results import read_results, write_results
 from .specs import Collect, EmbedderSource, RunSpec, build_scenario, grid_specs, run_key
 
@@ -41,6 +41,7 @@ def sweep(
     overlays: Sequence[str | Path] = (),
     collect: Collect = None,
     progress: bool = True,
+    rate_scale: float = 1.0,
 ) -> pd.DataFrame:
     """Run ``scenario`` for every combination of ``grid`` values and every seed.
 
@@ -52,6 +53,10 @@ def sweep(
     (a dotted path or a module-level factory); ``None`` is the default MiniLM embedder.
     ``overlays`` (files) are merged over a scenario file before the grid's overrides.
     ``collect`` (a picklable ``model -> {column: value}``) adds its figures to every row.
+    ``rate_scale`` multiplies every arrival rate (schedule included), as ``run --rate-scale``;
+    each row records it, and a results file's rows at another scale are not taken as done.
+    A grid key that another field of the scenario overrides in every combination (``arrivals.rate``
+    under a schedule from step 0) is an error naming both, before anything runs.
 
     Returns one row per run, in grid order: the parameters, ``seed``, the summary figures
     (:data:`FIGURES`) and ``duration_s`` (wall time; the only column that differs between
@@ -60,17 +65,23 @@ def sweep(
     """
     import pandas as pd
 
-    if backend not in BACKENDS:
-        raise ValueError(f"sweep backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    backend = backend_name(backend)
     if address is not None and backend != "dask":
         raise ValueError("address= is a Dask scheduler address; use it with backend='dask'")
     specs = grid_specs(
-        scenario, grid, seeds, steps=steps, embedder=embedder, overlays=overlays, collect=collect
+        scenario,
+        grid,
+        seeds,
+        steps=steps,
+        embedder=embedder,
+        overlays=overlays,
+        collect=collect,
+        rate_scale=rate_scale,
     )
     params = list(grid)
     results_path = Path(results) if results is not None else None
     previous = read_results(results_path) if results_path is not None else pd.DataFrame()
-    done = _rows_done(previous, params, results_path)
+    done = _rows_done(previous, params, results_path, rate_scale)
     todo = [s for s in specs if s.key() not in done]
     _check_before_start(todo, embedder)
     bar = None
@@ -88,9 +99,10 @@ def sweep(
 
 
 def _rows_done(
-    previous: pd.DataFrame, params: list[str], results_path: Path | None
+    previous: pd.DataFrame, params: list[str], results_path: Path | None, rate_scale: float
 ) -> dict[tuple[str, ...], dict[str, Any]]:
-    """The rows of an earlier run of this sweep (by run key), read from its results file."""
+    """The rows of an earlier run of this sweep (by run key) at this ``rate_scale``, read from
+    its results file (rows without a ``rate_scale`` column ran at 1)."""
     done: dict[tuple[str, ...], dict[str, Any]] = {}
     if not len(previous):
         return done
@@ -102,7 +114,8 @@ def _rows_done(
             f"results file lacks the columns {missing} of this sweep; use another file",
         )
     for row in previous.to_dict("records"):
-        done[run_key({k: row[k] for k in params}, row["seed"])] = row
+        if float(row.get("rate_scale", 1.0)) == float(rate_scale):
+            done[run_key({k: row[k] for k in params}, row["seed"])] = row
     return done
 
 
@@ -111,8 +124,17 @@ def _check_before_start(todo: list[RunSpec], embedder: EmbedderSource) -> None:
     starts (not as a remote traceback from every worker, halfway through the sweep)."""
     if isinstance(embedder, str):
         import_dotted(embedder, where="sweep embedder")
-    for overrides in dict.fromkeys(s.overrides for s in todo):
-        build_scenario(RunSpec(todo[0].scenario, overrides, None, overlays=todo[0].overlays))
+    dead: dict[str, tuple[str | None, str]] = {}  # grid key -> why, while dead in every combo
+    for n, overrides in enumerate(dict.fromkeys(s.overrides for s in todo)):
+        sc = build_scenario(RunSpec(todo[0].scenario, overrides, None, overlays=todo[0].overlays))
+        for key, _ in overrides:
+            why = shadowed_by(sc, key)
+            if why is None:
+                dead.pop(key, None)
+            elif n == 0 or key in dead:
+                dead[key] = (sc.file, why)
+    for key, (file, why) in dead.items():  # its rows would be identical: a sweep doing nothing
+        raise ScenarioError(file, key, f"sweeping it changes nothing: {why}")
 
 
 def _collect(

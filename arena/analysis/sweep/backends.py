@@ -14,6 +14,26 @@ if TYPE_CHECKING:  # annotations only: distributed is imported when a cluster st
     from distributed import LocalCluster
 
 BACKENDS = ("serial", "processes", "dask")
+BACKEND_ALIASES = {"local": "processes"}  # plan's old word for a pool of processes
+
+
+def backend_name(name: str) -> str:
+    """``name`` as one of :data:`BACKENDS` (an old alias mapped, with a warning saying so): the
+    one spelling of a backend for ``sweep``, ``tune`` and ``plan``, their CLI and their API.
+    Raises ``ValueError`` naming the choices for anything else."""
+    if name in BACKEND_ALIASES:
+        import warnings
+
+        new = BACKEND_ALIASES[name]
+        warnings.warn(
+            f"backend {name!r} is now spelled {new!r} (the same on sweep, tune and plan)",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return new
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    return name
 
 
 def run_serial(specs: list[RunSpec], workers: int | None, address: str | None) -> Iterator[dict]:
@@ -176,8 +196,7 @@ def open_backend(
 ) -> contextlib.AbstractContextManager[Callable[[list[RunSpec]], Iterator[dict]]]:
     """A standing backend for many batches: ``with open_backend("dask") as run: run(specs)``
     yields rows as runs finish (any order). ``address`` is for ``"dask"`` only."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    backend = backend_name(backend)
     if address is not None and backend != "dask":
         raise ValueError("address= is a Dask scheduler address; use it with backend='dask'")
     if backend == "processes":

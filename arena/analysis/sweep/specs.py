@@ -16,7 +16,7 @@ from capabilities import Embedder, import_dotted
 
 from ...errors import ScenarioError
 from ...model import ArenaModel
-from ...scenario import Scenario, load_scenario
+from ...scenario import Bounds, Reader, Scenario, load_scenario
 
 EmbedderSource = str | Callable[[], Embedder] | None
 Collect = Callable[[ArenaModel], Mapping[str, Any]] | None
@@ -105,6 +105,7 @@ def grid_specs(
     embedder: EmbedderSource = None,
     overlays: Sequence[str | Path] = (),
     collect: Collect = None,
+    rate_scale: float = 1.0,
 ) -> list[RunSpec]:
     """The runs of a sweep, in a fixed order: the grid's product (first key slowest), then seeds."""
     # an absolute path, so workers started elsewhere (a remote Dask worker) find the same file
@@ -127,8 +128,18 @@ def grid_specs(
         )
         seeds = [base.seed if s is None else s for s in seeds]
     keys = list(grid)
+    scale = check_rate_scale(rate_scale, file)
     specs = [
-        RunSpec(source, tuple(zip(keys, combo)), seed, steps, embedder, layers, collect=collect)
+        RunSpec(
+            source,
+            tuple(zip(keys, combo)),
+            seed,
+            steps,
+            embedder,
+            layers,
+            rate_scale=scale,
+            collect=collect,
+        )
         for combo in itertools.product(*(grid[k] for k in keys))
         for seed in seeds
     ]
@@ -138,6 +149,14 @@ def grid_specs(
             raise ScenarioError(file, None, f"sweep grid repeats the run {spec.key()}")
         seen.add(spec.key())
     return specs
+
+
+def check_rate_scale(rate_scale: Any, file: str | None) -> float:
+    """``rate_scale`` checked like ``--rate-scale`` (finite, > 0, within the rate bound)."""
+    Reader(file).check_number(
+        rate_scale, "rate_scale", minimum=0, exclusive_min=True, maximum=Bounds.RATE
+    )
+    return float(rate_scale)
 
 
 def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
@@ -207,6 +226,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         raise
     row: dict[str, Any] = dict(spec.overrides)
     row["seed"] = int(model.seed_value)
+    row["rate_scale"] = spec.rate_scale
     for key, value in flatten_summary(model.summary().to_dict()).items():
         row.setdefault(key, value)  # a swept parameter keeps the value it was given
     if spec.collect is not None:

@@ -288,7 +288,7 @@ def test_a_grid_value_another_field_overrides_is_an_error_naming_both(tmp_path):
     with pytest.raises(ScenarioError) as err:
         sweep(path, {"arrivals.rate": [0.6, 0.9]}, [1], embedder=FAKE, progress=False)
     assert err.value.field == "arrivals.rate" and "arrivals.schedule" in err.value.problem
-    with pytest.raises(ScenarioError, match="load_info.mode"):
+    with pytest.raises(ScenarioError, match=r"load_info\.mode"):
         sweep(scenario(), {"load_info.period": [1, 5]}, [1], embedder=FAKE, progress=False)
     with pytest.raises(ScenarioError, match="router is 'physics'"):
         sweep(path, {"router_params.power_of_d.d": [1, 2]}, [1], embedder=FAKE)

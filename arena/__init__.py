@@ -4,7 +4,7 @@ Layers, bottom to top (each imports only those below it): ``errors``, ``handlers
 ``physics`` -> ``scenario`` -> ``model`` -> ``analysis`` -> ``ui``.
 """
 
-from .errors import RouterError, ScenarioError
+from .errors import RouterError, ScenarioError, SpawnGuardError
 from .physics import LoadInfo, Physics, Router, RouterView
 from .scenario import Scenario, load_scenario, parse_scenario
 
@@ -37,6 +37,7 @@ __all__ = [
     "RunSummary",
     "Scenario",
     "ScenarioError",
+    "SpawnGuardError",
     "format_summary",
     "load_scenario",
     "local_cluster",

@@ -33,3 +33,8 @@ class PhysicsError(PacketFlowError, ValueError):
 
 class RouterError(PacketFlowError):
     """A router (a plug-in, usually) returned something that is not one routable zone per intent."""
+
+
+class SpawnGuardError(PacketFlowError, RuntimeError):
+    """Worker processes could not start because the script that fans runs out has no
+    ``if __name__ == "__main__":`` guard (spawned workers import the script again)."""

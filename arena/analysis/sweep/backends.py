@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ...errors import SpawnGuardError
 from .specs import RunSpec, run_one
 
 if TYPE_CHECKING:  # annotations only: distributed is imported when a cluster starts
@@ -53,7 +54,9 @@ def process_pool(workers: int | None) -> Iterator[Callable[[list[RunSpec]], Iter
     batches (embedder loaded, caches read), which is what a search's generations want."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
+    check_spawn_guard()
     ctx = multiprocessing.get_context("spawn")  # workers rebuild everything from the spec
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx) as pool:
 
@@ -63,11 +66,46 @@ def process_pool(workers: int | None) -> Iterator[Callable[[list[RunSpec]], Iter
             try:
                 for fut in as_completed(futures):
                     yield fut.result()
+            except BrokenProcessPool as exc:
+                if _unguarded_script():
+                    raise SpawnGuardError(SPAWN_GUARD_HINT) from exc
+                raise
             finally:
                 for fut in futures:
                     fut.cancel()
 
         yield run
+
+
+SPAWN_GUARD_HINT = (
+    "worker processes could not start: a script that runs a sweep, tune or plan on processes or "
+    'Dask must do so under `if __name__ == "__main__":` (each spawned worker imports the script '
+    "again, and without the guard starts the sweep again); or use backend='serial'"
+)
+
+
+def check_spawn_guard() -> None:
+    """Called before starting worker processes (the one place that knows the spawn rule): in a
+    spawned worker that is importing the user's script again — the script has no
+    ``if __name__ == "__main__":`` guard — stop that worker with the fix as one line, instead of
+    multiprocessing's bootstrapping traceback (the parent then sees its pool break and says the
+    same, see :func:`process_pool`)."""
+    import sys
+
+    # a spawned worker runs the parent's script as module ``__mp_main__``, which becomes its
+    # ``__main__`` only once the script has run: while it runs, the two differ
+    running = sys.modules.get("__mp_main__")
+    if running is not None and running is not sys.modules.get("__main__"):
+        raise SystemExit(f"packetflow-arena: {SPAWN_GUARD_HINT}")
+
+
+def _unguarded_script() -> bool:
+    """Whether ``__main__`` is a script file (``python script.py``), where a broken pool at start
+    is the missing guard (a notebook or ``python -m`` module has no such failure)."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    return getattr(main, "__file__", None) is not None and getattr(main, "__spec__", None) is None
 
 
 # One thread per worker for the numerical libraries, as Dask's nanny does for its workers: n
@@ -137,6 +175,7 @@ def local_cluster(workers: int = 2, **options: Any) -> LocalCluster:
     import dask
     from distributed import LocalCluster
 
+    check_spawn_guard()  # Dask's nannies spawn their workers too
     settings: dict[str, Any] = {
         "n_workers": workers,
         "threads_per_worker": 1,

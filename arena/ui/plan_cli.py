@@ -48,6 +48,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         default=8,
         help="search rounds at most (8)",
     )
+    p.add_argument(
+        "--retries",
+        type=checked(int, minimum=0, maximum=5),
+        default=1,
+        help="plan again with twice the seeds when the plan misses its own held-out check "
+        "(the margin was thin), at most this many times (1; 0: never)",
+    )
     p.add_argument("--no-uniform", action="store_true", help="skip the uniform-scaling search")
     p.add_argument("--out", default="plan_out", help="directory for plan.json, overlay.yaml, ...")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -69,6 +76,7 @@ def run_cli(args: argparse.Namespace) -> int:
         max_rounds=args.max_rounds,
         uniform=not args.no_uniform,
         progress=not args.quiet,
+        retries=args.retries,
     )
     print(format_plan(plan))
     paths = write_plan(plan, args.out)

@@ -7,6 +7,7 @@ the sweep backend), ``search`` (marginal allocation, uniform scaling), ``plan``
 figure). See docs/capacity_planning.md.
 """
 
+from .advice import miss_summary, plan_advice
 from .analytic import ZoneDemand, blocking_mmck, erlang_c_real, measure_demand, size_zone
 from .overlay import capacity_overlay, load_with_overlay
 from .plan import Plan, Verdict, ZonePlan, plan_capacity, scale_load
@@ -26,8 +27,10 @@ __all__ = [
     "format_plan",
     "load_with_overlay",
     "measure_demand",
+    "miss_summary",
     "parse_slo",
     "parse_slos",
+    "plan_advice",
     "plan_capacity",
     "plan_figure",
     "plan_to_dict",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from ...scenario import Scenario, load_scenario
 from ..sweep import backend_name
 from ..sweep.specs import EmbedderSource
+from .advice import miss_summary
 from .analytic import Measurement, ZoneDemand, measure_demand, predicted, size_zone
 from .evaluate import Evaluation, Evaluator
 from .figures import Interval, interval
@@ -84,6 +86,7 @@ class Plan:
     backend: str = "processes"
     wall_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    notes: tuple[str, ...] = ()  # what the planner did on its own (a retry with more seeds)
 
     @property
     def capacities(self) -> tuple[int, ...]:
@@ -148,6 +151,7 @@ def plan_capacity(
     uniform: bool = True,
     embedder: EmbedderSource = None,
     progress: bool = True,
+    retries: int = 1,
 ) -> Plan:
     """Plan the capacities of ``scenario``'s zones for ``slos`` at ``load`` times its arrival
     rate. ``seeds`` runs per candidate in the search (seeds 1..N; the smallest feasible
@@ -157,7 +161,69 @@ def plan_capacity(
     ``dask`` (one ``arena.local_cluster`` of ``workers`` for the whole plan, or ``address``).
     ``embedder`` is as for :func:`arena.analysis.sweep.sweep` (importable by the workers).
     Raises :class:`PlanError` for a bad or unreachable objective before anything is searched.
+
+    A plan that misses its own held-out check had too thin a margin for the search's seeds to
+    see: it is planned again with twice the seeds (and twice the held-out seeds, unless
+    ``verify_seeds`` is given), up to ``retries`` times; ``Plan.notes`` says each time it did.
     """
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise PlanError(f"--retries must be an integer >= 0, got {retries!r}")
+    notes: list[str] = []
+    runs = sweeps = 0
+    started = time.perf_counter()
+    for attempt in range(retries + 1):
+        plan = _plan_once(
+            scenario,
+            slos,
+            load=load,
+            seeds=seeds,
+            verify_seeds=verify_seeds,
+            backend=backend,
+            workers=workers,
+            address=address,
+            confidence=confidence,
+            max_rounds=max_rounds,
+            uniform=uniform,
+            embedder=embedder,
+            progress=progress,
+        )
+        runs, sweeps = runs + plan.runs, sweeps + plan.sweeps
+        if plan.met or attempt == retries:
+            break
+        note = (
+            f"with {seeds} seeds the plan missed on held-out seeds ({miss_summary(plan)}): "
+            f"the margin was thin; planned again with {2 * seeds} seeds"
+        )
+        notes.append(note)
+        if progress:
+            print(f"plan: {note}", file=sys.stderr)
+        seeds *= 2
+    return dataclasses.replace(
+        plan,
+        notes=tuple(notes),
+        runs=runs,
+        sweeps=sweeps,
+        wall_s=time.perf_counter() - started,
+    )
+
+
+def _plan_once(
+    scenario: str | Path | Scenario,
+    slos: Sequence[str | Objective],
+    *,
+    load: float,
+    seeds: int,
+    verify_seeds: int | None,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+    confidence: float,
+    max_rounds: int,
+    uniform: bool,
+    embedder: EmbedderSource,
+    progress: bool,
+) -> Plan:
+    """One plan at ``seeds`` seeds per candidate (see :func:`plan_capacity`)."""
     started = time.perf_counter()
     objectives = parse_slos(slos)
     try:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..output import check_out_dir, finite_json
+from .advice import plan_advice
 from .figures import Interval
 from .overlay import capacity_overlay
 from .plan import Plan
@@ -69,11 +70,13 @@ def format_plan(plan: Plan) -> str:
             f"plan {plan.verdicts['plan'].total} slots vs uniform x{plan.uniform_factor:.3g} "
             f"{plan.verdicts['uniform'].total}: {100 * plan.saving:.1f}% fewer"
         )
+    lines += [f"note: {n}" for n in plan.notes]
     lines.append(
         f"{plan.runs} runs in {plan.sweeps} sweeps on {plan.backend}, {plan.wall_s:.1f} s "
         f"({', '.join(f'{k} {v:g}' for k, v in plan.timings.items())}); "
         + ("objectives met on held-out seeds" if plan.met else "OBJECTIVES NOT MET")
     )
+    lines += plan_advice(plan)
     return "\n".join(lines)
 
 
@@ -112,6 +115,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "backend": plan.backend,
                 "wall_s": round(plan.wall_s, 2),
                 "timings": plan.timings,
+                "notes": plan.notes,
+                "advice": plan_advice(plan),
             }
         )
     )

@@ -204,22 +204,27 @@ class Scenario:
                     f"arrivals.{key}",
                     f"label {absent[0]!r} is in no row of the source (a typo?)",
                 )
-        if arr.only_labels:
-            keep = set(arr.only_labels)
-            rows = [(t, lab) for t, lab in zip(data.texts, data.labels) if lab in keep]
-            if not rows:
-                raise ScenarioError(
-                    self.file, "arrivals.only_labels", "no row of the source has these labels"
-                )
-            data = LabelledTexts(tuple(r[0] for r in rows), tuple(r[1] for r in rows))
         known = set(self.label_to_capability()) | set(arr.out_of_scope_labels)
+        # only_labels defaults to the labels the capabilities (and out_of_scope_labels) list:
+        # a source of many labels feeds a scenario that serves some of them without a list
+        keep = set(arr.only_labels) or known
+        rows = [
+            (t, lab)
+            for t, lab in zip(data.texts, data.labels)
+            if lab in keep or (lab is None and not arr.only_labels)
+        ]
+        if not rows:
+            field = "arrivals.only_labels" if arr.only_labels else "arrivals.source"
+            what = "these labels" if arr.only_labels else "a label the capabilities list"
+            raise ScenarioError(self.file, field, f"no row of the source has {what}")
+        data = LabelledTexts(tuple(r[0] for r in rows), tuple(r[1] for r in rows))
         unknown = sorted({lab for lab in data.labels if lab is not None and lab not in known})
         if unknown:
             raise ScenarioError(
                 self.file,
                 "arrivals.source",
                 f"labels {unknown[:5]}{'...' if len(unknown) > 5 else ''} map to no capability; "
-                "list them in a capability's labels, in arrivals.out_of_scope_labels, or filter "
-                "the source with arrivals.only_labels",
+                "list them in a capability's labels or in arrivals.out_of_scope_labels, or leave "
+                "them out of arrivals.only_labels",
             )
         return data

@@ -113,17 +113,29 @@ def test_a_capability_hosted_twice_or_by_no_zone_is_refused(tmp_path):
     assert info.value.field == "zones[1].capabilities[0]"
 
 
-def test_dataset_labels_that_map_to_nothing_are_refused_not_dropped(tmp_path):
+def test_only_labels_defaults_to_the_labels_the_capabilities_list(tmp_path):
+    """A source of many labels feeds a scenario serving some of them without repeating them in
+    only_labels; a label listed there that maps to nothing is still refused, not dropped."""
     import json
 
-    rows = {"val": [["send money", "bank"], ["sing me a song", "music"]]}
+    rows = {"val": [["send money", "bank"], ["sing me a song", "music"], ["pay rent", "bank"]]}
     (tmp_path / "data.json").write_text(json.dumps(rows))
     data = base_data()
     data["arrivals"] = {"rate": 1, "source": {"file": "data.json", "split": ["val"]}}
+    got = load_scenario(write(tmp_path, data)).load_source()
+    assert got.labels == ("bank", "bank") and got.texts == ("send money", "pay rent")
+    data["arrivals"]["out_of_scope_labels"] = ["music"]  # now it arrives, as out-of-scope
+    assert load_scenario(write(tmp_path, data)).load_source().labels == ("bank", "music", "bank")
+    data["arrivals"] = {**data["arrivals"], "out_of_scope_labels": [], "only_labels": ["music"]}
     sc = load_scenario(write(tmp_path, data))
     with pytest.raises(ScenarioError, match=r"labels \['music'\] map to no capability") as info:
         sc.load_source()
     assert info.value.field == "arrivals.source"
+    rows["val"] = [["sing me a song", "music"]]
+    (tmp_path / "data.json").write_text(json.dumps(rows))
+    del data["arrivals"]["only_labels"]
+    with pytest.raises(ScenarioError, match="no row of the source has a label the capabilities"):
+        load_scenario(write(tmp_path, data)).load_source()
 
 
 def test_a_csv_source_with_a_missing_column_names_it(tmp_path):

@@ -123,7 +123,7 @@ def test_pareto_plots_one_marker_per_run_per_router_and_the_front():
     fig = plots.pareto(df)
     ax = fig.axes[0]
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["physics", "random", "semantic_argmax", "Pareto front"]
+    assert legend == ["physics", "random", "semantic_argmax", "Pareto front (no drops)"]
     assert sum(len(c.get_offsets()) for c in ax.collections) == 4
     front = ax.get_lines()[0]
     # semantic_argmax (5, 0.8) is beaten by physics (4, 0.9); the other three form the front
@@ -199,3 +199,30 @@ def test_pareto_front_is_exactly_the_undominated_points(pts):
             (w2 <= w and a2 >= a) and (w2 < w or a2 > a) for j, (w2, a2) in enumerate(points)
         )
         assert (i in front) == (not dominated)
+
+
+def test_pareto_draws_drops_and_never_puts_a_run_that_dropped_on_the_front():
+    """The study's plot: semantic_argmax waited least because it dropped 47 requests."""
+    df = pd.DataFrame(
+        {
+            "router": ["physics", "physics", "semantic_argmax", "jsq_top_k"],
+            "wait_p95": [4.0, 5.0, 1.0, 6.0],
+            "routing_accuracy": [0.9820, 0.9822, 0.9821, 0.9818],
+            "dropped": [0, 0, 47, 0],
+            "scored_intents": [1200] * 4,
+        }
+    )
+    fig = plots.pareto(df)
+    ax = fig.axes[0]
+    front = ax.get_lines()[0]
+    assert 1.0 not in front.get_xdata().tolist()  # the run that dropped is not optimal
+    assert front.get_xdata().tolist() == [4.0, 5.0]
+    sizes = {c.get_label(): c.get_sizes().tolist() for c in ax.collections}
+    assert sizes["semantic_argmax"][0] > 5 * max(sizes["physics"])  # drops drawn as area
+    assert "dropped intents (largest 47)" in fig._suptitle.get_text()
+    # the accuracy axis spans at least 4 requests of a 1,200-request run, not 0.9818-0.9822
+    lo, hi = ax.get_ylim()
+    assert hi - lo >= 4 / 1200
+    every = plots.pareto(df.assign(dropped=[3, 1, 47, 2]))
+    assert not every.axes[0].get_lines()  # all dropped: no front at all, and it says so
+    assert "none is optimal" in every._suptitle.get_text()

@@ -65,7 +65,9 @@ class Physics:
         0.0,
         -1.0,
         1.0,
-        "in-scope score (attraction.out_of_scope_score) below this sends an intent to the fallback",
+        "in-scope score (attraction.out_of_scope_score) below this sends an intent to the "
+        "fallback; the default 0 is in effect no gate (a learned head's scores are >= 0): calibrate one for a "
+        "scenario with `packetflow-arena calibrate-gate SCENARIO` (docs/out_of_scope.md)",
     )
     max_flight_steps: int = _param(
         60, 1, 100000, "an intent still in flight after this many steps is dropped", integer=True

@@ -132,12 +132,26 @@ def check_quality(r: Reader, zones: list[ZoneSpec], where) -> dict[str, str]:
 
 
 def parse_load_info(r: Reader, v: Any) -> LoadInfo:
-    """``load_info: {mode: instant | board | delayed, period: T, delay: D}``."""
+    """``load_info: {mode: instant | board | delayed, period: T, delay: D}``.
+
+    Defaults: ``mode: instant`` (routers see every zone's load as it is). ``board`` needs its
+    ``period`` (steps between postings) and ``delayed`` its ``delay`` (steps of lag) stated:
+    their only defaults (1 and 0) would make them ``instant`` again, silently."""
     m = r.mapping(v, "load_info", ("mode", "period", "delay"))
     mode = r.str(m, "mode", "load_info", "instant")
     if mode not in LOAD_INFO_MODES:
         raise r.fail(
             "load_info.mode", f"expected one of {', '.join(LOAD_INFO_MODES)}, got {mode!r}"
+        )
+    needed = {
+        "board": ("period", "steps between postings, e.g. 5"),
+        "delayed": ("delay", "steps of lag, e.g. 3"),
+    }
+    if mode in needed and needed[mode][0] not in m:
+        key, what = needed[mode]
+        raise r.fail(
+            f"load_info.{key}",
+            f"mode {mode!r} needs a {key} ({what}); without one it would be mode 'instant'",
         )
     return LoadInfo(
         mode=mode,

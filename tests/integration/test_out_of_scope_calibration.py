@@ -148,3 +148,22 @@ def test_the_shipped_clinc150_gate_holds_on_requests_held_back_from_calibration(
     assert shipped.zone_accuracy >= 0.95
     lo, hi = shipped.intervals()["recall"]
     assert lo < shipped.recall < hi and not math.isnan(lo)
+
+
+def test_calibrate_gate_writes_an_overlay_that_run_loads(tmp_path, capsys):
+    """The gate calibrated for the user's own scenario with the project's calibration, as a
+    command: its overlay sets the threshold the calibrator chose, and loads with --overlay."""
+    from arena.ui.cli import main
+
+    sc = small_scenario(tmp_path)
+    out = tmp_path / "gate"
+    rc = main(["calibrate-gate", sc.file, "--goal", "0.9", "--folds", "3", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "held back (never used to choose it)" in printed and "recall" in printed
+    gated = load_scenario(sc.file, overlays=[out / "gate.yaml"])
+    score = sc.attraction.out_of_scope_score
+    expected = OutOfScopeCalibrator(sc, folds=3).calibrate(score, goal=0.9).threshold
+    assert gated.physics.out_of_scope_threshold == pytest.approx(expected)
+    assert sc.physics.out_of_scope_threshold == 0  # the scenario itself had no gate
+    assert "--overlay" in (out / "gate.yaml").read_text()

@@ -133,3 +133,11 @@ def test_the_shipped_load_scenarios_load(name):
     else:
         intake = sc.zones[0]
         assert len(intake.capabilities) == 3 and intake.quality_of("fix_technical_problem") < 1
+
+
+@pytest.mark.parametrize(("mode", "key"), [("board", "period"), ("delayed", "delay")])
+def test_a_stale_load_info_mode_needs_its_staleness_stated(mode, key):
+    """`{mode: board}` alone used to be `instant` in disguise (period 1): now it is refused."""
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(base_data(load_info={"mode": mode}))
+    assert err.value.field == f"load_info.{key}" and "would be mode 'instant'" in err.value.problem

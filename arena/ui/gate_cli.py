@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..analysis import check_out_dir
+from ..errors import ScenarioError
 from ..physics import OUT_OF_SCOPE_SCORES
 from ..scenario import load_scenario, write_overlay
 from .args import checked
@@ -66,7 +67,12 @@ def run_cli(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario, overrides=args.overrides, overlays=args.overlays)
     score = args.score or sc.attraction.out_of_scope_score
     calibrator = OutOfScopeCalibrator(sc, holdout_fraction=args.holdout, folds=args.folds)
-    cal = calibrator.calibrate(score, goal=args.goal)
+    try:
+        cal = calibrator.calibrate(score, goal=args.goal)
+    except ValueError as exc:  # the calibration's "no threshold keeps the goal": the user's call
+        raise ScenarioError(
+            sc.file, "--goal", f"{exc}; this head cannot keep that accuracy: try a lower --goal"
+        ) from None
     overlay: dict = {"physics": {"out_of_scope_threshold": float(cal.threshold)}}
     if score != sc.attraction.out_of_scope_score:
         overlay["attraction"] = {"out_of_scope_score": score}

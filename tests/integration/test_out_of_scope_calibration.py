@@ -167,3 +167,15 @@ def test_calibrate_gate_writes_an_overlay_that_run_loads(tmp_path, capsys):
     assert gated.physics.out_of_scope_threshold == pytest.approx(expected)
     assert sc.physics.out_of_scope_threshold == 0  # the scenario itself had no gate
     assert "--overlay" in (out / "gate.yaml").read_text()
+
+
+def test_calibrate_gate_says_when_no_threshold_keeps_the_goal(tmp_path, capsys):
+    from arena.ui.cli import main
+
+    sc = small_scenario(tmp_path)
+    rc = main(
+        ["calibrate-gate", sc.file, "--goal", "0.9999", "--folds", "3", "--out", str(tmp_path)]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "--goal" in err[0] and "try a lower --goal" in err[0] and "internal error" not in err[0]

@@ -7,8 +7,14 @@ from typing import TYPE_CHECKING
 
 from ..analysis.output import check_out_dir
 from ..analysis.planning import format_plan, parse_slos, plan_capacity, write_plan
+from ..scenario import load_scenario
 from .args import checked
-from .options import add_backend_options, add_rate_scale_option
+from .options import (
+    add_backend_options,
+    add_overlay_option,
+    add_rate_scale_option,
+    add_set_option,
+)
 
 if TYPE_CHECKING:  # annotations only
     import argparse
@@ -36,6 +42,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="held-out runs for the verdicts (default: 2 x --seeds)",
     )
     add_backend_options(p)
+    add_set_option(p, "arrivals.source.split=[val]")
+    add_overlay_option(p)
     p.add_argument(
         "--confidence",
         type=checked(float, minimum=0.5, maximum=0.9999),
@@ -63,8 +71,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     objectives = parse_slos(args.slo)  # a mistyped objective fails here, before any run
     check_out_dir(args.out)  # and an unwritable --out too, not after minutes of simulation
+    scenario = args.scenario
+    if args.overlays or args.overrides:  # e.g. a tune's best.yaml, a calibrated gate.yaml
+        scenario = load_scenario(args.scenario, overrides=args.overrides, overlays=args.overlays)
     plan = plan_capacity(
-        args.scenario,
+        scenario,
         objectives,
         load=args.rate_scale,
         seeds=args.seeds,
@@ -79,6 +90,7 @@ def run_cli(args: argparse.Namespace) -> int:
         retries=args.retries,
     )
     print(format_plan(plan))
-    paths = write_plan(plan, args.out)
+    sc = scenario if not isinstance(scenario, str) else None
+    paths = write_plan(plan, args.out, sc, overlays=args.overlays)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0 if plan.met else 1

@@ -143,3 +143,21 @@ def test_plan_cli_refuses_an_unwritable_out_before_planning(tiny, tmp_path, caps
     )
     err = capsys.readouterr().err
     assert rc == 2 and "exists and is not a folder" in err and err.count("\n") == 1, err
+
+
+def test_plan_takes_overlays_and_names_them_in_its_run_line(tiny, tmp_path, capsys):
+    """A tune's best.yaml or a calibrated gate.yaml applies to the plan as to run; the plan's
+    overlay.yaml says to run it with them (and loads so)."""
+    given = tmp_path / "given.yaml"
+    given.write_text("zones: {travel: {capacity: 3}}\n")
+    out = tmp_path / "plan"
+    argv = ["plan", str(tiny), "--slo", "drop_rate<=0.5", "--seeds", "2", "--max-rounds", "1"]
+    argv += ["--no-uniform", "--retries", "0", "--backend", "serial", "--quiet"]
+    rc = main([*argv, "--overlay", str(given), "--out", str(out)])
+    assert rc in (0, 1), capsys.readouterr()
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["verdicts"]["today"]["capacities"] == [2, 3]  # the overlay's travel: 3
+    header = (out / "overlay.yaml").read_text().splitlines()[1]
+    assert f"--overlay {given} --overlay {out / 'overlay.yaml'}" in header
+    planned = load_scenario(tiny, overlays=[given, out / "overlay.yaml"])
+    assert {z.name: z.capacity for z in planned.zones} == plan["capacities"]

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,8 +176,12 @@ def _atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)  # a crash mid-write never leaves a half-written file
 
 
-def write_plan(plan: Plan, out: str | Path, scenario: Scenario | None = None) -> dict[str, Path]:
-    """plan.json, zones.csv, overlay.yaml (when the scenario has a file) and plan.png."""
+def write_plan(
+    plan: Plan, out: str | Path, scenario: Scenario | None = None, overlays: Sequence[str] = ()
+) -> dict[str, Path]:
+    """plan.json, zones.csv, overlay.yaml (when the scenario has a file) and plan.png.
+    ``overlays``: those the plan's scenario was loaded with, named in overlay.yaml's run line
+    before the plan's own (later overlays win)."""
     import matplotlib.pyplot as plt
 
     from ...scenario import load_scenario
@@ -237,7 +242,8 @@ def write_plan(plan: Plan, out: str | Path, scenario: Scenario | None = None) ->
             f"# capacity plan for {plan.scenario} at {plan.load:g}x load "
             f"({', '.join(str(o) for o in plan.objectives)})\n"
             f"# run it: packetflow-arena run {plan.file} --rate-scale {plan.load:g} "
-            f"--overlay {out_dir / 'overlay.yaml'}\n"
+            + "".join(f"--overlay {o} " for o in overlays)
+            + f"--overlay {out_dir / 'overlay.yaml'}\n"
         )
         paths["overlay.yaml"] = out_dir / "overlay.yaml"
         _atomic(paths["overlay.yaml"], (head + yaml.safe_dump(doc, sort_keys=False)).encode())

@@ -12,6 +12,7 @@ from paths import CLINC150_DIR, SCENARIOS_DIR
 
 from arena.analysis.out_of_scope import OutOfScopeCalibrator, ScoredRows
 from arena.errors import ScenarioError
+from arena.model import ArenaModel
 from arena.physics import gate_figures
 from arena.scenario import load_scenario
 
@@ -30,14 +31,14 @@ zones:
   - {{name: out_of_scope, fallback: true, capacity: 5, capabilities: [decline]}}
 examples:
   source: {{file: data.json, split: [train, oos_train]}}
-attraction: {{kind: learned, out_of_scope_score: fallback_class, epochs: {epochs}}}
+attraction: {{kind: learned, out_of_scope_score: {score}, epochs: {epochs}}}
 arrivals:
   source: {{file: data.json, split: [val, oos_val]}}
   out_of_scope_labels: [oos]
 """
 
 
-def small_scenario(tmp_path, epochs=150):
+def small_scenario(tmp_path, epochs=150, score="fallback_class"):
     """Three CLINC150 domains (45 intents): 30 train rows each + oos_train as examples, their
     validation rows + oos_val arriving."""
     data = json.loads((CLINC150_DIR / "data_train_val.json").read_text())
@@ -59,7 +60,7 @@ def small_scenario(tmp_path, epochs=150):
     (tmp_path / "data.json").write_text(json.dumps(small))
     (tmp_path / "domains.json").write_text(json.dumps(keep))
     path = tmp_path / "small.yaml"
-    path.write_text(SMALL.format(epochs=epochs))
+    path.write_text(SMALL.format(epochs=epochs, score=score))
     return load_scenario(path)
 
 
@@ -115,6 +116,31 @@ def test_held_back_figures_come_with_wilson_intervals(calibrator):
         lo, hi = ci[name]
         assert 0 <= lo < getattr(h, name) < hi <= 1, name
     assert 0.1 < ci["recall"][1] - ci["recall"][0] < 0.35
+
+
+def test_the_energy_mahalanobis_score_is_calibrated_on_arrivals_only(calibrator):
+    mixed = calibrator.calibrate("energy_mahalanobis", goal=0.9)
+    assert mixed.pool.zone_accuracy >= 0.9 + mixed.margin
+    assert mixed.holdout.oos_total == 50 and mixed.holdout.recall > 0.5
+    with pytest.raises(ValueError, match="arrivals only"):
+        calibrator.calibrate("energy_mahalanobis", goal=0.9, examples=True)
+
+
+def test_the_energy_mahalanobis_gate_scores_each_text_once_with_the_fitted_mix(tmp_path):
+    sc = small_scenario(tmp_path, score="energy_mahalanobis")
+    sc = sc.replace(physics=sc.physics.replace(out_of_scope_threshold=-1.0))
+    model = ArenaModel(sc)
+    mix = model.out_of_scope_mix
+    assert model.capability_names.index("decline") not in mix.in_scope_columns
+    x = model.registry.embedder.encode(list(model.source_texts))
+    np.testing.assert_allclose(model.text_in_scope, mix(x), rtol=1e-4, atol=1e-4)
+    oos = model.label_is_oos[model.source_labels]
+    assert np.median(model.text_in_scope[oos]) < np.median(model.text_in_scope[~oos])
+    model.run(6)
+    L, n = model.ledger, model.arrived
+    expect = model.text_in_scope[L.text[:n]] < -1.0
+    assert expect.any() and not expect.all()
+    np.testing.assert_array_equal(L.fallback[:n], expect)
 
 
 def test_a_scenario_without_a_fallback_class_cannot_be_calibrated(tmp_path):

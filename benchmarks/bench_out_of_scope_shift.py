@@ -147,6 +147,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         f"the inner fold's worst pseudo-unknown domain reaches {args.target:.0%} recall):"
     )
     print_zones(result, CHOSEN)
+    print(
+        "\nThe mix for a model that keeps every domain, by its worst outer fold (recall at the "
+        "goal): "
+        + ", ".join(f"{m:.1f}: {w:.1%}" for m, w in result.mix_worst.items())
+        + f" -> {result.deployed_mix:.1f}"
+    )
     worst = result.worst(CHOSEN)
     zs = result.per_score[CHOSEN]
     return {
@@ -158,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "zone_accuracy_min": min(z.unknown.zone_accuracy for z in zs),
         "fallback_class_worst_recall": result.worst("fallback_class").unknown.recall,
         "best_zone_worst_recall": result.worst("best_zone").unknown.recall,
+        "deployed_mix": float(result.deployed_mix),
     }
 
 

@@ -244,6 +244,10 @@ class ShiftResult:
     goal: float
     target: float
     per_score: dict[str, list[ZoneResult]]  # worst recall first
+    # the mix weight for a model that keeps every zone: the one whose worst outer fold
+    # catches most (every zone a pseudo-unknown once; no out-of-scope arrival read)
+    deployed_mix: float | None = None
+    mix_worst: dict[float, float] = field(default_factory=dict)  # weight -> worst recall
 
     def worst(self, score: str) -> ZoneResult:
         return self.per_score[score][0]
@@ -313,8 +317,9 @@ def leave_one_zone_out(
 ) -> ShiftResult:
     """:func:`evaluate_zone` for every zone (or ``zones``), each score's zones worst first."""
     per: dict[str, list[ZoneResult]] = {s: [] for s in scores}
+    worst = dict.fromkeys(MIXES, 1.0)
     for z in range(len(data.zone_names)) if zones is None else zones:
-        _, _, res = evaluate_zone(
+        outer, _, res = evaluate_zone(
             data,
             z,
             fit_head,
@@ -327,9 +332,14 @@ def leave_one_zone_out(
         )
         for name, r in res.items():
             per[name].append(r)
+        for m in MIXES:
+            s = outer.mix.combine(outer.features, m)
+            th = calibrated_threshold(outer, s, goal, seed, level)
+            worst[m] = min(worst[m], float((s[outer.unknown(z)] < th).mean()))
     for rows in per.values():
         rows.sort(key=lambda r: (r.unknown.recall, r.zone))
-    return ShiftResult(goal, target, per)
+    best = max(MIXES, key=lambda m: (worst[m], -abs(m - 0.5)))
+    return ShiftResult(goal, target, per, float(best), worst)
 
 
 def plain_head_fitter(data: ShiftData, settings: HeadSettings = HeadSettings()) -> FitHead:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 
 from .attraction import SoftmaxHead
 
@@ -115,7 +115,7 @@ class GaussianReference:
 @dataclass(frozen=True)
 class EnergyMahalanobis:
     """The shipped mix: ``mix * z(-relative Mahalanobis) + (1 - mix) * z(energy)``, higher is
-    more in scope, each term standardised by its mean and spread on the rows it was fitted on
+    more in scope (the gate reads it through the logistic function), each term standardised by its mean and spread on the rows it was fitted on
     (the head's in-scope training examples), so ``mix`` weighs comparable numbers."""
 
     reference: GaussianReference
@@ -176,4 +176,7 @@ class EnergyMahalanobis:
         return m * z[:, 1] + (1 - m) * z[:, 0]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.combine(self.features(x))
+        """The gate's score: :meth:`combine` squashed into (0, 1) by the logistic function, a
+        monotone map (no ranking changes) that keeps ``physics.out_of_scope_threshold`` in
+        the range the other scores use."""
+        return expit(self.combine(self.features(x)))

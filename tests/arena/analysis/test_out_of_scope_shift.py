@@ -175,6 +175,7 @@ def test_results_come_worst_zone_first_and_the_gate_keeps_the_accuracy():
     assert worst.unknown.recall == min(
         r.unknown.recall for r in res.per_score["energy_mahalanobis"]
     )
+    assert res.mix_worst[res.deployed_mix] == max(res.mix_worst.values())
     nested = res.per_score["energy_mahalanobis_nested"]
     assert all(r.mix is not None and 0 <= r.mix <= 1 for r in nested)
     assert all(r.shift is not None and r.shift_accuracy <= GOAL for r in nested)

@@ -102,7 +102,8 @@ def test_the_mix_is_standardised_on_its_fit_rows_and_weighs_its_two_terms():
     np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-9)
     np.testing.assert_allclose(mix.combine(f, 0.0), z[:, 0])
     np.testing.assert_allclose(mix.combine(f, 1.0), z[:, 1])
-    np.testing.assert_allclose(mix(x), 0.5 * z[:, 0] + 0.5 * z[:, 1])
+    np.testing.assert_allclose(mix(x), 1 / (1 + np.exp(-(0.5 * z[:, 0] + 0.5 * z[:, 1]))))
+    assert ((mix(x) > 0) & (mix(x) < 1)).all()
     far = -x[:3]  # the opposite directions: no class there
     assert mix(far).max() < mix(x).min()
     with pytest.raises(ValueError, match=r"mix must be in \[0, 1\]"):

@@ -8,9 +8,9 @@ everything that is fitted or chosen, and its requests play the unknowns:
   (``fit_head``), and the same rows fit the distance scores (class means, covariances,
   nearest-neighbour reference) and standardise the mix;
 * **calibration**: half of the other zones' in-scope arrivals (validation), stratified by label
-  (:func:`arena.physics.stratified_holdout`, seeded). The threshold is the highest that keeps
-  their zone accuracy ≥ the goal (:func:`arena.physics.accuracy_threshold`): it needs no
-  out-of-scope row at all;
+  (:func:`arena.physics.stratified_holdout`, seeded). The threshold is the highest keeping
+  their zone accuracy ≥ the goal + a cross-validated margin (:func:`calibrated_threshold`):
+  it needs no out-of-scope row at all;
 * **nested choices** (the mix's weight, the shift threshold): an *inner* fold removes the
   evaluation zone and ``inner`` more zones; their requests are the pseudo-unknowns the weight
   and the operating point are chosen on. The evaluation zone takes part in neither fold's fit;
@@ -18,9 +18,8 @@ everything that is fitted or chosen, and its requests play the unknowns:
   of scope (``oos_val``: recall; never fitted on), and the other half of the in-scope arrivals
   (zone accuracy, flagged ones counted wrong), each with a Wilson interval.
 
-The data are plain arrays (:class:`ShiftData`), so tests run the protocol on small synthetic
-embeddings; :func:`scenario_shift_data` builds them for a scenario with the project's embedder
-and cache, and :func:`cached_head_fitter` trains heads through the head cache.
+Plain arrays (:class:`ShiftData`), so tests can use synthetic embeddings;
+:func:`scenario_shift_data` and :func:`cached_head_fitter` serve a built scenario.
 """
 
 from __future__ import annotations

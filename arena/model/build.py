@@ -20,6 +20,7 @@ from ..physics import (
     HeadSettings,
     SoftmaxHead,
     in_scope_score,
+    mix_or_fit,
     train_or_load,
     zone_attraction,
 )
@@ -242,14 +243,19 @@ class ArenaBuild:
 
     def energy_mahalanobis_mix(self) -> EnergyMahalanobis:
         """The head's energy and a relative Mahalanobis distance, fitted on the examples of
-        every capability outside the fallback zone (embedded through the cache)."""
+        every capability outside the fallback zone (embedded through the cache), or loaded
+        from the cache where it keeps fitted mixes beside the heads."""
         assert self.head is not None
-        texts, caps = self.example_rows()
         fallback = self.zone_caps[self.fallback_index] if self.fallback_index >= 0 else []
-        inside = ~np.isin(caps, fallback)
-        x = self.registry.embedder.encode([t for t, keep in zip(texts, inside) if keep])
         in_cols = np.setdiff1d(np.arange(len(self.capability_names)), fallback)
-        return EnergyMahalanobis.fit(x, caps[inside], self.head, in_cols)
+
+        def rows() -> tuple[np.ndarray, np.ndarray]:
+            texts, caps = self.example_rows()
+            inside = ~np.isin(caps, fallback)
+            x = self.registry.embedder.encode([t for t, keep in zip(texts, inside) if keep])
+            return x, caps[inside]
+
+        return mix_or_fit(default_cache_dir(), self.head, in_cols, rows)
 
     def prepare_source(self) -> None:
         data = self.scenario.load_source()

@@ -48,6 +48,7 @@ from .shift_scores import (
     GaussianReference,
     energy,
     knn_similarity,
+    mix_or_fit,
     zone_margin,
 )
 from .step import SwarmArrays, Workspace, step_swarm
@@ -87,6 +88,7 @@ __all__ = [
     "join_least_loaded",
     "knn_similarity",
     "make_router",
+    "mix_or_fit",
     "out_of_fold_proba",
     "register_router",
     "router_class",

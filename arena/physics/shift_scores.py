@@ -23,7 +23,10 @@ vectorised; the arena scores each source text once, when the model is built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 from scipy.special import expit, logsumexp
@@ -32,6 +35,7 @@ from .attraction import SoftmaxHead
 
 SHRINKAGE = 0.1  # covariance + 0.1 x its mean eigenvalue x I: 384 dims from ~100 rows per intent
 ENERGY_MAHALANOBIS_MIX = 0.5  # weight of the distance in the mix (docs/out_of_scope.md)
+MIX_FORMAT = 1  # bump when the fitted mix's fields change: old cache files are then ignored
 
 
 def energy(logits: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -60,23 +64,29 @@ def knn_similarity(x: np.ndarray, reference: np.ndarray, k: int = 1, chunk: int 
     return out
 
 
-def _whitener(cov: np.ndarray, shrinkage: float) -> np.ndarray:
-    """``L`` with ``L @ L.T`` the inverse of the shrunk covariance: ``|x @ L|^2`` is the squared
-    Mahalanobis length of ``x``."""
+def _precision(cov: np.ndarray, shrinkage: float) -> np.ndarray:
+    """The inverse of the covariance shrunk towards a multiple of the identity."""
     d = cov.shape[0]
-    shrunk = cov + shrinkage * np.trace(cov) / d * np.eye(d)
-    return np.linalg.cholesky(np.linalg.inv(shrunk))
+    return np.linalg.inv(cov + shrinkage * np.trace(cov) / d * np.eye(d))
+
+
+def _quadratic(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``x_i^T M x_i`` per row."""
+    return np.einsum("ij,ij->i", x @ matrix, x)
 
 
 @dataclass(frozen=True)
 class GaussianReference:
-    """Class means with a shared covariance, and one background Gaussian over every row."""
+    """Class means with a shared covariance, and one background Gaussian over every row, kept
+    as the quadratic and linear forms the distances expand into, so scoring a request is two
+    float32 matrix products (``mahalanobis``: ``x'Px - max_c(2x'Pm_c - m_c'Pm_c)``)."""
 
-    means: np.ndarray  # (classes, d), already whitened
-    mean_norms: np.ndarray  # (classes,) squared lengths of the whitened means
-    whiten: np.ndarray  # (d, d) for the shared within-class covariance
-    background_mean: np.ndarray  # (d,)
-    background_whiten: np.ndarray  # (d, d)
+    project: np.ndarray  # (d, classes): 2 P m_c
+    mean_norms: np.ndarray  # (classes,): m_c' P m_c
+    precision: np.ndarray  # (d, d): P, of the shared within-class covariance
+    relative: np.ndarray  # (d, d): P - P_background
+    background_linear: np.ndarray  # (d,): 2 P_background mu
+    background_const: float  # mu' P_background mu
 
     @classmethod
     def fit(
@@ -87,29 +97,38 @@ class GaussianReference:
         x = np.asarray(x, dtype=np.float64)
         if len(x) < 2 or not np.isfinite(x).all():
             raise ValueError("a Gaussian reference needs at least 2 finite rows")
-        classes, inverse = np.unique(labels, return_inverse=True)
-        counts = np.bincount(inverse)
-        means = np.zeros((len(classes), x.shape[1]))
-        np.add.at(means, inverse, x)
-        means /= counts[:, None]
+        _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        order = np.argsort(inverse, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        means = np.add.reduceat(x[order], starts, axis=0) / counts[:, None]
         resid = x - means[inverse]
-        whiten = _whitener(resid.T @ resid / len(x), shrinkage)
-        bg_mean = x.mean(axis=0)
-        centred = x - bg_mean
-        bg_whiten = _whitener(centred.T @ centred / len(x), shrinkage)
-        wm = means @ whiten
-        return cls(wm, (wm**2).sum(axis=1), whiten, bg_mean, bg_whiten)
+        p = _precision(resid.T @ resid / len(x), shrinkage)
+        mu = x.mean(axis=0)
+        centred = x - mu
+        pb = _precision(centred.T @ centred / len(x), shrinkage)
+        f32 = np.float32
+        return cls(
+            (2 * p @ means.T).astype(f32),
+            np.einsum("cd,cd->c", means @ p, means).astype(f32),
+            p.astype(f32),
+            (p - pb).astype(f32),
+            (2 * pb @ mu).astype(f32),
+            float(mu @ pb @ mu),
+        )
+
+    def _nearest(self, x: np.ndarray) -> np.ndarray:
+        return (self.mean_norms[None, :] - x @ self.project).min(axis=1)
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distance of each row to its nearest class mean."""
-        z = np.asarray(x, dtype=np.float64) @ self.whiten
-        d2 = (z**2).sum(axis=1)[:, None] - 2 * z @ self.means.T + self.mean_norms[None, :]
-        return d2.min(axis=1)
+        x = np.asarray(x, dtype=np.float32)
+        return (self._nearest(x) + _quadratic(x, self.precision)).astype(np.float64)
 
     def relative_mahalanobis(self, x: np.ndarray) -> np.ndarray:
         """The nearest class's squared distance minus the background Gaussian's."""
-        zb = (np.asarray(x, dtype=np.float64) - self.background_mean) @ self.background_whiten
-        return self.mahalanobis(x) - (zb**2).sum(axis=1)
+        x = np.asarray(x, dtype=np.float32)
+        rel = self._nearest(x) + _quadratic(x, self.relative) + x @ self.background_linear
+        return rel.astype(np.float64) - self.background_const
 
 
 @dataclass(frozen=True)
@@ -180,3 +199,66 @@ class EnergyMahalanobis:
         monotone map (no ranking changes) that keeps ``physics.out_of_scope_threshold`` in
         the range the other scores use."""
         return expit(self.combine(self.features(x)))
+
+    def save(self, path: Path) -> None:
+        """Atomically, as the head (a temporary file renamed into place)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        ref = {f"ref_{f.name}": getattr(self.reference, f.name) for f in fields(self.reference)}
+        np.savez(
+            tmp,
+            weights=self.weights,
+            bias=self.bias,
+            in_scope_columns=self.in_scope_columns,
+            center=self.center,
+            scale=self.scale,
+            mix=self.mix,
+            **ref,
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> EnergyMahalanobis:
+        with np.load(path) as d:
+            ref = GaussianReference(
+                **{
+                    f.name: float(d[f"ref_{f.name}"])
+                    if f.name == "background_const"
+                    else d[f"ref_{f.name}"]
+                    for f in fields(GaussianReference)
+                }
+            )
+            return cls(
+                ref,
+                d["weights"],
+                d["bias"],
+                d["in_scope_columns"],
+                d["center"],
+                d["scale"],
+                float(d["mix"]),
+            )
+
+
+def mix_or_fit(
+    cache_dir: Path,
+    head: SoftmaxHead,
+    in_scope_columns: np.ndarray,
+    rows: Callable[[], tuple[np.ndarray, np.ndarray]],
+    mix: float = ENERGY_MAHALANOBIS_MIX,
+    shrinkage: float = SHRINKAGE,
+) -> EnergyMahalanobis:
+    """The mix for this head, from the cache (``heads/mix-*.npz`` beside the heads), or fitted
+    now on ``rows()`` (the in-scope training embeddings and their classes) and cached. Why a
+    cache: fitting reads 15,000 embeddings and inverts two covariances, seconds on a busy
+    machine, against a main job of under two; the key is the head's weights (a function of
+    the same examples), the in-scope classes and the settings."""
+    h = hashlib.sha256(f"{MIX_FORMAT}|{mix}|{shrinkage}|".encode())
+    for a in (head.weights, head.bias, np.asarray(in_scope_columns, dtype=np.int64)):
+        h.update(np.ascontiguousarray(a).tobytes())
+    path = cache_dir / "heads" / f"mix-{h.hexdigest()[:32]}.npz"
+    if path.exists():
+        return EnergyMahalanobis.load(path)
+    x, labels = rows()
+    fitted = EnergyMahalanobis.fit(x, labels, head, in_scope_columns, mix, shrinkage)
+    fitted.save(path)
+    return fitted

@@ -93,9 +93,12 @@ def _calibration_figures(outer, inner, results):
         figs[f"{name}.head.b"] = fold.head.bias
         figs[f"{name}.center"] = fold.mix.center
         figs[f"{name}.scale"] = fold.mix.scale
-        figs[f"{name}.means"] = fold.mix.reference.means
-        figs[f"{name}.whiten"] = fold.mix.reference.whiten
-        figs[f"{name}.background"] = fold.mix.reference.background_mean
+        ref = fold.mix.reference
+        figs[f"{name}.project"] = ref.project
+        figs[f"{name}.precision"] = ref.precision
+        figs[f"{name}.relative"] = ref.relative
+        figs[f"{name}.background"] = ref.background_linear
+        figs[f"{name}.background_const"] = ref.background_const
         figs[f"{name}.calibration"] = fold.calibration
         figs[f"{name}.cal_scores"] = {k: v[fold.calibration] for k, v in fold.scores.items()}
     for score, r in results.items():

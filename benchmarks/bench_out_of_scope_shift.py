@@ -43,7 +43,8 @@ HEADLINE = (
 )
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "clinc150.yaml"
-CHOSEN = "energy_mahalanobis_nested"
+CHOSEN = "energy_mahalanobis"  # the shipped gate's score, its weight the deployed one
+NESTED = "energy_mahalanobis_nested"  # the same with the weight chosen per fold, nested
 
 
 def _pct(k: int, n: int, ci: tuple[float, float]) -> str:
@@ -142,11 +143,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         f"validation rows; scores ranked by their worst domain"
     )
     print_summary(result)
-    print(
-        f"\n{CHOSEN} per held-out domain, worst first (shift: the operating point at which "
-        f"the inner fold's worst pseudo-unknown domain reaches {args.target:.0%} recall):"
-    )
-    print_zones(result, CHOSEN)
+    for name in (CHOSEN, NESTED):
+        print(
+            f"\n{name} per held-out domain, worst first (shift: the operating point at which "
+            f"the inner fold's worst pseudo-unknown domain reaches {args.target:.0%} recall):"
+        )
+        print_zones(result, name)
     print(
         "\nThe mix for a model that keeps every domain, by its worst outer fold (recall at the "
         "goal): "
@@ -165,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "fallback_class_worst_recall": result.worst("fallback_class").unknown.recall,
         "best_zone_worst_recall": result.worst("best_zone").unknown.recall,
         "deployed_mix": float(result.deployed_mix),
+        "nested_worst_recall": result.worst(NESTED).unknown.recall,
+        "shift_recall_min": min(z.shift.recall for z in zs),
+        "shift_zone_accuracy_min": min(z.shift.zone_accuracy for z in zs),
     }
 
 

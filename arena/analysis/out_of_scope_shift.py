@@ -233,8 +233,8 @@ class ZoneResult:
     zone: str
     unknown: GateFigures
     oos: GateFigures
-    mix: float | None = None  # the nested weight, for the nested mix
-    shift: GateFigures | None = None  # at the shift operating point (nested scores only)
+    mix: float | None = None  # the mix's weight (the nested one: chosen on the inner fold)
+    shift: GateFigures | None = None  # at the shift operating point (the mixes only)
     shift_accuracy: float | None = None  # the calibration accuracy aimed at for it
 
 
@@ -281,8 +281,9 @@ def evaluate_zone(
     out: dict[str, ZoneResult] = {}
     for name in scores:
         mix = shift = shift_acc = None
-        if name == "energy_mahalanobis_nested":
-            mix = choose_mix(inner_fold, goal)
+        if name.startswith("energy_mahalanobis"):
+            nested = name == "energy_mahalanobis_nested"
+            mix = choose_mix(inner_fold, goal) if nested else outer.mix.mix
             s = outer.mix.combine(outer.features, mix)
             inner_s = inner_fold.mix.combine(inner_fold.features, mix)
             shift_acc = shift_accuracy(inner_fold, inner_s, target, goal)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +127,21 @@ class GaussianReference:
     def relative_mahalanobis(self, x: np.ndarray) -> np.ndarray:
         """The nearest class's squared distance minus the background Gaussian's."""
         x = np.asarray(x, dtype=np.float32)
-        rel = self._nearest(x) + _quadratic(x, self.relative) + x @ self.background_linear
+        return self.relative_from(x, x @ self.columns())
+
+    def columns(self) -> np.ndarray:
+        """``(d, classes + d + 1)``: every product :meth:`relative_from` needs, in one matrix,
+        so a caller can fuse them with its own into one matrix product."""
+        return np.concatenate(
+            [self.project, self.relative, self.background_linear[:, None]], axis=1
+        )
+
+    def relative_from(self, x: np.ndarray, products: np.ndarray) -> np.ndarray:
+        """:meth:`relative_mahalanobis` of ``x`` from ``products = x @ columns()``."""
+        c, d = self.project.shape[1], self.relative.shape[0]
+        nearest = (self.mean_norms[None, :] - products[:, :c]).min(axis=1)
+        quad = np.einsum("ij,ij->i", products[:, c : c + d], x)
+        rel = nearest + quad + products[:, c + d]
         return rel.astype(np.float64) - self.background_const
 
 
@@ -144,6 +158,12 @@ class EnergyMahalanobis:
     center: np.ndarray  # (2,) mean of [energy, -relative Mahalanobis] on the fit rows
     scale: np.ndarray  # (2,) their standard deviations
     mix: float
+    fused: np.ndarray = field(init=False, repr=False, compare=False)  # see features()
+
+    def __post_init__(self) -> None:
+        cols = np.asarray(self.in_scope_columns)
+        fused = np.concatenate([self.weights[:, cols], self.reference.columns()], axis=1)
+        object.__setattr__(self, "fused", np.ascontiguousarray(fused, dtype=np.float32))
 
     @classmethod
     def fit(
@@ -181,11 +201,15 @@ class EnergyMahalanobis:
         )
 
     def features(self, x: np.ndarray) -> np.ndarray:
-        """``(n, 2)``: energy of the in-scope logits and minus the relative Mahalanobis."""
-        logits = np.asarray(x, dtype=np.float32) @ self.weights + self.bias
+        """``(n, 2)``: energy of the in-scope logits and minus the relative Mahalanobis, from
+        one fused float32 matrix product (the gate's whole per-text cost)."""
+        x = np.asarray(x, dtype=np.float32)
+        cols = self.in_scope_columns
+        k = len(cols)
+        y = x @ self.fused
+        logits = y[:, :k] + self.bias[cols]
         return np.stack(
-            [energy(logits, self.in_scope_columns), -self.reference.relative_mahalanobis(x)],
-            axis=1,
+            [energy(logits, np.arange(k)), -self.reference.relative_from(x, y[:, k:])], axis=1
         )
 
     def combine(self, features: np.ndarray, mix: float | None = None) -> np.ndarray:

@@ -2,9 +2,9 @@
 
 ``params`` (:class:`Physics`), ``step`` (the NumPy reference step), ``fast`` (the fused numba
 step and :func:`select_kernel`), ``swarm`` (in-flight intents as arrays), ``attraction`` (the
-learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, intervals), ``shift_scores`` (scores
-that hold on new kinds of request: energy, Mahalanobis, nearest neighbour, their mix),
-``routers`` (the :class:`Router` interface, its registry and built-ins),
+learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, intervals),
+``shift_scores`` (scores that hold on new kinds of request: energy, Mahalanobis distances,
+nearest neighbour, their mix), ``routers`` (the :class:`Router` interface, its registry and built-ins),
 ``baselines`` (power of d, join-shortest-queue and argmax-then-spill among eligible zones),
 ``board`` (stale load information), ``plugins`` (routers by dotted path or entry point).
 """

@@ -16,9 +16,11 @@ from capabilities import default_cache_dir, with_faults
 
 from ..errors import ScenarioError
 from ..physics import (
+    EnergyMahalanobis,
     HeadSettings,
     SoftmaxHead,
     in_scope_score,
+    mix_or_fit,
     train_or_load,
     zone_attraction,
 )
@@ -165,7 +167,7 @@ class ArenaBuild:
                 )
         self._spec_vectors = {}
         self.head = self.learned_head() if self.scenario.attraction.kind == "learned" else None
-        self.check_out_of_scope_score()
+        self.out_of_scope_mix = self.fit_out_of_scope_score()
         texts = [
             (i, z.specialisation) for i, z in enumerate(self.scenario.zones) if z.specialisation
         ]
@@ -217,18 +219,43 @@ class ArenaBuild:
             epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2, momentum=a.momentum
         )
 
-    def check_out_of_scope_score(self) -> None:
+    def fit_out_of_scope_score(self) -> EnergyMahalanobis | None:
         """``fallback_class`` reads the head's probability of the fallback zone's capabilities:
-        it needs a learned head and a fallback zone."""
-        if self.scenario.attraction.out_of_scope_score != "fallback_class":
-            return
-        if self.head is None or self.fallback_index < 0:
+        it needs a learned head and a fallback zone. ``energy_mahalanobis`` needs the head and
+        is fitted here, once, on its in-scope examples (:mod:`arena.physics.shift_scores`)."""
+        kind = self.scenario.attraction.out_of_scope_score
+        if kind == "fallback_class" and (self.head is None or self.fallback_index < 0):
             raise ScenarioError(
                 self.scenario.file,
                 "attraction.out_of_scope_score",
                 "'fallback_class' needs attraction.kind 'learned' and a fallback zone whose "
                 "capabilities have out-of-scope examples (else use 'best_zone')",
             )
+        if kind != "energy_mahalanobis":
+            return None
+        if self.head is None:
+            raise ScenarioError(
+                self.scenario.file,
+                "attraction.out_of_scope_score",
+                "'energy_mahalanobis' needs attraction.kind 'learned' (else use 'best_zone')",
+            )
+        return self.energy_mahalanobis_mix()
+
+    def energy_mahalanobis_mix(self) -> EnergyMahalanobis:
+        """The head's energy and a relative Mahalanobis distance, fitted on the examples of
+        every capability outside the fallback zone (embedded through the cache), or loaded
+        from the cache where it keeps fitted mixes beside the heads."""
+        assert self.head is not None
+        fallback = self.zone_caps[self.fallback_index] if self.fallback_index >= 0 else []
+        in_cols = np.setdiff1d(np.arange(len(self.capability_names)), fallback)
+
+        def rows() -> tuple[np.ndarray, np.ndarray]:
+            texts, caps = self.example_rows()
+            inside = ~np.isin(caps, fallback)
+            x = self.registry.embedder.encode([t for t, keep in zip(texts, inside) if keep])
+            return x, caps[inside]
+
+        return mix_or_fit(default_cache_dir(), self.head, in_cols, rows)
 
     def prepare_source(self) -> None:
         data = self.scenario.load_source()
@@ -310,7 +337,12 @@ class ArenaBuild:
                 np.maximum(block[:, z], e @ v, out=block[:, z])
             sims[s : s + len(e)] = block
             in_scope[s : s + len(e)] = in_scope_score(
-                cs, block[:, self.routable_zones], fallback_cols, kind
+                cs,
+                block[:, self.routable_zones],
+                fallback_cols,
+                kind,
+                embeddings=e,
+                mix=self.out_of_scope_mix,
             )
         return sims, best, in_scope
 

@@ -103,6 +103,8 @@ class AttractionSpec:
     kind: str = "cosine"
     # the out-of-scope gate's score: "best_zone" (the best routable zone's attraction) or
     # "fallback_class" (1 - the learned head's probability of the fallback zone's capabilities)
+    # or "energy_mahalanobis" (the head's energy mixed with a relative Mahalanobis distance:
+    # holds best on new kinds of request; docs/out_of_scope.md)
     out_of_scope_score: str = "best_zone"
     epochs: int = 300
     learning_rate: float = 50.0

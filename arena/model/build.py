@@ -7,7 +7,6 @@ A mixin of the model (construction only; nothing here runs during a step).
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,9 +21,10 @@ from ..physics import (
     train_or_load,
     zone_attraction,
 )
-from ..scenario import Scenario, ServiceTime, load_dataset
+from ..scenario import Scenario, load_dataset
 from .agents import CapabilityAgent, ZoneAgent
-from .clock import CallClock, sample_service, with_service_time
+from .clock import CallClock, with_service_time
+from .sampling import ServiceSampler
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
@@ -54,18 +54,15 @@ class ArenaBuild:
                 self.registry.register(faulty, replace=True)
 
     def inject_service_times(self) -> None:
-        """Each execution takes its sampled service time (plus the faults' extra steps) on the
+        """Each execution takes its sampled service time (plus the faults' extra time) on the
         call clock, so a policy's timeout sees it (see :mod:`arena.model.clock`)."""
-        self.call_clock = CallClock(lambda: self.steps)
+        self.call_clock = CallClock()
         for spec in self.scenario.capabilities:
             cap = self.registry.get(spec.name)
-            extra = spec.faults.extra_steps if spec.faults is not None else 0
-
-            def sample(st: ServiceTime = spec.service_time, extra: int = extra) -> int:
-                return sample_service(st, self.rng) + extra
-
+            extra = spec.faults.extra if spec.faults is not None else 0.0
+            sampler = ServiceSampler(spec.service_time, self.rng, self.call_clock, extra)
             timeout = getattr(cap.policy, "timeout", None)
-            timed = with_service_time(cap, sample, self.call_clock, timeout)
+            timed = with_service_time(cap, sampler, self.call_clock, timeout)
             self.registry.register(timed, replace=True)
 
     def bind_policies(self) -> None:
@@ -102,12 +99,6 @@ class ArenaBuild:
         self.zone_radius2 = np.array([z.radius**2 for z in self.zones], dtype=np.float32)
         self.zone_capacity = np.array([z.capacity for z in self.zones], dtype=np.int64)
         self.zone_queue_limit = np.array([z.queue_limit for z in self.zones], dtype=np.int64)
-        self.occupancy = np.zeros(Z, dtype=np.int64)
-        self.queue_length = np.zeros(Z, dtype=np.int64)
-        self.step_arrivals = np.zeros(Z, dtype=np.int64)
-        self.step_completions = np.zeros(Z, dtype=np.int64)
-        self.step_drops = np.zeros(Z, dtype=np.int64)
-        self.queues: list[deque[int]] = [deque() for _ in range(Z)]
         groups = list(dict.fromkeys(z.group_name for z in sc.zones))
         self.group_names = groups
         self.zone_group = np.array([groups.index(z.group_name) for z in sc.zones], dtype=np.intp)
@@ -154,6 +145,7 @@ class ArenaBuild:
                 )
                 self.capability_agents.append(CapabilityAgent(self, int(ci), names[ci], zone, pos))
         self.capability_agent_of = {a.index: a for a in self.capability_agents}
+        self.capability_served = np.zeros(len(names), dtype=np.int64)
         for cap in self.registry:
             missing = sorted(cap.required_inputs - set(ARENA_INPUTS))
             if missing:

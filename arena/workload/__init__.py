@@ -1,0 +1,27 @@
+"""What arrives and how long it takes, independent of the arena.
+
+Units at the edges (:mod:`.units`), service-time models (:mod:`.service`), arrival processes
+(:mod:`.arrivals`), real traces (:mod:`.traces`) and latency fitting (:mod:`.fit`). Time is a
+float number of seconds inside. This layer imports only ``arena.errors``, ``capabilities`` and
+third-party libraries, so the scenario and the model can both build on it.
+"""
+
+from .units import (
+    DURATION_UNITS,
+    MAX_DURATION_S,
+    MAX_RATE_PER_S,
+    format_duration,
+    format_rate,
+    parse_duration,
+    parse_rate,
+)
+
+__all__ = [
+    "DURATION_UNITS",
+    "MAX_DURATION_S",
+    "MAX_RATE_PER_S",
+    "format_duration",
+    "format_rate",
+    "parse_duration",
+    "parse_rate",
+]

@@ -25,6 +25,8 @@ from ..scenario import Scenario, load_dataset
 from .agents import CapabilityAgent, ZoneAgent
 from .clock import CallClock, with_service_time
 from .sampling import ServiceSampler
+from .source import ArrivalStream, assign_texts, poisson_schedule_times
+from .workload_bridge import bursty_times, load_trace
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
@@ -258,6 +260,40 @@ class ArenaBuild:
         rows = self._weighted_rows(data.labels)
         order = rows[self.rng.permutation(len(rows))] if self.scenario.arrivals.shuffle else rows
         self.source_text_index = order.astype(np.int32)
+
+    def draw_arrivals(self) -> ArrivalStream:
+        """Every arrival of the run at once: its time (a replayed trace, a bursty process or
+        the Poisson/constant rate schedule, times ``rate_scale``), its source row and tokens."""
+        sc = self.scenario
+        arr = sc.arrivals
+        n_in = n_out = None
+        if arr.trace is not None:
+            trace = load_trace(arr.trace, self.rate_scale, self.rng, sc.file)
+            keep = trace.times < sc.duration
+            times = trace.times[keep]
+            n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
+        elif arr.process in ("poisson", "constant"):
+            segments = [(a, b, r * self.rate_scale) for a, b, r in arr.segments(sc.duration)]
+            times = poisson_schedule_times(segments, self.rng, arr.process)
+        else:
+            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng, sc.file)
+        kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat, sc.file)
+        m = len(kept)
+        zeros = np.zeros(m, dtype=np.int32)
+        return ArrivalStream(
+            times=kept,
+            text=text.astype(np.int32),
+            input_tokens=n_in[:m].astype(np.int32) if n_in is not None else zeros,
+            output_tokens=n_out[:m].astype(np.int32) if n_out is not None else zeros,
+            ran_dry_at=dry,
+        )
+
+    def network_delays(self) -> np.ndarray:
+        """Seconds from the entry point to each zone: ``network.base`` plus ``per_unit`` per
+        space unit of straight-line distance (zero by default)."""
+        net = self.scenario.network
+        dist = np.hypot(*(self.zone_xy - self.entry).T).astype(np.float64)
+        return net.base + net.per_unit * dist
 
     def _weighted_rows(self, labels: tuple[str | None, ...]) -> np.ndarray:
         """The source rows a day's arrivals draw, each repeated by its ``arrivals.weights``

@@ -31,13 +31,17 @@ class CallClock:
         self.start = 0.0
         self.elapsed = 0.0
         self.abandoned = 0.0
+        self.input_tokens = 0  # of the request being served (per-token service models)
+        self.output_tokens = 0
 
     def __call__(self) -> float:
         return self.start + self.elapsed
 
-    def begin(self, start: float) -> None:
-        """A new call starts at ``start`` (seconds)."""
+    def begin(self, start: float, input_tokens: int = 0, output_tokens: int = 0) -> None:
+        """A new call starts at ``start`` (seconds), serving a request of these tokens."""
         self.start = float(start)
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
         self.elapsed = 0.0
         self.abandoned = 0.0
 

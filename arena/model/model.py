@@ -186,7 +186,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         times = [u for u in upcoming if u is not None]
         if not times:
             return max(nxt, math.ceil(self.scenario.duration / self.tick))
-        return max(nxt, int(math.floor(min(times) / self.tick + 1e-9)))
+        return max(nxt, math.floor(min(times) / self.tick + 1e-9))
 
     @property
     def idle(self) -> bool:

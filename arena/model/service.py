@@ -125,12 +125,7 @@ class ZoneService:
         shows free too, within ``overflow_margin`` of the best; -1 for none."""
         q = self.state.queues
         for cz, s in zip(cand.tolist(), csim.tolist(), strict=True):
-            if (
-                cz != z
-                and s >= best - p.overflow_margin
-                and seen_free[cz] > 0
-                and q.free_at(cz, a)
-            ):
+            if cz != z and s >= best - p.overflow_margin and seen_free[cz] > 0 and q.free_at(cz, a):
                 return int(cz)
         return -1
 
@@ -156,7 +151,7 @@ class ZoneService:
         L = st.ledger
         text = int(L.text[row])
         cap = int(self.text_best_cap[text, zone])
-        self.clock.begin(start)
+        self.clock.begin(start, int(L.input_tokens[row]), int(L.output_tokens[row]))
         result = self.engine.run(self.capability_names[cap], {"text": self.texts[text]})
         end = start + self.clock.busy()
         st.queues.occupy(zone, reach, start, end)

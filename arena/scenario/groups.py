@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..physics import LOAD_INFO_MODES, LoadInfo, make_router
-from .reader import Bounds, Reader, kind_of
+from .reader import Bounds, Reader, duration_field, kind_of
 from .spec import ZoneSpec
 
 REPLICA_KEYS = ("capacity", "queue_limit", "radius", "ring")
@@ -132,7 +132,9 @@ def check_quality(r: Reader, zones: list[ZoneSpec], where) -> dict[str, str]:
 
 
 def parse_load_info(r: Reader, v: Any) -> LoadInfo:
-    """``load_info: {mode: instant | board | delayed, period: T, delay: D}``."""
+    """``load_info: {mode: instant | board | delayed, period: T, delay: D}``: ``period`` (how
+    often the board is posted, default 1 s) and ``delay`` (how old the figures are, default 0)
+    are durations (``"500ms"``; a bare number is seconds)."""
     m = r.mapping(v, "load_info", ("mode", "period", "delay"))
     mode = r.str(m, "mode", "load_info", "instant")
     if mode not in LOAD_INFO_MODES:
@@ -141,12 +143,8 @@ def parse_load_info(r: Reader, v: Any) -> LoadInfo:
         )
     return LoadInfo(
         mode=mode,
-        period=int(
-            r.number(m, "period", "load_info", 1, minimum=1, maximum=Bounds.STEPS, integer=True)
-        ),
-        delay=int(
-            r.number(m, "delay", "load_info", 0, minimum=0, maximum=Bounds.STEPS, integer=True)
-        ),
+        period=duration_field(r, m, "period", "load_info", 1.0, positive=True),
+        delay=duration_field(r, m, "delay", "load_info", 0.0),
     )
 
 

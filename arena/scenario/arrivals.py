@@ -1,0 +1,145 @@
+"""The ``arrivals`` section: how many requests arrive when (a rate, a schedule, a bursty
+process or a replayed trace) and what they say (a labelled source, weights per label)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..workload import parse_duration, parse_rate
+from .reader import Reader, kind_of
+from .sections import parse_dataset
+from .spec import ArrivalSpec, CapabilitySpec, TraceSpec, ZoneSpec
+
+TRACE_FORMATS = ("azure_llm", "mooncake", "csv")
+
+
+def parse_trace(r: Reader, v: Any, base: Path) -> TraceSpec:
+    """``trace: {file, format: azure_llm | mooncake | csv, speed, window: [from, to], scale}``
+    (the file relative to the scenario; read and checked when a run starts)."""
+    where = "arrivals.trace"
+    m = r.mapping(v, where, ("file", "format", "speed", "window", "scale"))
+    raw_file = r.str(m, "file", where)
+    file = (base / raw_file).resolve() if not Path(raw_file).is_absolute() else Path(raw_file)
+    if not file.is_file():
+        raise r.fail(f"{where}.file", f"file not found: {file}")
+    fmt = r.str(m, "format", where, "csv")
+    if fmt not in TRACE_FORMATS:
+        raise r.fail(f"{where}.format", f"expected one of {', '.join(TRACE_FORMATS)}, got {fmt!r}")
+    window = None
+    if "window" in m:
+        w = m["window"]
+        if not isinstance(w, list | tuple) or len(w) != 2:
+            raise r.fail(f"{where}.window", f"expected [from, to], got {kind_of(w)}")
+        lo = parse_duration(w[0], file=r.file, field=f"{where}.window[0]")
+        hi = parse_duration(w[1], file=r.file, field=f"{where}.window[1]")
+        if hi <= lo:
+            raise r.fail(f"{where}.window", f"'to' must be after 'from', got [{w[0]}, {w[1]}]")
+        window = (lo, hi)
+    return TraceSpec(
+        file=str(file),
+        format=fmt,
+        speed=float(r.number(m, "speed", where, 1.0, minimum=0, exclusive_min=True, maximum=1e6)),
+        window=window,
+        scale=float(r.number(m, "scale", where, 1.0, minimum=0, exclusive_min=True, maximum=1e3)),
+    )
+
+
+ARRIVAL_KEYS = (
+    "rate",
+    "schedule",
+    "process",
+    "trace",
+    "source",
+    "texts",
+    "shuffle",
+    "repeat",
+    "only_labels",
+    "out_of_scope_labels",
+    "weights",
+)
+ARRIVAL_PROCESSES = ("poisson", "constant", "mmpp", "diurnal")
+
+
+def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
+    """``arrivals``: a rate (``"12/s"``; a bare number is per second) or a ``schedule`` of
+    ``[time, rate]`` changes, a ``process`` (or a ``trace`` to replay), and what they say."""
+    if v is None:
+        raise r.fail("arrivals", "required field is missing")
+    m = r.mapping(v, "arrivals", ARRIVAL_KEYS)
+    schedule = []
+    raw_sched = m.get("schedule", [])
+    if not isinstance(raw_sched, list):
+        raise r.fail(
+            "arrivals.schedule", f"expected a list of [time, rate], got {kind_of(raw_sched)}"
+        )
+    for i, item in enumerate(raw_sched):
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise r.fail(f"arrivals.schedule[{i}]", f"expected [time, rate], got {kind_of(item)}")
+        at = parse_duration(item[0], file=r.file, field=f"arrivals.schedule[{i}][0]")
+        rate = parse_rate(item[1], file=r.file, field=f"arrivals.schedule[{i}][1]")
+        schedule.append((at, rate))
+    process, params = _process(r, m.get("process", "poisson"))
+    source = parse_dataset(r, m["source"], "arrivals.source", base) if "source" in m else None
+    texts = r.str_list(m, "texts", "arrivals")
+    if source is None and not texts:
+        raise r.fail("arrivals", "give a labelled 'source' file or inline 'texts'")
+    trace = parse_trace(r, m["trace"], base) if "trace" in m else None
+    return ArrivalSpec(
+        rate=parse_rate(m.get("rate", 10.0), file=r.file, field="arrivals.rate"),
+        schedule=tuple(sorted(schedule)),
+        process=process,
+        process_params=params,
+        trace=trace,
+        source=source,
+        texts=texts,
+        shuffle=r.bool(m, "shuffle", "arrivals", True),
+        repeat=r.bool(m, "repeat", "arrivals", False),
+        only_labels=r.str_list(m, "only_labels", "arrivals"),
+        out_of_scope_labels=r.str_list(m, "out_of_scope_labels", "arrivals"),
+        weights=_weights(r, m.get("weights", {}), "arrivals.weights"),
+    )
+
+
+def _process(r: Reader, v: Any) -> tuple[str, dict[str, Any]]:
+    """``process: poisson | constant`` or a bursty one as a mapping (``{process: mmpp, ...}``
+    is spelled ``process: {kind: mmpp, rates: [...], sojourn: [...]}``)."""
+    if isinstance(v, Mapping):
+        params = dict(v)
+        kind = params.pop("kind", None)
+    else:
+        kind, params = v, {}
+    if kind not in ARRIVAL_PROCESSES:
+        raise r.fail(
+            "arrivals.process", f"expected one of {', '.join(ARRIVAL_PROCESSES)}, got {kind!r}"
+        )
+    return str(kind), params
+
+
+def _weights(r: Reader, v: Any, where: str) -> tuple[tuple[str, float], ...]:
+    """``{label or zone: weight >= 0}``; the names are checked against the zones and labels
+    by :func:`check_arrival_weights` once those are known."""
+    if not isinstance(v, Mapping):
+        raise r.fail(where, f"expected a mapping: label or zone -> weight, got {kind_of(v)}")
+    out = []
+    for key, w in v.items():
+        if not isinstance(key, str) or not key.strip():
+            raise r.fail(where, f"expected a label or zone name, got {kind_of(key)}")
+        # a weight repeats source rows: 1000 times a dataset is already a very long day
+        out.append((key, float(r.check_number(w, f"{where}.{key}", minimum=0, maximum=1000))))
+    return tuple(out)
+
+
+def check_arrival_weights(
+    r: Reader, arrivals: ArrivalSpec, zones: list[ZoneSpec], caps: list[CapabilitySpec]
+) -> None:
+    """Every ``arrivals.weights`` key names a zone or a label (with a close match if not)."""
+    known = [z.name for z in zones] + [lab for c in caps for lab in c.labels]
+    known += list(arrivals.out_of_scope_labels)
+    for key, _ in arrivals.weights:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise r.fail(f"arrivals.weights.{key}", f"no zone or label is called {key!r}{hint}")

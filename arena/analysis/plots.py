@@ -42,8 +42,8 @@ def zone_load(
     )
     for ax, zone in zip(axes.flat, zones):
         g = frame[frame["zone"] == zone]
-        ax.plot(g["step"], g["occupancy"], color="tab:blue", label="in service")
-        ax.plot(g["step"], g["queue"], color="tab:orange", linestyle="--", label="queued")
+        ax.plot(g["time_s"], g["occupancy"], color="tab:blue", label="in service")
+        ax.plot(g["time_s"], g["queue"], color="tab:orange", linestyle="--", label="queued")
         if capacities and zone in capacities:
             ax.axhline(capacities[zone], color="grey", linestyle=":", label="capacity")
         ax.set_title(zone, fontsize=10)
@@ -52,7 +52,7 @@ def zone_load(
     for ax in axes.flat[len(zones) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
-        ax.set_xlabel("step")
+        ax.set_xlabel("time (s)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", ncols=3, fontsize=9)
     fig.suptitle(title or "Zone load over time", x=0.02, ha="left")
@@ -133,14 +133,14 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
     ax.set_xlabel("x (space units)")
     ax.set_ylabel("y (space units)")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or f"{model.scenario.name}: step {model.steps}, {len(sw)} intents in flight")
+    ax.set_title(title or f"{model.scenario.name}: t = {model.now:g} s, {len(sw)} intents routing")
     fig.tight_layout()
     return fig
 
 
 def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure:
     """Zones × steps coloured by utilisation (in service / capacity): hot spells at a glance."""
-    grid = frame.pivot_table(index="zone", columns="step", values="utilisation", sort=False)
+    grid = frame.pivot_table(index="zone", columns="time_s", values="utilisation", sort=False)
     zones = list(dict.fromkeys(frame["zone"]))
     grid = grid.reindex(zones)
     steps = grid.columns.to_numpy()
@@ -155,7 +155,7 @@ def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure
         extent=(steps.min() - 0.5, steps.max() + 0.5, len(zones) - 0.5, -0.5),
     )
     ax.set_yticks(range(len(zones)), zones, fontsize=8)
-    ax.set_xlabel("step")
+    ax.set_xlabel("time (s)")
     ax.set_ylabel("zone")
     fig.colorbar(image, ax=ax, label="utilisation (in service / capacity)", pad=0.01)
     ax.set_title(title or "Zone utilisation over time")

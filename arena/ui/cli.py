@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
-from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, checked, guarded, say
+from .args import DURATION, PROG, RATE_SCALE, SEED, OneLineParser, checked, guarded, say
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
@@ -37,7 +37,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--steps", type=STEPS, help="steps to run (default: the scenario's, then drain)")
+    p.add_argument(
+        "--duration",
+        type=DURATION,
+        help="model time to run, e.g. 90s or 10m (default: the scenario's, then drain)",
+    )
     p.add_argument(
         "--router",
         help="physics, semantic_argmax, power_of_d, jsq_top_k, argmax_spill, least_loaded, "
@@ -58,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
 
     _, summary = run_scenario(
         args.scenario,
-        steps=args.steps,
+        duration=args.duration,
         router=args.router,
         seed=args.seed,
         overrides=args.overrides,
@@ -72,8 +76,8 @@ def _run(args: argparse.Namespace) -> int:
     if not summary.drained:
         left = summary.in_flight + summary.queued + summary.in_service
         hint = (
-            "run without --steps to drain it"
-            if args.steps is not None
+            "run without --duration to drain it"
+            if args.duration is not None
             else "service outlasts the drain limit; check service times and capacity"
         )
         say(f"warning: not drained: {left} intents still in flight, queued or in service ({hint})")

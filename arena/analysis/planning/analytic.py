@@ -94,7 +94,7 @@ def measure_demand(
     model.run()
     floor = ZoneFigures(tuple(objectives))(model)
     L = model.ledger
-    served = L.start >= 0
+    served = np.isfinite(L.start)  # planning sizes on a 1 s grid: times as whole seconds
     if not served.any():
         raise PlanError(f"scenario {scenario.name}: no intent reached a zone; nothing to size")
     window = int(L.arrival[served].max()) + 1
@@ -104,8 +104,8 @@ def measure_demand(
     caps = {c.name: c for c in scenario.capabilities}
     for i, spec in enumerate(scenario.zones):
         here = served & (L.zone == i)
-        service = (L.end - L.start)[here].astype(np.int64)
-        flight = (L.start - L.arrival)[here].astype(np.int64)
+        service = np.ceil((L.end - L.start)[here]).astype(np.int64)
+        flight = np.floor((L.start - L.arrival)[here]).astype(np.int64)
         n = int(here.sum())
         mean = _declared_mean(scenario, model, here) if n else 1.0
         scv = float(service.var() / mean**2) if n > 1 else 1.0
@@ -114,7 +114,7 @@ def measure_demand(
             for st in (caps[c].service_time for c in spec.capabilities)
         }
         geometric = laws == {"geometric"}
-        starts = np.bincount(L.start[here], minlength=window + 10)[: window + 10]
+        starts = np.bincount(L.start[here].astype(np.int64), minlength=window + 10)[: window + 10]
         peak = float(np.convolve(starts, np.ones(10) / 10, mode="valid").max()) if n else 0.0
         zones.append(
             ZoneDemand(
@@ -149,7 +149,7 @@ def _declared_mean(scenario: Scenario, model: ArenaModel, here: np.ndarray) -> f
     for i in np.unique(caps):
         spec = specs[model.capability_names[i]]
         st = spec.service_time
-        extra = spec.faults.extra_steps if spec.faults is not None else 0
+        extra = spec.faults.extra if spec.faults is not None else 0
         mine = caps == i
         if st.distribution == "geometric":
             mean = st.mean + extra

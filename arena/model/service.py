@@ -79,7 +79,8 @@ class ZoneService:
         st = self.state
         q = st.queues
         p = self.physics()
-        seen_free = st.zone_capacity - self.board.occupancy
+        # what the load board shows free (with live information: the zones' exact state)
+        seen_free = st.zone_capacity - self.board.occupancy if self.board.info.stale else None
         best = alt_sim.max(axis=0) if alt_sim is not None else None
         drops: list[tuple[int, int, float]] = []
         started: list[int] = []
@@ -119,7 +120,7 @@ class ZoneService:
         csim: np.ndarray,
         best: float,
         p: Physics,
-        seen_free: np.ndarray,
+        seen_free: np.ndarray | None,
     ) -> int:
         """The first candidate (in similarity order) with an idle server that the load board
         shows free too, within ``overflow_margin`` of the best; -1 for none."""

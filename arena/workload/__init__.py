@@ -22,6 +22,9 @@ from .service import (
     Weibull,
 )
 from .service_parse import SERVICE_DISTRIBUTIONS, parse_service_model
+from .trace import Trace
+from .trace_spec import TraceSpec, parse_trace_spec
+from .traces import TRACE_FORMATS, read_trace
 from .units import (
     DURATION_UNITS,
     MAX_DURATION_S,
@@ -38,6 +41,7 @@ __all__ = [
     "MAX_RATE_PER_S",
     "MIN_SERVICE_S",
     "SERVICE_DISTRIBUTIONS",
+    "TRACE_FORMATS",
     "Constant",
     "Empirical",
     "Exponential",
@@ -47,6 +51,8 @@ __all__ = [
     "Pareto",
     "PerToken",
     "ServiceModel",
+    "Trace",
+    "TraceSpec",
     "Uniform",
     "Weibull",
     "format_duration",
@@ -54,5 +60,7 @@ __all__ = [
     "parse_duration",
     "parse_rate",
     "parse_service_model",
+    "parse_trace_spec",
     "read_latency_column",
+    "read_trace",
 ]

@@ -6,6 +6,25 @@ float number of seconds inside. This layer imports only ``arena.errors``, ``capa
 third-party libraries, so the scenario and the model can both build on it.
 """
 
+from .latencies import read_latency_column
+from .service import (
+    MIN_SERVICE_S,
+    Constant,
+    Empirical,
+    Exponential,
+    Gamma,
+    Geometric,
+    LogNormal,
+    Pareto,
+    PerToken,
+    ServiceModel,
+    Uniform,
+    Weibull,
+)
+from .service_parse import SERVICE_DISTRIBUTIONS, parse_service_model
+from .trace import Trace
+from .trace_spec import TraceSpec, parse_trace_spec
+from .traces import TRACE_FORMATS, read_trace
 from .units import (
     DURATION_UNITS,
     MAX_DURATION_S,
@@ -20,8 +39,28 @@ __all__ = [
     "DURATION_UNITS",
     "MAX_DURATION_S",
     "MAX_RATE_PER_S",
+    "MIN_SERVICE_S",
+    "SERVICE_DISTRIBUTIONS",
+    "TRACE_FORMATS",
+    "Constant",
+    "Empirical",
+    "Exponential",
+    "Gamma",
+    "Geometric",
+    "LogNormal",
+    "Pareto",
+    "PerToken",
+    "ServiceModel",
+    "Trace",
+    "TraceSpec",
+    "Uniform",
+    "Weibull",
     "format_duration",
     "format_rate",
     "parse_duration",
     "parse_rate",
+    "parse_service_model",
+    "parse_trace_spec",
+    "read_latency_column",
+    "read_trace",
 ]

@@ -126,7 +126,12 @@ class ZoneService:
         shows free too, within ``overflow_margin`` of the best; -1 for none."""
         q = self.state.queues
         for cz, s in zip(cand.tolist(), csim.tolist(), strict=True):
-            if cz != z and s >= best - p.overflow_margin and seen_free[cz] > 0 and q.free_at(cz, a):
+            if (
+                cz != z
+                and s >= best - p.overflow_margin
+                and (seen_free is None or seen_free[cz] > 0)
+                and q.free_at(cz, a)
+            ):
                 return int(cz)
         return -1
 

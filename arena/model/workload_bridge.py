@@ -6,22 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ScenarioError
-from ..scenario import ArrivalSpec, TraceSpec
+from ..scenario import ArrivalSpec
+from ..workload import Trace, TraceSpec
 
 
-def load_trace(spec: TraceSpec, rate_scale: float, rng: np.random.Generator, file: str | None):
-    """The trace of ``spec``, windowed, sped up and scaled (``scale * rate_scale``)."""
-    from ..workload import read_trace
-
-    trace = read_trace(spec.file, spec.format, file=file, field="arrivals.trace.file")
-    if spec.window is not None:
-        trace = trace.window(*spec.window)
-    if spec.speed != 1.0:
-        trace = trace.speed(spec.speed)
-    scale = spec.scale * rate_scale
-    if scale != 1.0:
-        trace = trace.scale(scale, rng)
-    return trace
+def load_trace(
+    spec: TraceSpec, rate_scale: float, rng: np.random.Generator, file: str | None
+) -> Trace:
+    """The trace of ``spec``, windowed, sped up and scaled, then scaled by ``rate_scale``
+    (thinned or superposed copies, keeping its bursts)."""
+    trace = spec.load(rng, file=file)
+    return trace.scale(rate_scale, rng) if rate_scale != 1.0 else trace
 
 
 def bursty_times(

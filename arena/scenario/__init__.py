@@ -15,7 +15,6 @@ from .reader import Bounds, Reader, check_run_options, parse_override_value, par
 from .sections import build_policy
 from .spec import (
     DEFAULT_HANDLER,
-    SERVICE_DISTRIBUTIONS,
     ArrivalSpec,
     AttractionSpec,
     CapabilitySpec,
@@ -24,8 +23,6 @@ from .spec import (
     FaultSpec,
     NetworkSpec,
     Scenario,
-    ServiceTime,
-    TraceSpec,
     ZoneSpec,
 )
 
@@ -34,7 +31,6 @@ __all__ = [
     "MAX_DATA_BYTES",
     "MAX_DEPTH",
     "MAX_SCENARIO_BYTES",
-    "SERVICE_DISTRIBUTIONS",
     "TOP_KEYS",
     "ArrivalSpec",
     "AttractionSpec",
@@ -48,8 +44,6 @@ __all__ = [
     "NetworkSpec",
     "Reader",
     "Scenario",
-    "ServiceTime",
-    "TraceSpec",
     "ZoneSpec",
     "build_policy",
     "build_registry",

@@ -8,44 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..workload import parse_duration, parse_rate
+from ..workload import parse_duration, parse_rate, parse_trace_spec
 from .reader import Reader, kind_of
 from .sections import parse_dataset
-from .spec import ArrivalSpec, CapabilitySpec, TraceSpec, ZoneSpec
-
-TRACE_FORMATS = ("azure_llm", "mooncake", "csv")
-
-
-def parse_trace(r: Reader, v: Any, base: Path) -> TraceSpec:
-    """``trace: {file, format: azure_llm | mooncake | csv, speed, window: [from, to], scale}``
-    (the file relative to the scenario; read and checked when a run starts)."""
-    where = "arrivals.trace"
-    m = r.mapping(v, where, ("file", "format", "speed", "window", "scale"))
-    raw_file = r.str(m, "file", where)
-    file = (base / raw_file).resolve() if not Path(raw_file).is_absolute() else Path(raw_file)
-    if not file.is_file():
-        raise r.fail(f"{where}.file", f"file not found: {file}")
-    fmt = r.str(m, "format", where, "csv")
-    if fmt not in TRACE_FORMATS:
-        raise r.fail(f"{where}.format", f"expected one of {', '.join(TRACE_FORMATS)}, got {fmt!r}")
-    window = None
-    if "window" in m:
-        w = m["window"]
-        if not isinstance(w, list | tuple) or len(w) != 2:
-            raise r.fail(f"{where}.window", f"expected [from, to], got {kind_of(w)}")
-        lo = parse_duration(w[0], file=r.file, field=f"{where}.window[0]")
-        hi = parse_duration(w[1], file=r.file, field=f"{where}.window[1]")
-        if hi <= lo:
-            raise r.fail(f"{where}.window", f"'to' must be after 'from', got [{w[0]}, {w[1]}]")
-        window = (lo, hi)
-    return TraceSpec(
-        file=str(file),
-        format=fmt,
-        speed=float(r.number(m, "speed", where, 1.0, minimum=0, exclusive_min=True, maximum=1e6)),
-        window=window,
-        scale=float(r.number(m, "scale", where, 1.0, minimum=0, exclusive_min=True, maximum=1e3)),
-    )
-
+from .spec import ArrivalSpec, CapabilitySpec, ZoneSpec
 
 ARRIVAL_KEYS = (
     "rate",
@@ -86,7 +52,7 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
     texts = r.str_list(m, "texts", "arrivals")
     if source is None and not texts:
         raise r.fail("arrivals", "give a labelled 'source' file or inline 'texts'")
-    trace = parse_trace(r, m["trace"], base) if "trace" in m else None
+    trace = parse_trace_spec(m["trace"], file=r.file, base_dir=base) if "trace" in m else None
     return ArrivalSpec(
         rate=parse_rate(m.get("rate", 10.0), file=r.file, field="arrivals.rate"),
         schedule=tuple(sorted(schedule)),

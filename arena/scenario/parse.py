@@ -201,7 +201,7 @@ def _zones_and_capabilities(
     if not isinstance(raw_caps, list):
         raise r.fail("capabilities", f"expected a list, got {kind_of(raw_caps)}")
     for i, c in enumerate(raw_caps):
-        caps.append(parse_capability(r, c, f"capabilities[{i}]"))
+        caps.append(parse_capability(r, c, f"capabilities[{i}]", base))
     raw_zones = top.get("zones", [])
     if not isinstance(raw_zones, list):
         raise r.fail("zones", f"expected a list, got {kind_of(raw_zones)}")

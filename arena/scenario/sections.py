@@ -12,17 +12,15 @@ from capabilities import PacketFlowError, Policy
 
 from ..errors import ScenarioError
 from ..physics import OUT_OF_SCOPE_SCORES, Physics
-from ..workload import parse_duration
+from ..workload import ServiceModel, parse_service_model
 from .datasets import DatasetSpec
 from .groups import check_quality, parse_group, parse_quality, parse_ring
 from .reader import Bounds, Reader, duration_field, kind_of
 from .spec import (
     DEFAULT_HANDLER,
-    SERVICE_DISTRIBUTIONS,
     AttractionSpec,
     CapabilitySpec,
     FaultSpec,
-    ServiceTime,
     ZoneSpec,
 )
 
@@ -35,27 +33,10 @@ def parse_point(r: Reader, v: Any, where: str, width: float, height: float) -> t
     return float(x), float(y)
 
 
-def parse_service_time(r: Reader, v: Any, where: str) -> ServiceTime:
-    """A service time in seconds: a duration (``"250ms"``, a bare number of seconds) or
-    ``{distribution, mean | low + high}``."""
-    if not isinstance(v, Mapping):
-        return ServiceTime(
-            "constant", parse_duration(v, file=r.file, field=where, allow_zero=False)
-        )
-    m = r.mapping(v, where, ("distribution", "mean", "low", "high"))
-    dist = r.str(m, "distribution", where, "constant")
-    if dist not in SERVICE_DISTRIBUTIONS:
-        raise r.fail(
-            f"{where}.distribution",
-            f"expected one of {', '.join(SERVICE_DISTRIBUTIONS)}, got {dist!r}",
-        )
-    if dist == "uniform":
-        low = duration_field(r, m, "low", where, 1.0, positive=True)
-        high = duration_field(r, m, "high", where, 1.0, positive=True)
-        if high < low:
-            raise r.fail(f"{where}.high", f"must be at least low ({low:g} s), got {high:g} s")
-        return ServiceTime(dist, (low + high) / 2, low, high)
-    return ServiceTime(dist, duration_field(r, m, "mean", where, 1.0, positive=True))
+def parse_service_time(r: Reader, v: Any, where: str, base: Path | None = None) -> ServiceModel:
+    """A service-time model in seconds (see :func:`arena.workload.parse_service_model`): a
+    duration, ``{distribution: lognormal, median: 120ms, p99: 2s}``, ``per_token``..."""
+    return parse_service_model(v, file=r.file, field=where, base_dir=base)
 
 
 CAP_KEYS = (
@@ -73,7 +54,7 @@ CAP_KEYS = (
 )
 
 
-def parse_capability(r: Reader, c: Any, where: str) -> CapabilitySpec:
+def parse_capability(r: Reader, c: Any, where: str, base: Path | None = None) -> CapabilitySpec:
     m = r.mapping(c, where, CAP_KEYS)
     name = r.str(m, "name", where)
     if not name.isidentifier():
@@ -97,7 +78,7 @@ def parse_capability(r: Reader, c: Any, where: str) -> CapabilitySpec:
         provides=m.get("provides"),
         labels=r.str_list(m, "labels", where) or (name,),
         examples=r.str_list(m, "examples", where),
-        service_time=parse_service_time(r, m.get("service_time", 1), f"{where}.service_time"),
+        service_time=parse_service_time(r, m.get("service_time", 1), f"{where}.service_time", base),
         faults=faults,
         policy=policy,
         permissions=r.str_list(m, "permissions", where),

@@ -12,46 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..errors import ScenarioError
 from ..physics import LoadInfo, Physics
+from ..workload import Constant, ServiceModel, TraceSpec
 from .datasets import DatasetSpec, LabelledTexts, load_dataset
 
 DEFAULT_HANDLER = "arena.handlers:answer_request"
-SERVICE_DISTRIBUTIONS = ("constant", "exponential", "uniform", "geometric")
-
-
-@dataclass(frozen=True)
-class ServiceTime:
-    """The classic service-time models, in seconds: ``constant``, ``exponential`` (mean),
-    ``uniform`` (low, high) and ``geometric`` (whole seconds with this mean, the old step
-    model). Richer models (lognormal by median and p99, empirical, per token) come from
-    :mod:`arena.workload`; every model has the same ``sample(rng, n)``."""
-
-    distribution: str = "constant"
-    mean: float = 1.0
-    low: float | None = None
-    high: float | None = None
-
-    needs_tokens = False
-
-    def sample(self, rng: np.random.Generator, n: int, **_: Any) -> np.ndarray:
-        """``n`` service times in seconds (vectorised, from ``rng``)."""
-        if self.distribution == "constant":
-            return np.full(n, self.mean)
-        if self.distribution == "exponential":
-            return rng.exponential(self.mean, n)
-        if self.distribution == "geometric":
-            return rng.geometric(1.0 / max(self.mean, 1.0), n).astype(np.float64)
-        assert self.low is not None and self.high is not None
-        return rng.uniform(self.low, self.high, n)
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"distribution": self.distribution, "mean_s": self.mean}
-        if self.low is not None:
-            out.update(low_s=self.low, high_s=self.high)
-        return out
 
 
 @dataclass(frozen=True)
@@ -82,17 +48,6 @@ class NetworkSpec:
 
 
 @dataclass(frozen=True)
-class TraceSpec:
-    """Arrivals replayed from a trace file (see :mod:`arena.workload.traces`)."""
-
-    file: str
-    format: str
-    speed: float = 1.0
-    window: tuple[float, float] | None = None
-    scale: float = 1.0
-
-
-@dataclass(frozen=True)
 class CapabilitySpec:
     name: str
     intent: str
@@ -101,7 +56,8 @@ class CapabilitySpec:
     provides: Any = None
     labels: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
-    service_time: ServiceTime = ServiceTime()
+    # seconds (see arena.workload.service)
+    service_time: ServiceModel = dataclasses.field(default_factory=lambda: Constant(1.0))
     faults: FaultSpec | None = None
     policy: Mapping[str, Any] | None = None
     permissions: tuple[str, ...] = ()

@@ -110,8 +110,9 @@ def measure_demand(
         mean = _declared_mean(scenario, model, here) if n else 1.0
         scv = float(service.var() / mean**2) if n > 1 else 1.0
         laws = {
-            "geometric" if st.distribution == "geometric" or st.mean == 1 else st.distribution
+            "geometric" if law == "geometric" or (law == "constant" and st.mean() == 1) else law
             for st in (caps[c].service_time for c in spec.capabilities)
+            for law in [st.describe()["distribution"]]
         }
         geometric = laws == {"geometric"}
         starts = np.bincount(L.start[here].astype(np.int64), minlength=window + 10)[: window + 10]
@@ -151,10 +152,11 @@ def _declared_mean(scenario: Scenario, model: ArenaModel, here: np.ndarray) -> f
         st = spec.service_time
         extra = spec.faults.extra if spec.faults is not None else 0
         mine = caps == i
-        if st.distribution == "geometric":
-            mean = st.mean + extra
-        elif st.distribution == "constant":
-            mean = max(1, round(st.mean)) + extra
+        law = st.describe()["distribution"]
+        if law == "geometric":
+            mean = st.mean() + extra
+        elif law == "constant":
+            mean = max(1, round(st.mean())) + extra
         else:
             mean = float(took[mine].mean())
         total += mean * mine.sum()

@@ -17,7 +17,7 @@ from capabilities import PacketFlowError
 
 
 def panel(**kw) -> PhysicsPanel:
-    return PhysicsPanel(scenario(), steps=20, embedder=BagOfWordsEmbedder(), **kw)
+    return PhysicsPanel(scenario(), duration=20, embedder=BagOfWordsEmbedder(), **kw)
 
 
 def test_one_control_per_physics_parameter_with_its_range_and_meaning():

@@ -144,7 +144,9 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
     ax.set_xlabel("x (space units)")
     ax.set_ylabel("y (space units)")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or f"{model.scenario.name}: t = {model.now:g} s, {len(rows)} intents in zones")
+    ax.set_title(
+        title or f"{model.scenario.name}: t = {model.now:g} s, {len(rows)} intents in zones"
+    )
     fig.tight_layout()
     return fig
 

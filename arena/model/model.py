@@ -166,7 +166,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         t1 = t0 + self.tick
         st.reset_step_counts()
         st.advance(t0)
-        self.board.post_time(t0)
+        self.board.post(t0)
         self._arrive(t0, t1)
         st.advance(t1)
         if self.check_conservation:

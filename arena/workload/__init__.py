@@ -15,6 +15,8 @@ from .arrival_spec import (
     parse_arrival_process,
 )
 from .arrivals import diurnal_times, mmpp_times, piecewise_times, poisson_times, schedule_times
+from .fit import CANDIDATES, Candidate, FitReport, fit_latencies
+from .fit_plot import plot_fit
 from .latencies import read_latency_column
 from .service import (
     MIN_SERVICE_S,
@@ -46,6 +48,7 @@ from .units import (
 
 __all__ = [
     "ARRIVAL_PROCESSES",
+    "CANDIDATES",
     "DURATION_UNITS",
     "MAX_DURATION_S",
     "MAX_RATE_PER_S",
@@ -53,10 +56,12 @@ __all__ = [
     "SERVICE_DISTRIBUTIONS",
     "TRACE_FORMATS",
     "ArrivalProcess",
+    "Candidate",
     "Constant",
     "DiurnalProcess",
     "Empirical",
     "Exponential",
+    "FitReport",
     "Gamma",
     "Geometric",
     "LogNormal",
@@ -70,6 +75,7 @@ __all__ = [
     "Uniform",
     "Weibull",
     "diurnal_times",
+    "fit_latencies",
     "format_duration",
     "format_rate",
     "mmpp_times",
@@ -79,6 +85,7 @@ __all__ = [
     "parse_service_model",
     "parse_trace_spec",
     "piecewise_times",
+    "plot_fit",
     "poisson_times",
     "read_latency_column",
     "read_trace",

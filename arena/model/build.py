@@ -276,7 +276,7 @@ class ArenaBuild:
             segments = [(a, b, r * self.rate_scale) for a, b, r in arr.segments(sc.duration)]
             times = poisson_schedule_times(segments, self.rng, arr.process)
         else:
-            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng, sc.file)
+            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng)
         kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat, sc.file)
         m = len(kept)
         zeros = np.zeros(m, dtype=np.int32)

@@ -108,6 +108,8 @@ class ArenaBuild:
         self.routable_zones = np.array(
             [i for i in range(Z) if i != self.fallback_index], dtype=np.intp
         )
+        self.routable_mask = np.zeros(Z, dtype=bool)
+        self.routable_mask[self.routable_zones] = True
         if len(self.routable_zones) == 0:
             raise ScenarioError(
                 sc.file, "zones", "every zone is a fallback; at least one must not be"

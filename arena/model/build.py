@@ -273,12 +273,14 @@ class ArenaBuild:
             trace = load_trace(arr.trace, self.rate_scale, self.rng, sc.file)
             keep = trace.times < sc.duration
             times = trace.times[keep]
-            n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
+            if trace.has_tokens:
+                n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
         elif arr.process in ("poisson", "constant"):
             segments = [(a, b, r * self.rate_scale) for a, b, r in arr.segments(sc.duration)]
             times = poisson_schedule_times(segments, self.rng, arr.process)
         else:
             times = bursty_times(arr, sc.duration, self.rate_scale, self.rng)
+        self.check_tokens(n_in is not None)
         kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat, sc.file)
         m = len(kept)
         zeros = np.zeros(m, dtype=np.int32)
@@ -289,6 +291,19 @@ class ArenaBuild:
             output_tokens=n_out[:m].astype(np.int32) if n_out is not None else zeros,
             ran_dry_at=dry,
         )
+
+    def check_tokens(self, have_tokens: bool) -> None:
+        """A service time sized by tokens (``per_token``) needs arrivals that carry them."""
+        if have_tokens:
+            return
+        for i, c in enumerate(self.scenario.capabilities):
+            if c.service_time.needs_tokens:
+                raise ScenarioError(
+                    self.scenario.file,
+                    f"capabilities[{i}].service_time",
+                    f"capability {c.name!r}: per_token needs the requests' tokens; replay a "
+                    "trace that has them (arrivals.trace, format azure_llm or mooncake)",
+                )
 
     def network_delays(self) -> np.ndarray:
         """Seconds from the entry point to each zone: ``network.base`` plus ``per_unit`` per

@@ -7,7 +7,6 @@ A mixin of the model (construction only; nothing here runs during a step).
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,9 +23,12 @@ from ..physics import (
     train_or_load,
     zone_attraction,
 )
-from ..scenario import Scenario, ServiceTime, load_dataset
+from ..scenario import Scenario, load_dataset
 from .agents import CapabilityAgent, ZoneAgent
-from .clock import CallClock, sample_service, with_service_time
+from .clock import CallClock, with_service_time
+from .sampling import ServiceSampler
+from .source import ArrivalStream, assign_texts, poisson_schedule_times
+from .workload_bridge import bursty_times, load_trace
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
@@ -56,18 +58,15 @@ class ArenaBuild:
                 self.registry.register(faulty, replace=True)
 
     def inject_service_times(self) -> None:
-        """Each execution takes its sampled service time (plus the faults' extra steps) on the
+        """Each execution takes its sampled service time (plus the faults' extra time) on the
         call clock, so a policy's timeout sees it (see :mod:`arena.model.clock`)."""
-        self.call_clock = CallClock(lambda: self.steps)
+        self.call_clock = CallClock()
         for spec in self.scenario.capabilities:
             cap = self.registry.get(spec.name)
-            extra = spec.faults.extra_steps if spec.faults is not None else 0
-
-            def sample(st: ServiceTime = spec.service_time, extra: int = extra) -> int:
-                return sample_service(st, self.rng) + extra
-
+            extra = spec.faults.extra if spec.faults is not None else 0.0
+            sampler = ServiceSampler(spec.service_time, self.rng, self.call_clock, extra)
             timeout = getattr(cap.policy, "timeout", None)
-            timed = with_service_time(cap, sample, self.call_clock, timeout)
+            timed = with_service_time(cap, sampler, self.call_clock, timeout)
             self.registry.register(timed, replace=True)
 
     def bind_policies(self) -> None:
@@ -104,12 +103,6 @@ class ArenaBuild:
         self.zone_radius2 = np.array([z.radius**2 for z in self.zones], dtype=np.float32)
         self.zone_capacity = np.array([z.capacity for z in self.zones], dtype=np.int64)
         self.zone_queue_limit = np.array([z.queue_limit for z in self.zones], dtype=np.int64)
-        self.occupancy = np.zeros(Z, dtype=np.int64)
-        self.queue_length = np.zeros(Z, dtype=np.int64)
-        self.step_arrivals = np.zeros(Z, dtype=np.int64)
-        self.step_completions = np.zeros(Z, dtype=np.int64)
-        self.step_drops = np.zeros(Z, dtype=np.int64)
-        self.queues: list[deque[int]] = [deque() for _ in range(Z)]
         groups = list(dict.fromkeys(z.group_name for z in sc.zones))
         self.group_names = groups
         self.zone_group = np.array([groups.index(z.group_name) for z in sc.zones], dtype=np.intp)
@@ -117,6 +110,8 @@ class ArenaBuild:
         self.routable_zones = np.array(
             [i for i in range(Z) if i != self.fallback_index], dtype=np.intp
         )
+        self.routable_mask = np.zeros(Z, dtype=bool)
+        self.routable_mask[self.routable_zones] = True
         if len(self.routable_zones) == 0:
             raise ScenarioError(
                 sc.file, "zones", "every zone is a fallback; at least one must not be"
@@ -156,6 +151,7 @@ class ArenaBuild:
                 )
                 self.capability_agents.append(CapabilityAgent(self, int(ci), names[ci], zone, pos))
         self.capability_agent_of = {a.index: a for a in self.capability_agents}
+        self.capability_served = np.zeros(len(names), dtype=np.int64)
         for cap in self.registry:
             missing = sorted(cap.required_inputs - set(ARENA_INPUTS))
             if missing:
@@ -293,6 +289,55 @@ class ArenaBuild:
         rows = self._weighted_rows(data.labels)
         order = rows[self.rng.permutation(len(rows))] if self.scenario.arrivals.shuffle else rows
         self.source_text_index = order.astype(np.int32)
+
+    def draw_arrivals(self) -> ArrivalStream:
+        """Every arrival of the run at once: its time (a replayed trace, a bursty process or
+        the Poisson/constant rate schedule, times ``rate_scale``), its source row and tokens."""
+        sc = self.scenario
+        arr = sc.arrivals
+        n_in = n_out = None
+        if arr.trace is not None:
+            trace = load_trace(arr.trace, self.rate_scale, self.rng, sc.file)
+            keep = trace.times < sc.duration
+            times = trace.times[keep]
+            if trace.has_tokens:
+                n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
+        elif arr.process in ("poisson", "constant"):
+            segments = [(a, b, r * self.rate_scale) for a, b, r in arr.segments(sc.duration)]
+            times = poisson_schedule_times(segments, self.rng, arr.process)
+        else:
+            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng)
+        self.check_tokens(n_in is not None)
+        kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat, sc.file)
+        m = len(kept)
+        zeros = np.zeros(m, dtype=np.int32)
+        return ArrivalStream(
+            times=kept,
+            text=text.astype(np.int32),
+            input_tokens=n_in[:m].astype(np.int32) if n_in is not None else zeros,
+            output_tokens=n_out[:m].astype(np.int32) if n_out is not None else zeros,
+            ran_dry_at=dry,
+        )
+
+    def check_tokens(self, have_tokens: bool) -> None:
+        """A service time sized by tokens (``per_token``) needs arrivals that carry them."""
+        if have_tokens:
+            return
+        for i, c in enumerate(self.scenario.capabilities):
+            if c.service_time.needs_tokens:
+                raise ScenarioError(
+                    self.scenario.file,
+                    f"capabilities[{i}].service_time",
+                    f"capability {c.name!r}: per_token needs the requests' tokens; replay a "
+                    "trace that has them (arrivals.trace, format azure_llm or mooncake)",
+                )
+
+    def network_delays(self) -> np.ndarray:
+        """Seconds from the entry point to each zone: ``network.base`` plus ``per_unit`` per
+        space unit of straight-line distance (zero by default)."""
+        net = self.scenario.network
+        dist = np.hypot(*(self.zone_xy - self.entry).T).astype(np.float64)
+        return net.base + net.per_unit * dist
 
     def _weighted_rows(self, labels: tuple[str | None, ...]) -> np.ndarray:
         """The source rows a day's arrivals draw, each repeated by its ``arrivals.weights``

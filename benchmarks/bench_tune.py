@@ -27,7 +27,7 @@ from typing import Any
 from arena.analysis.tuning import tune
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "clinc150.yaml"
-OBJECTIVE = "accuracy - 2*drop_rate - 0.01*wait_p95"
+OBJECTIVE = "accuracy - 2*drop_rate - 0.00001*wait_p95"
 SMALL = {
     "params": ["temperature=0.005:0.5:log", "repulsion=0:5"],
     "seeds": [1],

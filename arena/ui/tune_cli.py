@@ -1,5 +1,5 @@
 """``packetflow-arena tune SCENARIO --param temperature=0.005:0.5:log --param candidates
---objective "accuracy - 2*drop_rate - 0.01*wait_p95" --seeds 1,2,3 --backend dask``."""
+--objective "accuracy - 2*drop_rate - 0.00001*wait_p95" --seeds 1,2,3 --backend dask``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--maximize",
         dest="maximize",
         metavar="EXPR",
-        help="maximise this, e.g. 'accuracy - 2*drop_rate - 0.01*wait_p95'",
+        help="maximise this, e.g. 'accuracy - 2*drop_rate - 0.00001*wait_p95'",
     )
     goal.add_argument("--minimize", metavar="EXPR", help="minimise this, e.g. wait_p95")
     p.add_argument(

@@ -23,8 +23,9 @@ if (
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+
+from ..model import IN_SERVICE, QUEUED
 
 if TYPE_CHECKING:
     from ..model import ArenaModel
@@ -63,6 +64,23 @@ def zone_load(
         left=0.75 / w, right=1 - 0.15 / w, bottom=0.5 / h, top=1 - 0.6 / h, hspace=0.4, wspace=0.3
     )
     return fig
+
+
+def intents_in_zones(model: ArenaModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The intents queued or in service at the model's time, each placed inside its zone on a
+    golden-angle spiral (in service nearer the centre): rows, ``(n, 2)`` positions, zones."""
+    L = model.ledger
+    rows = np.flatnonzero((L.state == IN_SERVICE) | (L.state == QUEUED))
+    zone = L.zone[rows].astype(np.intp)
+    order = np.lexsort((L.state[rows], zone))
+    rows, zone = rows[order], zone[order]
+    rank = np.arange(len(rows)) - np.searchsorted(zone, zone, side="left")
+    count = np.bincount(zone, minlength=len(model.zones))[zone]
+    radius = np.array([z.radius for z in model.zones])[zone] * np.sqrt((rank + 0.5) / count)
+    angle = rank * 2.399963  # the golden angle: points spread evenly, no rings
+    centre = model.zone_xy[zone]
+    xy = centre + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return rows, xy, zone
 
 
 def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
@@ -105,26 +123,19 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
             va="center",
             fontsize=8,
         )
-    sw = model.swarm
-    if len(sw):
-        colours = [cmap(int(d) % cmap.N) for d in sw.cand[0]]
+    rows, xy, zone = intents_in_zones(model)
+    if len(rows):
+        colours = [cmap(int(z) % cmap.N) for z in zone]
         ax.scatter(
-            sw.x,
-            sw.y,
-            s=18,
+            xy[:, 0],
+            xy[:, 1],
+            s=14,
             c=colours,
             alpha=0.9,
             edgecolors="black",
             linewidths=0.3,
-            label="intent in flight (colour: preferred zone)",
+            label="intent queued or in service (colour: its zone)",
             gid="intents",
-        )
-        # each intent with a tail back along its last move, so the flow is visible in a still
-        tails = np.stack(
-            [np.column_stack([sw.x - sw.vx, sw.y - sw.vy]), np.column_stack([sw.x, sw.y])], axis=1
-        )
-        ax.add_collection(
-            LineCollection(tails, colors=colours, linewidths=1.2, alpha=0.5, gid="tails")
         )
     ax.plot(*model.entry, marker="*", color="black", markersize=12, label="entry")
     ax.set_xlim(0, model.scenario.width)
@@ -133,7 +144,9 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
     ax.set_xlabel("x (space units)")
     ax.set_ylabel("y (space units)")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or f"{model.scenario.name}: t = {model.now:g} s, {len(sw)} intents routing")
+    ax.set_title(
+        title or f"{model.scenario.name}: t = {model.now:g} s, {len(rows)} intents in zones"
+    )
     fig.tight_layout()
     return fig
 

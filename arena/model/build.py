@@ -108,6 +108,8 @@ class ArenaBuild:
         self.routable_zones = np.array(
             [i for i in range(Z) if i != self.fallback_index], dtype=np.intp
         )
+        self.routable_mask = np.zeros(Z, dtype=bool)
+        self.routable_mask[self.routable_zones] = True
         if len(self.routable_zones) == 0:
             raise ScenarioError(
                 sc.file, "zones", "every zone is a fallback; at least one must not be"
@@ -276,7 +278,7 @@ class ArenaBuild:
             segments = [(a, b, r * self.rate_scale) for a, b, r in arr.segments(sc.duration)]
             times = poisson_schedule_times(segments, self.rng, arr.process)
         else:
-            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng, sc.file)
+            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng)
         kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat, sc.file)
         m = len(kept)
         zeros = np.zeros(m, dtype=np.int32)

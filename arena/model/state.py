@@ -20,7 +20,7 @@ from collections import deque
 
 import numpy as np
 
-from .ledger import (
+from .ledger import (  # the states are 0-3 in lifecycle order (advance counts on it)
     COMPLETED,
     DROP_REASONS,
     DROPPED,
@@ -96,32 +96,30 @@ class ArenaState:
     def advance(self, now: float) -> None:
         """Move the clock to ``now``: every active row's state follows from its times (in the
         network before ``reach``, queued before ``start``, in service before ``end``), the rows
-        that ended leave the active set, and the live figures are recounted."""
+        that ended leave the active set, and the live figures are recounted (one ``bincount``
+        of zone x state: the states are numbered in that order, 0 to 3)."""
         self.now = float(now)
-        L = self.ledger
         a = self._active
-        Z = self.n_zones
         if len(a) == 0:
             self.occupancy[:] = 0
             self.queue_length[:] = 0
             self.in_network[:] = 0
             return
-        reach, start, end = L.reach[a], L.start[a], L.end[a]
-        state = np.where(
-            reach > now,
-            IN_FLIGHT,
-            np.where(start > now, QUEUED, np.where(end > now, IN_SERVICE, COMPLETED)),
-        ).astype(np.int8)
-        L.set(a, state=state)
+        L = self.ledger
+        code = (L.reach[a] <= now).astype(np.int8)
+        code += L.start[a] <= now
+        code += L.end[a] <= now
+        L.set(a, state=code)
         zone = L.zone[a].astype(np.intp)
-        done = state == COMPLETED
+        per = np.bincount(zone * 4 + code, minlength=4 * self.n_zones).reshape(-1, 4)
+        self.in_network[:] = per[:, IN_FLIGHT]
+        self.queue_length[:] = per[:, QUEUED]
+        self.occupancy[:] = per[:, IN_SERVICE]
+        done = per[:, COMPLETED]
         if done.any():
             self.completed += int(done.sum())
-            self.step_completions += np.bincount(zone[done], minlength=Z)
-            self._active = a[~done]
-        self.occupancy[:] = np.bincount(zone[state == IN_SERVICE], minlength=Z)
-        self.queue_length[:] = np.bincount(zone[state == QUEUED], minlength=Z)
-        self.in_network[:] = np.bincount(zone[state == IN_FLIGHT], minlength=Z)
+            self.step_completions += done
+            self._active = a[code != COMPLETED]
 
     def last_end(self) -> float:
         """When the last admitted intent finishes (``now`` if none is active)."""

@@ -3,11 +3,12 @@ scenario (window, speed, scale) and the run's ``rate_scale``."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from ..errors import ScenarioError
 from ..scenario import ArrivalSpec
-from ..workload import Trace, TraceSpec
+from ..workload import MMPPProcess, Trace, TraceSpec
 
 
 def load_trace(
@@ -20,14 +21,17 @@ def load_trace(
 
 
 def bursty_times(
-    arr: ArrivalSpec, duration: float, rate_scale: float, rng: np.random.Generator, file: str | None
+    arr: ArrivalSpec, duration: float, rate_scale: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """Arrival times of a bursty process (``mmpp`` or ``diurnal``) over ``[0, duration)``."""
-    from ..workload import parse_process
-
-    process = parse_process(
-        {"kind": arr.process, **arr.process_params}, file=file, field="arrivals.process"
-    )
-    if process is None:
-        raise ScenarioError(file, "arrivals.process", f"unknown process {arr.process!r}")
-    return process.times(0.0, duration, rng, rate_scale=rate_scale)
+    """Arrival times of the scenario's bursty process over ``[0, duration)``, every rate
+    multiplied by ``rate_scale``."""
+    process = arr.bursty
+    assert process is not None  # the parser sets it for mmpp and diurnal
+    if rate_scale != 1.0:
+        if isinstance(process, MMPPProcess):
+            process = dataclasses.replace(
+                process, rates=tuple(r * rate_scale for r in process.rates)
+            )
+        else:
+            process = dataclasses.replace(process, rate=process.rate * rate_scale)
+    return process.times(0.0, duration, rng)

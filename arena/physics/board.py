@@ -65,7 +65,7 @@ class LoadInfo:
 class LoadBoard:
     """The occupancy and queue figures routers see, per :class:`LoadInfo`.
 
-    :meth:`post_time` is called once per step, before arrivals are routed,
+    :meth:`post` is called once per step, before arrivals are routed,
     with the live arrays. With fresh information :attr:`occupancy` and :attr:`queue_length` *are*
     the live arrays (so routing in the same step sees the intents just admitted, as before);
     otherwise they are copies from the step the setting says.
@@ -83,7 +83,7 @@ class LoadBoard:
             self.occupancy = occupancy.copy()
             self.queue_length = queue_length.copy()
 
-    def post_time(self, t: float) -> None:
+    def post(self, t: float) -> None:
         """Record the live figures at time ``t`` (seconds) and update what routers see."""
         info = self.info
         if not info.stale:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..workload import parse_duration, parse_rate, parse_trace_spec
+from ..workload import parse_arrival_process, parse_duration, parse_rate, parse_trace_spec
 from .reader import Reader, kind_of
 from .sections import parse_dataset
 from .spec import ArrivalSpec, CapabilitySpec, ZoneSpec
@@ -25,7 +25,13 @@ ARRIVAL_KEYS = (
     "only_labels",
     "out_of_scope_labels",
     "weights",
+    "rates",
+    "sojourn",
+    "peak",
+    "period",
+    "peak_at",
 )
+BURST_KEYS = ("rates", "sojourn", "peak", "period", "peak_at")
 ARRIVAL_PROCESSES = ("poisson", "constant", "mmpp", "diurnal")
 
 
@@ -47,7 +53,7 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
         at = parse_duration(item[0], file=r.file, field=f"arrivals.schedule[{i}][0]")
         rate = parse_rate(item[1], file=r.file, field=f"arrivals.schedule[{i}][1]")
         schedule.append((at, rate))
-    process, params = _process(r, m.get("process", "poisson"))
+    process, bursty = _process(r, m)
     source = parse_dataset(r, m["source"], "arrivals.source", base) if "source" in m else None
     texts = r.str_list(m, "texts", "arrivals")
     if source is None and not texts:
@@ -57,7 +63,7 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
         rate=parse_rate(m.get("rate", 10.0), file=r.file, field="arrivals.rate"),
         schedule=tuple(sorted(schedule)),
         process=process,
-        process_params=params,
+        bursty=bursty,
         trace=trace,
         source=source,
         texts=texts,
@@ -69,19 +75,25 @@ def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
     )
 
 
-def _process(r: Reader, v: Any) -> tuple[str, dict[str, Any]]:
-    """``process: poisson | constant`` or a bursty one as a mapping (``{process: mmpp, ...}``
-    is spelled ``process: {kind: mmpp, rates: [...], sojourn: [...]}``)."""
-    if isinstance(v, Mapping):
-        params = dict(v)
-        kind = params.pop("kind", None)
-    else:
-        kind, params = v, {}
+def _process(r: Reader, m: Mapping[str, Any]) -> tuple[str, Any]:
+    """``process: poisson | constant`` (at ``rate`` or the ``schedule``), or a bursty one
+    checked by :func:`arena.workload.parse_arrival_process`: ``mmpp`` (``rates``, ``sojourn``)
+    or ``diurnal`` (``rate``, ``peak``, ``period``, ``peak_at``)."""
+    kind = m.get("process", "poisson")
     if kind not in ARRIVAL_PROCESSES:
         raise r.fail(
-            "arrivals.process", f"expected one of {', '.join(ARRIVAL_PROCESSES)}, got {kind!r}"
+            "arrivals.process", f"expected one of {', '.join(ARRIVAL_PROCESSES)}, got {kind!r:.40}"
         )
-    return str(kind), params
+    if kind in ("poisson", "constant"):
+        extra = [k for k in BURST_KEYS if k in m]
+        if extra:
+            raise r.fail(
+                f"arrivals.{extra[0]}", f"belongs to an mmpp or diurnal process, not {kind}"
+            )
+        return kind, None
+    keys = {"process", *BURST_KEYS, "rate"}
+    spec = {k: v for k, v in m.items() if k in keys}
+    return kind, parse_arrival_process(spec, file=r.file, field="arrivals")
 
 
 def _weights(r: Reader, v: Any, where: str) -> tuple[tuple[str, float], ...]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ScenarioError
 from ..physics import LoadInfo, Physics
-from ..workload import Constant, ServiceModel, TraceSpec
+from ..workload import ArrivalProcess, Constant, ServiceModel, TraceSpec
 from .datasets import DatasetSpec, LabelledTexts, load_dataset
 
 DEFAULT_HANDLER = "arena.handlers:answer_request"
@@ -127,7 +127,7 @@ class ArrivalSpec:
 
     ``rate`` is the mean number per second, or ``schedule`` a list of ``[time, rate]`` changes
     (piecewise constant, times in seconds). ``process`` is ``poisson``, ``constant`` or a
-    bursty one (``mmpp``, ``diurnal``: ``process_params``); ``trace`` replays a trace's arrival
+    bursty one (``mmpp``, ``diurnal``: ``bursty``); ``trace`` replays a trace's arrival
     times and tokens instead. Texts come from a labelled ``source`` (shuffled by the model's
     RNG unless ``shuffle: false``) or inline ``texts``.
     """
@@ -135,7 +135,7 @@ class ArrivalSpec:
     rate: float = 10.0
     schedule: tuple[tuple[float, float], ...] = ()
     process: str = "poisson"
-    process_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    bursty: ArrivalProcess | None = None  # the mmpp or diurnal process, checked
     trace: TraceSpec | None = None
     source: DatasetSpec | None = None
     texts: tuple[str, ...] = ()

@@ -10,6 +10,8 @@ from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
 from .args import DURATION, PROG, RATE_SCALE, SEED, OneLineParser, checked, guarded, say
+from .fit_cli import configure_parser as _configure_fit
+from .fit_cli import run_cli as _fit
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
@@ -122,6 +124,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "plan the smallest capacity per zone that meets service-level objectives",
         _configure_plan,
         _plan,
+    ),
+    "fit": (
+        "fit service-time distributions to measured latencies and print the YAML to paste",
+        _configure_fit,
+        _fit,
     ),
     "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
     "bench": (

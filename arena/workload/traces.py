@@ -43,7 +43,9 @@ class _Where:
 
 def _read_csv(path: Path, where: _Where, columns: tuple[str, ...]) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=MAX_REQUESTS + 1)
+        # pandas parses clean number columns in C; a column with a bad cell stays text (no NA
+        # guessing), so the checks below find it and name its line
+        frame = pd.read_csv(path, keep_default_na=False, nrows=MAX_REQUESTS + 1)
     except FileNotFoundError:
         raise where.fail(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -57,7 +59,10 @@ def _read_csv(path: Path, where: _Where, columns: tuple[str, ...]) -> pd.DataFra
 
 def _numbers(text: pd.Series, name: str, where: _Where, lines: np.ndarray) -> np.ndarray:
     """A column as float64; the first entry that is no finite number is named by its line."""
-    values = pd.to_numeric(text.astype(str).str.strip(), errors="coerce").to_numpy(np.float64)
+    if text.dtype.kind in "iuf":  # parsed already
+        values = text.to_numpy(np.float64)
+    else:
+        values = pd.to_numeric(text.astype(str).str.strip(), errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argmax(bad))
@@ -95,7 +100,9 @@ def _times(seconds: np.ndarray, name: str, where: _Where, lines: np.ndarray) -> 
 def _azure(path: Path, where: _Where) -> Trace:
     frame = _read_csv(path, where, ("TIMESTAMP", "ContextTokens", "GeneratedTokens"))
     lines = np.arange(len(frame), dtype=np.int64) + 2  # the header is line 1
-    stamps = pd.to_datetime(frame["TIMESTAMP"].str.strip(), format="ISO8601", errors="coerce")
+    stamps = pd.to_datetime(
+        frame["TIMESTAMP"].astype(str).str.strip(), format="ISO8601", errors="coerce"
+    )
     bad = stamps.isna().to_numpy()
     if bad.any():
         row = int(np.argmax(bad))

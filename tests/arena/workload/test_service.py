@@ -257,3 +257,16 @@ def test_hostile_specs_raise_nothing_but_scenario_error(tmp_path_factory, spec, 
     if not model.needs_tokens:
         draws = model.sample(np.random.default_rng(0), 100)
         assert np.all(np.isfinite(draws)) and np.all(draws > 0)
+
+
+@pytest.mark.parametrize("spec", SPECS[2:], ids=str)
+def test_the_frozen_distribution_is_made_once_and_not_pickled(spec):
+    import pickle
+
+    model = parse(spec)
+    assert model.dist() is model.dist()
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy == model and "_frozen" not in vars(copy)
+    np.testing.assert_array_equal(
+        copy.sample(np.random.default_rng(3), 50), model.sample(np.random.default_rng(3), 50)
+    )

@@ -152,11 +152,12 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
 
 
 def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure:
-    """Zones × steps coloured by utilisation (in service / capacity): hot spells at a glance."""
+    """Zones × time coloured by utilisation (in service / capacity): hot spells at a glance."""
     grid = frame.pivot_table(index="zone", columns="time_s", values="utilisation", sort=False)
     zones = list(dict.fromkeys(frame["zone"]))
     grid = grid.reindex(zones)
-    steps = grid.columns.to_numpy()
+    times = grid.columns.to_numpy(dtype=float)
+    half = (float(np.diff(times).min()) if len(times) > 1 else 1.0) / 2  # a row's interval
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(zones) + 1.6))
     image = ax.imshow(
         grid.to_numpy(dtype=float),
@@ -165,7 +166,7 @@ def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure
         vmin=0.0,
         vmax=1.0,
         interpolation="nearest",
-        extent=(steps.min() - 0.5, steps.max() + 0.5, len(zones) - 0.5, -0.5),
+        extent=(times.min() - half, times.max() + half, len(zones) - 0.5, -0.5),
     )
     ax.set_yticks(range(len(zones)), zones, fontsize=8)
     ax.set_xlabel("time (s)")
@@ -179,9 +180,14 @@ def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure
 LABELS = {
     "routing_accuracy": "routing accuracy (share to the right zone)",
     "capability_accuracy": "capability accuracy",
-    "wait_p95": "p95 wait (steps)",
-    "wait_p50": "median wait (steps)",
-    "wait_mean": "mean wait (steps)",
+    "wait_p95": "p95 wait (ms)",
+    "wait_p50": "median wait (ms)",
+    "wait_mean": "mean wait (ms)",
+    "wait_p99": "p99 wait (ms)",
+    "latency_p50": "median latency (ms)",
+    "latency_p95": "p95 latency (ms)",
+    "latency_p99": "p99 latency (ms)",
+    "latency_mean": "mean latency (ms)",
     "dropped": "dropped intents",
     "utilisation_mean": "mean zone utilisation",
 }

@@ -308,7 +308,7 @@ class ArenaBuild:
         else:
             times = bursty_times(arr, sc.duration, self.rate_scale, self.rng)
         self.check_tokens(n_in is not None)
-        kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat, sc.file)
+        kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat)
         m = len(kept)
         zeros = np.zeros(m, dtype=np.int32)
         return ArrivalStream(

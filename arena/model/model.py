@@ -42,6 +42,7 @@ from ..scenario import Scenario, build_registry, check_run_options
 from .build import ArenaBuild
 from .ledger import Ledger
 from .service import ZoneService
+from .source import warn_ran_dry
 from .state import ArenaState
 from .summary import RunSummary, summarise
 from .view import ArenaView, zone_load_frame
@@ -170,6 +171,9 @@ class ArenaModel(ArenaBuild, mesa.Model):
         self.board.post(t0)
         self._arrive(t0, t1)
         st.advance(t1)
+        dry = self.arrivals.ran_dry_at
+        if dry is not None and t0 <= dry < t1:
+            warn_ran_dry(self.scenario.file, dry, len(self.arrivals))
         if self.check_conservation:
             # the counts every step; the ledger's full census (O(arrivals)) every 64 steps
             self.assert_conservation(full=self.steps % 64 == 0 or not self.arrivals_left)
@@ -388,6 +392,8 @@ class ArenaModel(ArenaBuild, mesa.Model):
                 self.step()
                 if progress:
                     progress(self.now)
+            if self.state.now < end:  # quiet ticks at the end were skipped: the clock reads end
+                self.state.advance(end)
             return
         limit = self.drain_limit()
         while self.running and self.now < limit:

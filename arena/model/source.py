@@ -48,26 +48,27 @@ def assign_texts(
     times: np.ndarray,
     rows: np.ndarray,
     repeat: bool,
-    file: str | None,
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Each arrival takes the next source row (``rows`` is the day's shuffled order); with
-    ``repeat`` the rows cycle, else arrivals stop when they run out: a warning names the time,
-    and the summary records it. Returns the kept times, their rows and the time they ran dry."""
+    ``repeat`` the rows cycle, else arrivals stop when they run out (the model warns when a run
+    reaches that time, and the summary records it). Returns the kept times, their rows and the
+    time they ran dry."""
     n = len(rows)
     if n == 0:
         return times[:0], rows[:0], float(times[0]) if len(times) else None
     if repeat or len(times) <= n:
         return times, rows[np.arange(len(times)) % n], None
-    dry = float(times[n])
+    return times[:n], rows, float(times[n])
+
+
+def warn_ran_dry(file: str | None, at: float, rows: int) -> None:
     log.warning(
-        "%s: arrivals ran out of source rows at %.3f s (%d rows, %d arrivals asked for); "
-        "later arrivals are not sent: set arrivals.repeat: true to cycle the rows",
+        "%s: arrivals ran out of source rows at %.3f s (%d rows); later arrivals are not "
+        "sent: set arrivals.repeat: true to cycle the rows, or a shorter duration",
         file or "<scenario>",
-        dry,
-        n,
-        len(times),
+        at,
+        rows,
     )
-    return times[:n], rows, dry
 
 
 def poisson_schedule_times(

@@ -70,7 +70,9 @@ class ArenaView:
 
     @property
     def ran_dry_at(self) -> float | None:
-        return self._m.arrivals.ran_dry_at
+        """When the source's rows ran out, if the run got that far."""
+        dry = self._m.arrivals.ran_dry_at
+        return dry if dry is not None and dry < self.now else None
 
     @property
     def zone_names(self) -> list[str]:

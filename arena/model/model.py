@@ -119,6 +119,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         self.swarm = Swarm(self.k)
         self._work = Workspace()
         self.tick_index = 0
+        self.flight_steps = 0  # intent-steps the physics has flown (one intent moved once = 1)
         self.running = True
 
     def _bind_engine(self, embedder: Embedder | None, engine: Engine | None) -> None:
@@ -326,6 +327,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
 
     def _move(self, i: int) -> None:
         sw = self.swarm
+        self.flight_steps += len(sw)
         fav, d2 = self._step_kernel(
             sw.arrays(), self.board.load(self.zone_capacity), self.physics, self.rng, self._work
         )

@@ -1,9 +1,9 @@
-"""Which embedder a process uses by default: the fast ONNX int8 MiniLM when it can run here.
+"""Which embedder a process uses by default: the fast ONNX MiniLM when it can run here.
 
 Why a choice at all: the plain sentence-transformers model encodes ~100-380 sentences/s on a
-2-core CPU, so a first run on a new data set spends minutes embedding; the ONNX int8 build of
-the same network is several times faster at the same routing accuracy
-(``benchmarks/bench_embeddings.py``). It needs the ``fast`` extra (onnxruntime, onnx), so where
+2-core CPU, so a first run on a new data set spends minutes embedding; the ONNX build of the
+same network (:mod:`capabilities.discovery.fast_embeddings`) is several times faster with the
+same vectors (``benchmarks/bench_embeddings.py``). It needs the ``fast`` extra (onnxruntime, onnx), so where
 that is missing the plain model is used and one line on stderr says why.
 
 ``PACKETFLOW_EMBEDDER`` overrides the choice: ``fast``, ``plain`` or ``auto`` (the default).

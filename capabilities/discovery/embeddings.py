@@ -70,6 +70,11 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.dim = 384 if model_path is None else 0
 
+    @property
+    def artifact_hash(self) -> str:
+        """SHA-256 over the model directory's files (names and bytes): which weights ran."""
+        return directory_sha256(Path(self._model_path or default_model_path()))
+
     def _model(self):
         path = self._model_path or default_model_path()
         key = f"{path}@{self.device}"
@@ -112,6 +117,26 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_DIGESTS: dict[tuple[str, float], str] = {}
+
+
+def directory_sha256(directory: Path) -> str:
+    """SHA-256 over every file under ``directory`` (relative names and contents), once per
+    process and directory state."""
+    files = sorted(f for f in directory.rglob("*") if f.is_file())
+    key = (str(directory), max((f.stat().st_mtime for f in files), default=0.0))
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f"{f.relative_to(directory)}\0".encode())
+            with f.open("rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    h.update(block)
+        digest = _DIGESTS[key] = h.hexdigest()
+    return digest
 
 
 def check_texts(texts: Sequence[str]) -> None:
@@ -218,6 +243,12 @@ class CachedEmbedder:
         """The wrapped embedder's name, asked when first needed: a fast embedder's name carries
         its built graph's hash, so asking it may build the graph."""
         return self.embedder.name
+
+    @property
+    def artifact_hash(self) -> str | None:
+        """The wrapped embedder's artefact hash (None if it has none): run summaries record
+        it beside :attr:`name`."""
+        return getattr(self.embedder, "artifact_hash", None)
 
     def _load(self) -> None:
         if self._loaded:

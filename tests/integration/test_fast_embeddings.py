@@ -88,7 +88,10 @@ def test_the_name_carries_the_graphs_kind_and_hash(fast, tmp_path):
     assert fast.name != SentenceTransformerEmbedder().name
     cache = EmbeddingCache(tmp_path)
     cached = CachedEmbedder(fast, cache)
-    assert cached.name == fast.name
+    assert cached.name == fast.name and cached.artifact_hash == fast.artifact_hash
+    plain = SentenceTransformerEmbedder()
+    assert re.fullmatch(r"[0-9a-f]{64}", plain.artifact_hash)
+    assert CachedEmbedder(plain).artifact_hash == plain.artifact_hash != fast.artifact_hash
     cached.encode(SENTENCES[:3])
     assert cache.count(fast.name) == 3
     assert cache.count(SentenceTransformerEmbedder().name) == cache.count(int8.name) == 0

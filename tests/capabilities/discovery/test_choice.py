@@ -56,8 +56,11 @@ def test_asking_for_fast_without_the_extra_is_a_clear_error(monkeypatch):
 def test_the_environment_variable_chooses_and_bad_values_are_refused(monkeypatch):
     monkeypatch.setenv(choice.EMBEDDER_ENV, "plain")
     assert isinstance(choose_embedder(), SentenceTransformerEmbedder)
+    monkeypatch.setenv(choice.EMBEDDER_ENV, "INT8")
+    if not choice.missing_fast_requirements():
+        assert choose_embedder().graph == "int8"
     monkeypatch.setenv(choice.EMBEDDER_ENV, "turbo")
-    with pytest.raises(EmbeddingError, match=r"PACKETFLOW_EMBEDDER='turbo'.*auto, fast, plain"):
+    with pytest.raises(EmbeddingError, match=r"PACKETFLOW_EMBEDDER='turbo'.*auto, fast, int8, plain"):
         choose_embedder()
 
 

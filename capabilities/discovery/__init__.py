@@ -12,7 +12,12 @@ from capabilities.discovery.embeddings import (
     normalise_rows,
 )
 from capabilities.discovery.fast_embeddings import OnnxMiniLMEmbedder, available_cores
-from capabilities.discovery.onnx_build import VECTOR_TOLERANCE, artifact_sha256, build_onnx_model
+from capabilities.discovery.onnx_build import (
+    VECTOR_TOLERANCE,
+    artifact_sha256,
+    build_onnx_model,
+    vector_distance,
+)
 from capabilities.discovery.onnx_choice import GraphChoice, choose_graph
 
 __all__ = [
@@ -33,4 +38,5 @@ __all__ = [
     "default_embedder",
     "default_model_path",
     "normalise_rows",
+    "vector_distance",
 ]

@@ -11,7 +11,7 @@ the same network through ONNX Runtime (see ``docs/embeddings.md`` for where the 
   each batch on one core: on a shared machine that beats splitting every op across cores,
   whose per-op rendezvous waits for the slowest core's scheduler slice;
 * the graph is the one :mod:`capabilities.discovery.onnx_choice` measured fastest on this
-  machine among those whose vectors stay within ``VECTOR_TOLERANCE`` (1e-5 per component) of
+  machine among those whose vectors stay within ``VECTOR_TOLERANCE`` (1e-5, L2) of
   the plain model's: the float32 graph, in practice. So the same text gives the same vector,
   to that tolerance, on every CPU and in every batch, and the run's routing does not depend
   on the machine or on what the cache held before.

@@ -5,7 +5,7 @@ the same probe texts through the embedder's own batching; each one's vectors are
 with the plain sentence-transformers model's. The fastest graph whose vectors stay within
 :data:`~capabilities.discovery.onnx_build.VECTOR_TOLERANCE` of the plain model's wins, so the
 choice can change the speed from machine to machine but never the vectors (the int8 graph,
-~0.05 off and batch-dependent, has not met it on any machine measured; the float32 graph
+~0.3 off and batch-dependent, has not met it on any machine measured; the float32 graph
 always does). One line on stderr says which and why; the decision is kept in ``choice.json``
 beside the graphs, so it is measured once per cache directory.
 """
@@ -29,6 +29,7 @@ from capabilities.discovery.onnx_build import (
     graph_dir,
     reference_vectors,
     source_dir,
+    vector_distance,
 )
 from capabilities.errors import EmbeddingError
 
@@ -73,7 +74,7 @@ class GraphChoice:
     kind: str  # "fp32" or "int8"
     path: str
     per_s: dict[str, float]  # texts/s of each graph, encoding PROBE_TEXTS twice, best of 3
-    deviation: dict[str, float]  # largest |component| difference from the plain model's vectors
+    deviation: dict[str, float]  # largest L2 distance from the plain model's unit vectors
     reason: str
 
 
@@ -97,13 +98,13 @@ def choose_graph(
     want = reference_vectors(src, probe)
     deviation, per_s = {}, {}
     for kind, path in paths.items():
-        deviation[kind] = float(np.abs(encode_with(path, probe) - want).max())
+        deviation[kind] = vector_distance(encode_with(path, probe), want)
         per_s[kind] = _texts_per_second(encode_with, path, probe * 2)
     fits = [k for k in paths if deviation[k] <= VECTOR_TOLERANCE]
     if "fp32" not in fits:
         raise EmbeddingError(
-            f"the float32 graph {paths['fp32']} gives vectors {deviation['fp32']:.2g} per "
-            f"component from the plain model's (tolerance {VECTOR_TOLERANCE:g}): a broken "
+            f"the float32 graph {paths['fp32']} gives vectors {deviation['fp32']:.2g} (L2) "
+            f"from the plain model's (tolerance {VECTOR_TOLERANCE:g}): a broken "
             "export; delete that directory to rebuild it"
         )
     kind = max(fits, key=per_s.__getitem__)
@@ -112,7 +113,7 @@ def choose_graph(
         why = f"both within tolerance {VECTOR_TOLERANCE:g} of the plain model; the faster"
     else:
         why = (
-            f"{other}'s vectors are up to {deviation[other]:.2g} per component from the plain "
+            f"{other}'s vectors are up to {deviation[other]:.2g} (L2) from the plain "
             f"model's, over the tolerance {VECTOR_TOLERANCE:g} (they would differ by CPU and "
             "batch)"
         )

@@ -60,7 +60,9 @@ def test_the_environment_variable_chooses_and_bad_values_are_refused(monkeypatch
     if not choice.missing_fast_requirements():
         assert choose_embedder().graph == "int8"
     monkeypatch.setenv(choice.EMBEDDER_ENV, "turbo")
-    with pytest.raises(EmbeddingError, match=r"PACKETFLOW_EMBEDDER='turbo'.*auto, fast, int8, plain"):
+    with pytest.raises(
+        EmbeddingError, match=r"PACKETFLOW_EMBEDDER='turbo'.*auto, fast, int8, plain"
+    ):
         choose_embedder()
 
 

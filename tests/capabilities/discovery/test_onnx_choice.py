@@ -55,7 +55,8 @@ def graphs(errors: dict[str, float], slow: dict[str, float], calls: list[str]):
         calls.append(kind)
         onnx_choice.time.sleep(slow[kind])
         want = np.random.default_rng(len(texts)).standard_normal((len(texts), DIM))
-        return want + errors[kind]
+        want[:, 0] += errors[kind]  # an L2 distance of exactly errors[kind]
+        return want
 
     return encode_with
 

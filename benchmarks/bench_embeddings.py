@@ -363,12 +363,12 @@ def clinc150_main_job() -> dict[str, float]:
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="1,500 texts timed, all of CLINC150")
-    parser.add_argument("--texts", type=int, help="validation texts to time (default 500/1500)")
+    parser.add_argument("--texts", type=int, help="validation texts to time (default 300/1500)")
     parser.add_argument("--repeats", type=int, default=3, help="turns per path (default 3)")
     parser.add_argument("--first-run", action="store_true", help="also time first runs (3.)")
     args = parser.parse_args(argv)
     data, domain_of = load_clinc150()
-    n_timed = args.texts or (1500 if args.full else 500)
+    n_timed = args.texts or (1500 if args.full else 300)
     val_texts = list(dict.fromkeys(t for t, _ in data["val"]))
     timed, warmup = val_texts[:n_timed], [t for t, _ in data["oos_val"][:64]]
     cpu, flags = cpu_flags()

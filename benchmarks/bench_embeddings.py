@@ -424,7 +424,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         for n in PATHS
     ]
     print_table(header, rows)
-    print("\nWhere the default graph's time goes (ms per 1,000 texts; best of the turns):")
     padding = padding_share(timed)
     figures["padding_share_unsorted"], figures["padding_share_sorted"] = (
         padding["unsorted"],
@@ -434,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         f"Padding: {padding['unsorted']:.0%} of the model's token slots in batches of 64 in "
         f"arrival order, {padding['sorted']:.1%} once sorted by length (what the embedder does)"
     )
+    print("\nWhere the default graph's time goes (ms per 1,000 texts; best of the turns):")
     print_table(
         ("setting", "tokenise", "in ONNX Runtime", "batch loop", "normalise", "texts/s"),
         [

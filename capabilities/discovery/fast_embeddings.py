@@ -164,10 +164,14 @@ class OnnxMiniLMEmbedder:
         size = max(1, min(self.batch_size, -(-len(texts) // workers)))  # every core gets work
         batches = [order[s : s + size] for s in range(0, len(texts), size)]
         model_s = [0.0]
-        out = self._run_batch(sess, ids, lengths, batches[0], None, model_s)
         bar = _progress(len(texts))
-        bar.update(len(batches[0]))
-        rest = batches[1:]
+        dim = sess.get_outputs()[0].shape[-1]
+        if isinstance(dim, int):  # known from the graph: every batch can go to the threads
+            out, rest = np.empty((len(texts), dim), dtype=np.float32), batches
+        else:  # a custom graph with a symbolic width: the first batch tells it
+            out = self._run_batch(sess, ids, lengths, batches[0], None, model_s)
+            bar.update(len(batches[0]))
+            rest = batches[1:]
         if workers > 1 and len(rest) > 1:
             pool = self._executor(workers)
             jobs = pool.map(lambda r: self._run_batch(sess, ids, lengths, r, out, model_s), rest)

@@ -86,7 +86,8 @@ class RunSummary:
     resilience: Mapping[str, Mapping[str, int]]
     physics: Mapping[str, Any]
     rate_scale: float
-    embedder: str  # the embedding model's name, e.g. all-MiniLM-L6-v2@onnx-int8 (the fast one)
+    embedder: str  # the embedding model's name, e.g. all-MiniLM-L6-v2@onnx-fp32:e7da3216b6e4
+    embedder_sha256: str | None  # the embedder artefact's hash: the same vectors everywhere
     arrivals_ran_dry_s: float | None = None  # the source's rows ran out then (no repeat)
     out_of_scope: OutOfScope | None = None  # only when the source has out-of-scope labels
 
@@ -158,6 +159,7 @@ def summarise(view: ArenaView) -> RunSummary:
         physics={k: getattr(view.physics, k) for k in view.physics.describe()},
         rate_scale=view.rate_scale,
         embedder=view.embedder_name,
+        embedder_sha256=view.embedder_sha256,
         arrivals_ran_dry_s=_r(view.ran_dry_at) if view.ran_dry_at is not None else None,
         out_of_scope=_out_of_scope(L.fallback, is_oos, labelled)
         if view.label_is_oos.any() and labelled.any()

@@ -51,6 +51,12 @@ class ArenaView:
         return str(self._m.registry.embedder.name)
 
     @property
+    def embedder_sha256(self) -> str | None:
+        """The embedder artefact's SHA-256 (the ONNX graph or the model weights), if known."""
+        value = getattr(self._m.registry.embedder, "artifact_hash", None)
+        return str(value) if value else None
+
+    @property
     def engine_metrics(self) -> Any:
         return self._m.engine.metrics
 

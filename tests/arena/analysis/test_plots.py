@@ -134,7 +134,7 @@ def test_pareto_plots_one_marker_per_run_per_router_and_the_front():
     # semantic_argmax (5, 0.8) is beaten by physics (4, 0.9); the other three form the front
     assert front.get_xdata().tolist() == [3.0, 4.0, 6.0]
     assert front.get_ydata().tolist() == [0.1, 0.9, 0.95]
-    assert ax.get_xlabel() == "p95 wait (steps)" and "routing accuracy" in ax.get_ylabel()
+    assert ax.get_xlabel() == "p95 wait (ms)" and "routing accuracy" in ax.get_ylabel()
 
 
 def _bbox(artist, fig):

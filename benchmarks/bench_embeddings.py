@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.timing import add_size_options, by_size
 from capabilities import (
     CachedEmbedder,
     EmbeddingCache,
@@ -247,12 +248,12 @@ def clinc150_accuracy() -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="1,500 texts timed, all of CLINC150")
+    add_size_options(parser, "1,500 texts timed, all of CLINC150")
     parser.add_argument("--texts", type=int, help="validation texts to time (default 300/1500)")
     parser.add_argument("--first-run", action="store_true", help="also time first runs (3.)")
     args = parser.parse_args(argv)
     data, domain_of = load_clinc150()
-    n_timed = args.texts or (1500 if args.full else 300)
+    n_timed = args.texts or by_size(args, 64, 300, 1500)
     val_texts = list(dict.fromkeys(t for t, _ in data["val"]))
     timed, warmup = val_texts[:n_timed], [t for t, _ in data["oos_val"][:64]]
 
@@ -266,8 +267,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             OnnxMiniLMEmbedder(threads=os.cpu_count()), timed, warmup
         ),
     }
-    train = per_label_sample(data["train"], None if args.full else 20)
-    val = per_label_sample(data["val"], None if args.full else 6)
+    train = per_label_sample(data["train"], by_size(args, 2, 20, None))
+    val = per_label_sample(data["val"], by_size(args, 1, 6, None))
     cache = EmbeddingCache()
     accuracy = {}
     for name, emb in (("plain", plain), ("fast", fast)):

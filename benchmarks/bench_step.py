@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import arena
+from benchmarks.timing import add_size_options, by_size
 
 HEADLINE = ("step_100k_ms", "step_100k_best_ms", "step_1M_ms", "step_1M_best_ms")
 ZONES = 8
@@ -128,10 +129,10 @@ def measure(in_flight: int, steps: int) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="also 1M intents in flight")
+    add_size_options(parser, "also 1M intents in flight")
     parser.add_argument("--steps", type=int, default=15, help="timed steps per size")
     args = parser.parse_args(argv)
-    sizes = [100_000, 1_000_000] if args.full else [100_000]
+    sizes = by_size(args, [10_000], [100_000], [100_000, 1_000_000])
     figures: dict[str, float] = {}
     for n in sizes:
         figures.update(measure(n, args.steps))

@@ -10,6 +10,7 @@ from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
 from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, checked, guarded, say
+from .logs import LEVELS, LOG_LEVEL_ENV, configure_logging, default_level
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
@@ -133,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Capabilities and the Spatial Knowledge Arena: route intents to zones.",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=default_level(),
+        help=f"our log records from this level on, on stderr (default ${LOG_LEVEL_ENV} or info)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure, handler) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -145,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. A user's mistake (a PacketFlowError) prints one line, not a traceback."""
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
     return guarded(args.handler, args)
 
 

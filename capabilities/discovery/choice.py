@@ -14,8 +14,8 @@ learned heads are keyed by it.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
-import sys
 import threading
 
 from capabilities.discovery.embeddings import (
@@ -26,6 +26,8 @@ from capabilities.discovery.embeddings import (
 )
 from capabilities.discovery.fast_embeddings import FAST_REQUIREMENTS, OnnxMiniLMEmbedder
 from capabilities.errors import EmbeddingError
+
+log = logging.getLogger(__name__)
 
 EMBEDDER_ENV = "PACKETFLOW_EMBEDDER"
 EMBEDDER_CHOICES = ("auto", "fast", "plain")
@@ -39,7 +41,7 @@ def missing_fast_requirements() -> list[str]:
 def choose_embedder(kind: str | None = None, *, note=None) -> Embedder:
     """The embedder for ``kind`` (``auto``/``fast``/``plain``; None: ``$PACKETFLOW_EMBEDDER``,
     else ``auto``). ``auto`` is the fast one when its extra is installed; otherwise the plain
-    model, and ``note`` (default: a line on stderr) is told why."""
+    model, and ``note`` (default: this module's logger, as a warning) is told why."""
     kind = (kind if kind is not None else os.environ.get(EMBEDDER_ENV, "auto")).strip().lower()
     if kind not in EMBEDDER_CHOICES:
         raise EmbeddingError(
@@ -56,12 +58,8 @@ def choose_embedder(kind: str | None = None, *, note=None) -> Embedder:
     )
     if kind == "fast":
         raise EmbeddingError(f"{EMBEDDER_ENV}=fast, but {why}")
-    (note or _stderr_note)(f"packetflow: using the plain sentence-transformers MiniLM: {why}")
+    (note or log.warning)(f"packetflow: using the plain sentence-transformers MiniLM: {why}")
     return SentenceTransformerEmbedder()
-
-
-def _stderr_note(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 _DEFAULT: CachedEmbedder | None = None

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import threading
@@ -47,6 +48,7 @@ from capabilities.discovery.embeddings import (
 )
 from capabilities.errors import EmbeddingError
 
+log = logging.getLogger(__name__)
 _BUILD_LOCK = threading.Lock()
 _SESSIONS: dict[str, object] = {}
 _SESSIONS_LOCK = threading.Lock()
@@ -102,11 +104,9 @@ def build_onnx_model(
             return target
         target_dir.mkdir(parents=True, exist_ok=True)
         stages = [s for s, need in (("export", not fp32.exists()), ("int8", quantize)) if need]
-        print(
+        log.info(
             f"packetflow: building the fast embedder once ({src.name} -> ONNX"
-            f"{' int8' if quantize else ''}, {len(stages)} stage(s), ~10-30 s) into {target_dir}",
-            file=sys.stderr,
-            flush=True,
+            f"{' int8' if quantize else ''}, {len(stages)} stage(s), ~10-30 s) into {target_dir}"
         )
         with tqdm(total=len(stages), desc="fast embedder", unit="stage", file=sys.stderr) as bar:
             if not fp32.exists():

@@ -6,6 +6,8 @@ compares with the plain sentence-transformers model on a handful of sentences.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -99,13 +101,14 @@ def test_built_model_is_reused_and_a_missing_model_is_named(tmp_path):
 
 
 @pytest.mark.slow
-def test_first_use_builds_once_with_a_message_and_a_progress_bar(tmp_path, capfd):
-    """A fresh cache builds the ONNX files (one line + a tqdm bar on stderr), leaves no
+def test_first_use_builds_once_with_a_message_and_a_progress_bar(tmp_path, capfd, caplog):
+    """A fresh cache builds the ONNX files (one log line + a tqdm bar on stderr), leaves no
     temporary file behind (written under a temporary name, renamed into place), and the next
     call reuses them without a word."""
+    caplog.set_level(logging.INFO, logger="capabilities.discovery.fast_embeddings")
     path = build_onnx_model(out_dir=tmp_path)
     err = capfd.readouterr().err
-    assert "packetflow: building the fast embedder once" in err
+    assert "packetflow: building the fast embedder once" in caplog.text
     assert "fast embedder" in err and "2/2" in err  # the bar reached both stages
     assert sorted(p.name for p in path.parent.iterdir()) == ["model-int8.onnx", "model.onnx"]
     assert build_onnx_model(out_dir=tmp_path) == path

@@ -27,6 +27,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from ..model import ArenaModel
 
 
@@ -124,7 +126,8 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
             [np.column_stack([sw.x - sw.vx, sw.y - sw.vy]), np.column_stack([sw.x, sw.y])], axis=1
         )
         ax.add_collection(
-            LineCollection(tails, colors=colours, linewidths=1.2, alpha=0.5, gid="tails")
+            # matplotlib's stubs want a Sequence of segments; an (N, 2, 2) array is documented
+            LineCollection(tails, colors=colours, linewidths=1.2, alpha=0.5, gid="tails")  # type: ignore[arg-type]
         )
     ax.plot(*model.entry, marker="*", color="black", markersize=12, label="entry")
     ax.set_xlim(0, model.scenario.width)
@@ -256,7 +259,7 @@ def _padded(lo: float, hi: float, share: float = 0.08, least: float = 0.002) -> 
     return lo - pad, hi + pad
 
 
-def _pareto_axes(ax, data: pd.DataFrame, x: str, y: str, by: str, front: np.ndarray) -> None:
+def _pareto_axes(ax: Axes, data: pd.DataFrame, x: str, y: str, by: str, front: np.ndarray) -> None:
     markers = "osD^v<>PX*"
     for i, (name, g) in enumerate(data.groupby(by, sort=False)):
         ax.scatter(

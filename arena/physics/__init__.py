@@ -8,6 +8,8 @@ learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, in
 ``board`` (stale load information), ``plugins`` (routers by dotted path or entry point).
 """
 
+from typing import Any
+
 from .attraction import HeadSettings, SoftmaxHead, train_or_load
 from .baselines import (
     ArgmaxSpillRouter,
@@ -90,7 +92,7 @@ __all__ = [
 _LAZY = {"HAVE_NUMBA", "select_kernel", "step_swarm_numba"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from . import fast
 

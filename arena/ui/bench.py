@@ -133,14 +133,17 @@ def table_lines(results: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
                 (r["name"], "FAILED" if failed else "skipped", "error" if failed else "why", None)
             )
     header = ("benchmark", "time", "figure", "value")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    lefts = [(a, b, c) for a, b, c, _ in [header, *rows]]
+    widths = [max(len(left[i]) for left in lefts) for i in range(3)]
     widths.append(max(len(v) for v in [header[3], *(row[3] for row in rows if row[3] is not None)]))
     indent = sum(widths[:3]) + 6
     lines = []
-    for i, row in enumerate([header, tuple("-" * w for w in widths), *rows]):
+    dashes = ("-" * widths[0], "-" * widths[1], "-" * widths[2], "-" * widths[3])
+    for i, row in enumerate([header, dashes, *rows]):
         left = "  ".join(c.ljust(w) for c, w in zip(row[:3], widths[:3], strict=True))
-        if row[3] is not None:
-            lines.append(f"{left}  {row[3].rjust(widths[3])}".rstrip())
+        cell = row[3]
+        if cell is not None:
+            lines.append(f"{left}  {cell.rjust(widths[3])}".rstrip())
             continue
         wrapped = textwrap.wrap(messages[i - 2], max(20, width - indent), max_lines=4) or [""]
         lines.append(f"{left}  {wrapped[0]}")

@@ -10,7 +10,7 @@ from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
 from .args import PROG, RATE_SCALE, SEED, STEPS, OneLineParser, checked, guarded, say
-from .logs import LEVELS, LOG_LEVEL_ENV, configure_logging, default_level
+from .logs import LEVELS, LOG_LEVEL_ENV, default_level, logging_to_stderr
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
@@ -152,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. A user's mistake (a PacketFlowError) prints one line, not a traceback."""
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
-    return guarded(args.handler, args)
+    with logging_to_stderr(args.log_level):
+        return guarded(args.handler, args)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,7 +47,7 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 _MODEL_LOCK = threading.Lock()
-_LOADED_MODELS: dict[str, object] = {}
+_LOADED_MODELS: dict[str, Any] = {}
 
 
 class SentenceTransformerEmbedder:
@@ -70,7 +70,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.dim = 384 if model_path is None else 0
 
-    def _model(self):
+    def _model(self) -> Any:
         path = self._model_path or _default_model_path()
         key = f"{path}@{self.device}"
         model = _LOADED_MODELS.get(key)
@@ -96,7 +96,10 @@ class SentenceTransformerEmbedder:
             getattr(model, "get_embedding_dimension", None)
             or model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:  # sentence-transformers answers None for a model it cannot size
+            raise EmbeddingError(f"embedding model at {path} does not report its dimension")
+        self.dim = int(dim)
         return model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -253,7 +256,7 @@ class CachedEmbedder:
             if (idx >= 0).all():
                 return idx
             missing: dict[str, bytes] = {}
-            for pos in np.flatnonzero(idx < 0):
+            for pos in np.flatnonzero(idx < 0).tolist():
                 t = texts[pos]
                 if not isinstance(t, str):
                     raise EmbeddingError(

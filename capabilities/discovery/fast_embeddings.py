@@ -35,6 +35,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -216,7 +217,7 @@ class OnnxMiniLMEmbedder:
         base = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).name
         self.name = f"{base}@onnx-{'int8' if quantize else 'fp32'}"
         self.dim = 384 if model_dir is None else 0
-        self._tokenizer = None
+        self._tokenizer: Any = None  # a tokenizers.Tokenizer, loaded on first use
         self._path: Path | None = None
         self._max_length = 256
         self._lock = threading.Lock()
@@ -313,4 +314,5 @@ class OnnxMiniLMEmbedder:
             out[rows] = pooled
             bar.update(len(rows))
         bar.close()
+        assert out is not None  # texts is not empty
         return normalise_rows(out)

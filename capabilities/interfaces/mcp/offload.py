@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
@@ -56,7 +56,7 @@ class Progress:
 
     def __init__(
         self,
-        send: Callable[[float, float | None, str | None], Awaitable[None]],
+        send: Callable[[float, float | None, str | None], Coroutine[Any, Any, None]],
         interval: float = 0.1,
     ):
         self.send = send

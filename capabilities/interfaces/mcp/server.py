@@ -61,6 +61,7 @@ from mcp_types import (
     TextResourceContents,
 )
 from mcp_types import Tool as MCPTool
+from pydantic import AnyHttpUrl
 
 from capabilities.core.model import Capability
 from capabilities.errors import ContractError, PacketFlowError
@@ -142,7 +143,9 @@ class CapabilityServer(Server[Any]):
         if self.access.tokens:
             # A resource server with fixed bearer tokens: no authorization server exists, so no
             # OAuth protected-resource metadata is advertised (it would name one that 404s).
-            self.auth_settings = AuthSettings(issuer_url=http_url, resource_server_url=None)
+            self.auth_settings = AuthSettings(
+                issuer_url=AnyHttpUrl(http_url), resource_server_url=None
+            )
             self.token_verifier = TokenTable(self.access.tokens)
         clash = [n for n in BUILTIN_TOOLS if n in registry]
         if clash:

@@ -1,5 +1,6 @@
 """The command line configures logging in one place: our records at --log-level, others'
-from warning on, all on stderr; library code only logs to its module's logger."""
+from warning on, all on stderr, for the command's duration; library code only logs to its
+module's logger."""
 
 from __future__ import annotations
 
@@ -10,43 +11,56 @@ import pytest
 from paths import REPO_ROOT
 
 from arena.ui import logs
-from arena.ui.cli import main
+from arena.ui.cli import COMMANDS, main
 
 
-@pytest.fixture
-def restore_logging():
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    ours = {name: logging.getLogger(name).level for name in logs.OURS}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in ours.items():
-        logging.getLogger(name).setLevel(old)
-
-
-def test_our_info_is_its_message_others_name_level_and_logger(restore_logging, capsys):
-    logs.configure_logging("info")
-    logs.configure_logging("info")  # again: still one handler of ours
+def emit_all() -> None:
     logging.getLogger("arena.analysis.thing").info("ran 3 seeds")
     logging.getLogger("capabilities.discovery.x").warning("using the plain model")
     logging.getLogger("distributed.worker").info("chatter nobody asked for")
     logging.getLogger("distributed.worker").warning("worker lost")
+    logging.getLogger("packetflow.audit").error("double rejected request=1")
+
+
+def test_our_info_is_its_message_others_name_level_and_logger(capsys):
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with logs.logging_to_stderr("info"):
+        emit_all()
     assert capsys.readouterr().err.splitlines() == [
         "ran 3 seeds",
         "WARNING capabilities.discovery.x: using the plain model",
         "WARNING distributed.worker: worker lost",
-    ]
+    ]  # the audit stream stays out of the way
+    assert root.handlers == handlers and root.level == level  # undone
+    emit_all()
+    assert "ran 3 seeds" not in capsys.readouterr().err
 
 
-def test_the_level_comes_from_the_option_else_the_environment(restore_logging, monkeypatch):
+def test_debug_shows_the_audit_stream_and_error_hides_warnings(capsys):
+    with logs.logging_to_stderr("debug"):
+        emit_all()
+    assert "ERROR packetflow.audit: double rejected request=1" in capsys.readouterr().err
+    with logs.logging_to_stderr("error"):
+        emit_all()
+    assert capsys.readouterr().err == ""
+
+
+def test_the_level_comes_from_the_option_else_the_environment(monkeypatch, capsys):
     monkeypatch.setenv(logs.LOG_LEVEL_ENV, "DEBUG")
     assert logs.default_level() == "debug"
     monkeypatch.setenv(logs.LOG_LEVEL_ENV, "loud")
     assert logs.default_level() == "info"  # not a level: the default
-    logs.configure_logging("error")
-    assert not logging.getLogger("arena.x").isEnabledFor(logging.WARNING)
-    assert logging.getLogger("arena.x").isEnabledFor(logging.ERROR)
+
+    def chatty(args):
+        logging.getLogger("arena.x").info("hello from the library")
+        return 0
+
+    monkeypatch.setitem(COMMANDS, "chatty", ("log something", None, chatty))
+    assert main(["chatty"]) == 0
+    assert capsys.readouterr().err == "hello from the library\n"
+    assert main(["--log-level", "warning", "chatty"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_a_bad_log_level_is_one_line(capsys):

@@ -18,7 +18,6 @@ state belongs to the calling principal (enforced by the actor runtime).
 
 from __future__ import annotations
 
-import base64
 import contextvars
 import importlib.metadata
 import json
@@ -42,7 +41,6 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
-    BlobResourceContents,
     CallToolRequestParams,
     CallToolResult,
     EmptyResult,
@@ -58,7 +56,6 @@ from mcp_types import (
     ReadResourceResult,
     SetLevelRequestParams,
     TextContent,
-    TextResourceContents,
 )
 from mcp_types import Tool as MCPTool
 from pydantic import AnyHttpUrl
@@ -76,7 +73,7 @@ from capabilities.interfaces.mcp.host import Extras
 from capabilities.interfaces.mcp.offload import WorkerPool
 from capabilities.interfaces.mcp.prompts import add_prompts
 from capabilities.interfaces.mcp.protocol import ProtocolGuard
-from capabilities.interfaces.mcp.resources import add_resources
+from capabilities.interfaces.mcp.resources import add_resources, read_result
 from capabilities.interfaces.mcp.schema import NotJSON, coerce_arguments, jsonable, tool_of
 from capabilities.interfaces.mcp.tools import add_builtin_tools, run_capability
 from capabilities.runtime.engine import Engine
@@ -331,22 +328,7 @@ class CapabilityServer(Server[Any]):
             CALLER.reset(token)
         if isinstance(results, InputRequiredResult):
             return results
-        contents: list[TextResourceContents | BlobResourceContents] = []
-        for item in results:
-            if isinstance(item.content, bytes):
-                blob = base64.b64encode(item.content).decode()
-                mime = item.mime_type or "application/octet-stream"
-                contents.append(
-                    BlobResourceContents(uri=params.uri, blob=blob, mime_type=mime, _meta=item.meta)
-                )
-            else:
-                mime = item.mime_type or "text/plain"
-                contents.append(
-                    TextResourceContents(
-                        uri=params.uri, text=item.content, mime_type=mime, _meta=item.meta
-                    )
-                )
-        return ReadResourceResult(contents=contents)
+        return read_result(params.uri, results)
 
     async def handle_list_prompts(
         self, ctx: RequestContext, params: PaginatedRequestParams | None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from mcp.server.lowlevel import Server
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
 from paths import REPO_ROOT
@@ -56,6 +57,8 @@ def test_the_catalogue_methods_we_call_exist_with_their_arguments():
     assert {"fn", "description", "annotations"} <= parameters(Tool.from_function)
     assert "parameters" in Tool.model_fields
     assert {"request_context", "mcp_server", "input_params"} <= parameters(Context.__init__)
+    item = ReadResourceContents(content="x", mime_type="text/plain", meta=None)
+    assert (item.content, item.mime_type, item.meta) == ("x", "text/plain", None)
 
 
 OUR_ATTRIBUTES = {

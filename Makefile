@@ -6,6 +6,7 @@ demo: setup
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -p no:cacheprovider
 # JupyterLab over notebooks/, on 127.0.0.1 only, with a token (printed in the URL it shows)
 lab: setup

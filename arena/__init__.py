@@ -4,6 +4,8 @@ Layers, bottom to top (each imports only those below it): ``errors``, ``handlers
 ``physics`` -> ``scenario`` -> ``model`` -> ``analysis`` -> ``ui``.
 """
 
+from typing import Any
+
 from .errors import RouterError, ScenarioError, SpawnGuardError
 from .physics import LoadInfo, Physics, Router, RouterView
 from .scenario import Scenario, load_scenario, parse_scenario
@@ -53,7 +55,7 @@ __all__ = [
 _MODULES = {"cli": ".ui.cli"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY or name in _MODULES:
         import importlib
 

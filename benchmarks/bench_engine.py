@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.timing import best_per_call
+from benchmarks.timing import add_size_options, best_per_call, by_size
 from capabilities import (
     CachedEmbedder,
     Context,
@@ -187,12 +187,12 @@ def _timed(fn: Callable[[], Any]) -> float:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the real sizes (about a minute)")
+    add_size_options(parser, "the real sizes (about a minute)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--audit-only", action="store_true", help="only the audit-mode figures")
     args = parser.parse_args(argv)
-    calls, repeats, cold, lookups = (
-        (200_000, 7, 1000, 1_000_000) if args.full else (20_000, 3, 100, 100_000)
+    calls, repeats, cold, lookups = by_size(
+        args, (2_000, 1, 20, 10_000), (20_000, 3, 100, 100_000), (200_000, 7, 1000, 1_000_000)
     )
     durable_calls = max(200, calls // 200)
     figures = bench_audit_modes(calls, durable_calls, repeats)

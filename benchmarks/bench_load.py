@@ -39,6 +39,7 @@ from scipy import stats
 from arena import sweep
 from arena.model import ArenaModel
 from arena.scenario import load_scenario, parse_scenario
+from benchmarks.timing import add_size_options
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLICATED = ROOT / "scenarios" / "clinc150_replicated.yaml"
@@ -304,7 +305,7 @@ def headline_figures(result: dict[str, Any]) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the reported sizes (~15 minutes)")
+    add_size_options(parser, "the reported sizes (~15 minutes)")
     parser.add_argument("--out", type=Path, help="directory for bench_load.json")
     parser.add_argument("--skip-pareto", action="store_true")
     parser.add_argument("--skip-stale", action="store_true")
@@ -312,6 +313,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.full:
         seeds, tune_seeds, grid = list(range(1, 11)), [1, 2, 3], TUNE_GRID
         periods, stale_seeds, pool = (1, 2, 5, 10, 20, 50), [1, 2, 3, 4, 5], {}
+    elif args.quick:  # a smoke run: one seed, one grid point, a small stale pool
+        seeds, tune_seeds = [1], [1]
+        grid = {"physics.choice_noise": [2.0], "physics.repulsion": [2.0]}
+        periods, stale_seeds, pool = (1,), [1], {"zones": 4, "service": 5, "steps": 150}
     else:
         seeds, tune_seeds = [1, 2], [1]
         grid = {"physics.choice_noise": [0.0, 2.0], "physics.repulsion": [2.0]}

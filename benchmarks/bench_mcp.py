@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.timing import add_size_options, by_size
 from capabilities import Capability, Engine, Registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,13 +150,13 @@ async def stdio_figures(calls: int, lists: int) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the real sizes (about a minute)")
+    add_size_options(parser, "the real sizes (about a minute)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_bare:
         serve_bare()
         return {}
-    calls, lists = (5000, 200) if args.full else (400, 30)
+    calls, lists = by_size(args, (40, 5), (400, 30), (5000, 200))
     registry = build_registry()
     figures: dict[str, Any] = {"engine_calls_per_s": engine_calls_per_s(registry, calls * 4)}
     figures["sdk_floor_calls_per_s"] = asyncio.run(sdk_floor_calls_per_s(calls))

@@ -42,6 +42,7 @@ from scipy.stats import mannwhitneyu
 from arena.analysis.out_of_scope import OutOfScopeCalibrator
 from arena.model import ArenaModel
 from arena.scenario import load_scenario
+from benchmarks.timing import add_size_options, by_size
 
 HEADLINE = (
     "holdout_recall",
@@ -114,20 +115,21 @@ def _pct(x: float, ci: tuple[float, float]) -> str:
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--goal", type=float, default=0.95, help="zone accuracy to keep")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, help="cross-validation folds (default 5; 2 quick)")
     parser.add_argument("--holdout", type=float, default=0.5, help="share of arrivals held back")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs, gate on and off")
-    parser.add_argument("--full", action="store_true", help="the same run (it has one size)")
+    add_size_options(parser, "the same run as the default (it has one size)")
     args = parser.parse_args(argv)
-    cal = OutOfScopeCalibrator(
-        load_scenario(SCENARIO), holdout_fraction=args.holdout, folds=args.folds
-    )
+    folds = args.folds or by_size(args, 2, 5, 5)
+    # quick: the first (the baseline) and the shipped gate only
+    variants = by_size(args, (VARIANTS[0], VARIANTS[-1]), VARIANTS, VARIANTS)
+    cal = OutOfScopeCalibrator(load_scenario(SCENARIO), holdout_fraction=args.holdout, folds=folds)
     held = cal.arrivals.take(cal.held)
     print(
         f"{cal.model.registry.embedder.name}; held back {int(cal.held.sum())} arrivals "
         f"({int(held.is_oos.sum())} out of scope); calibration pool {len(cal.pool().is_oos)} rows "
         f"({int(cal.pool().is_oos.sum())} out of scope); {len(cal.pool(examples=True).is_oos)} "
-        f"with the examples scored {args.folds}-fold out of fold; goal: zone accuracy {args.goal}"
+        f"with the examples scored {folds}-fold out of fold; goal: zone accuracy {args.goal}"
     )
     header = (
         "gate",
@@ -138,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "zone accuracy [95% CI]",
     )
     rows, out = [], {}
-    for score, examples, margin, label in VARIANTS:
+    for score, examples, margin, label in variants:
         c = cal.calibrate(score, goal=args.goal, examples=examples, margin=margin)
         out[label] = c
         h, ci = c.holdout, c.holdout.intervals()

@@ -38,6 +38,7 @@ import numpy as np
 
 from arena.physics import Physics, Swarm, SwarmArrays, Workspace, step_swarm
 from arena.physics.fast import HAVE_NUMBA, step_swarm_numba
+from benchmarks.timing import add_size_options, by_size
 
 from .mesa_reference import PerAgentArena
 
@@ -183,13 +184,13 @@ def _si(rate: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="10k/100k/1M intents (a minute)")
+    add_size_options(parser, "10k/100k/1M intents (a minute)")
     parser.add_argument("--k", type=int, default=3, help="candidate zones per intent")
     parser.add_argument("--steps", type=int, help="timed steps per size (median)")
     args = parser.parse_args(argv)
-    sizes = (10_000, 100_000, 1_000_000) if args.full else (10_000, 100_000)
-    mesa_n = 10_000 if args.full else 2_000
-    steps = args.steps or (11 if args.full else 5)
+    sizes = by_size(args, (10_000,), (10_000, 100_000), (10_000, 100_000, 1_000_000))
+    mesa_n = by_size(args, 500, 2_000, 10_000)
+    steps = args.steps or by_size(args, 2, 5, 11)
     physics = Physics(candidates=args.k)
     k = args.k
 

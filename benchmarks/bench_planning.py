@@ -12,7 +12,8 @@ For each scenario at 1.5x load with ``wait_p95<=3`` and ``drop_rate<=0.005``:
   very same plan serially (the speed-up; every row is a pure function of its seed, so both
   produce the same plan).
 
-Run: ``python -m benchmarks.bench_planning [--scenario customer_support ...] [--serial customer_support]``.
+Run: ``python -m benchmarks.bench_planning [--quick | --full] [--scenario customer_support ...]
+[--serial customer_support]`` (default: customer_support, 4 seeds, on Dask).
 Results: ``out/bench_planning/planning.json`` (and each plan's files beside it).
 """
 
@@ -21,18 +22,28 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from arena.analysis.planning import format_plan, plan_capacity, plan_to_dict, write_plan
+from benchmarks.timing import add_size_options, by_size
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOS = ("wait_p95<=3", "drop_rate<=0.005")
+FULL_SCENARIOS = ("customer_support", "clinc150_skewed", "clinc150")
 
 
-def one(scenario: str, backend: str, seeds: int, out: Path) -> dict:
+def one(scenario: str, backend: str, seeds: int, out: Path, max_rounds: int = 8) -> dict:
     started = time.perf_counter()
     plan = plan_capacity(
-        ROOT / "scenarios" / f"{scenario}.yaml", SLOS, load=1.5, seeds=seeds, backend=backend
+        ROOT / "scenarios" / f"{scenario}.yaml",
+        SLOS,
+        load=1.5,
+        seeds=seeds,
+        backend=backend,
+        max_rounds=max_rounds,
+        progress=False,
     )
     wall = time.perf_counter() - started
     print(format_plan(plan), flush=True)
@@ -65,22 +76,30 @@ def one(scenario: str, backend: str, seeds: int, out: Path) -> dict:
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_size_options(p, "the three scenarios, 6 seeds (tens of minutes)")
     p.add_argument("--scenario", action="append", default=[])
-    p.add_argument("--seeds", type=int, default=4)
+    p.add_argument("--seeds", type=int, help="seeds per candidate (default 2 quick, 4, 6 full)")
+    p.add_argument(
+        "--backend", choices=("serial", "local", "dask"), help="default dask (quick: serial)"
+    )
     p.add_argument(
         "--serial", action="append", default=[], help="also plan this scenario serially (speed-up)"
     )
     p.add_argument("--out", default=str(ROOT / "out" / "bench_planning"))
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    seeds = args.seeds or by_size(args, 2, 4, 6)
+    backend = args.backend or by_size(args, "serial", "dask", "dask")
+    max_rounds = by_size(args, 2, 8, 8)
+    default = by_size(args, ["customer_support"], ["customer_support"], list(FULL_SCENARIOS))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    for scenario in args.scenario or ["customer_support", "clinc150_skewed", "clinc150"]:
+    for scenario in args.scenario or default:
         if scenario in args.serial:  # serial first: any warm-up in this process favours dask
-            results.append(one(scenario, "serial", args.seeds, out))
-        results.append(one(scenario, "dask", args.seeds, out))
+            results.append(one(scenario, "serial", seeds, out, max_rounds))
+        results.append(one(scenario, backend, seeds, out, max_rounds))
         if scenario in args.serial:
             serial, dask = results[-2], results[-1]
             dask["speedup_over_serial"] = round(serial["wall_s"] / dask["wall_s"], 2)
@@ -96,6 +115,12 @@ def main() -> None:
         tmp.write_text(json.dumps(keep + results, indent=2) + "\n")
         tmp.replace(path)
         print(json.dumps(results[-1], indent=2), flush=True)
+    return {
+        f"{r['scenario']}_{key}": r[key]
+        for r in results
+        for key in ("plan_total", "uniform_total", "saving_vs_uniform", "wall_s")
+        if isinstance(r[key], int | float)
+    }
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import numpy as np
 from arena.model import ArenaModel
 from arena.physics import ROUTER_TYPES
 from arena.scenario import load_scenario
+from benchmarks.timing import add_size_options, by_size
 from capabilities import default_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +78,13 @@ def run_router(
 ) -> dict[str, Any]:
     """One run. A *burst* sends every validation request once at ``load`` and drains; a
     *sustained* run keeps arriving at ``load`` for SUSTAINED_STEPS steps (texts repeat)."""
-    overrides = ["arrivals.source.split=[val]", "physics.out_of_scope_threshold=0.0", *extra]
+    # in-scope requests only (val, not oos_val), so no out-of-scope labels and no gate
+    overrides = [
+        "arrivals.source.split=[val]",
+        "arrivals.out_of_scope_labels=[]",
+        "physics.out_of_scope_threshold=0.0",
+        *extra,
+    ]
     if limit:
         overrides.append(f"arrivals.source.limit={limit}")
     base = load_scenario(SCENARIO, overrides=overrides)
@@ -136,9 +143,7 @@ def averaged(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--full", action="store_true", help="all 3,000 validation requests, 3 seeds"
-    )
+    add_size_options(parser, "all 3,000 validation requests, 3 seeds")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--set",
@@ -158,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "1.5x overload on N more paired seeds (mean difference ± standard error)",
     )
     args = parser.parse_args(argv)
-    limit = None if args.full else 600
+    limit = by_size(args, 100, 600, None)
     seeds = [args.seed + i for i in range(3 if args.full else 1)]
     routers = args.routers.split(",")
     plan = [(0.3, False), (1.5, False), (1.5, True)]

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import arena
+from benchmarks.timing import add_size_options, by_size
 
 HEADLINE = ("step_100k_ms", "intent_steps_per_s_100k", "step_1M_ms", "intent_steps_per_s_1M")
 ZONES = 8
@@ -142,10 +143,10 @@ def _split(profile: cProfile.Profile, total: float) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="also 1M intents in flight")
+    add_size_options(parser, "also 1M intents in flight")
     parser.add_argument("--steps", type=int, default=15, help="timed steps per size")
     args = parser.parse_args(argv)
-    sizes = [100_000, 1_000_000] if args.full else [100_000]
+    sizes = by_size(args, [10_000], [100_000], [100_000, 1_000_000])
     figures: dict[str, float] = {}
     for n in sizes:
         figures.update(measure(n, args.steps))

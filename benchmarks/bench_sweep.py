@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from arena.analysis.sweep import local_cluster, sweep
+from benchmarks.timing import add_size_options
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "clinc150.yaml"
 GRID = {"physics.temperature": [0.03, 0.1], "physics.repulsion": [1.0, 5.0]}
@@ -54,7 +55,9 @@ def _warm_worker() -> int:
     return os.getpid()
 
 
-def measure(full: bool, workers: int = 2, rounds: int | None = None) -> dict[str, Any]:
+def measure(
+    full: bool, workers: int = 2, rounds: int | None = None, quick: bool = False
+) -> dict[str, Any]:
     """Time every backend, each between two serial sweeps (S X1 S X2 S ... S).
 
     Why interleave: on a shared VM the CPU's speed drifts by 10-30% over a minute (host load
@@ -68,7 +71,8 @@ def measure(full: bool, workers: int = 2, rounds: int | None = None) -> dict[str
     if full:
         grid = {"duration": [1500], "arrivals.repeat": [True], **grid}
     else:
-        steps = 60
+        steps = 10 if quick else 60
+    seeds = SEEDS[:1] if quick else SEEDS  # quick: a smoke run of 4 short runs per sweep
     kw = {"duration": steps, "progress": False}
     load_before = os.getloadavg()[0]
     _warm_worker()  # this process: the serial baseline also starts warm
@@ -78,7 +82,7 @@ def measure(full: bool, workers: int = 2, rounds: int | None = None) -> dict[str
 
     def timed(label: str, **extra: Any) -> float:
         started = time.perf_counter()
-        frames[label] = sweep(SCENARIO, grid, SEEDS, **kw, **extra)
+        frames[label] = sweep(SCENARIO, grid, seeds, **kw, **extra)
         elapsed = time.perf_counter() - started
         timings.setdefault(label, []).append(elapsed)
         return elapsed
@@ -155,14 +159,14 @@ def print_table(f: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="long runs (a few minutes)")
+    add_size_options(parser, "long runs (a few minutes)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--rounds", type=int, help="timings of the standing cluster (default 3 with --full, else 1)"
     )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args(argv)
-    figures = measure(args.full, args.workers, args.rounds)
+    figures = measure(args.full, args.workers, args.rounds, quick=args.quick)
     print_table(figures)
     if args.json:
         print(json.dumps(figures, indent=2))

@@ -19,12 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from arena.analysis.tuning import tune
+from benchmarks.timing import add_size_options, by_size
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "clinc150.yaml"
 OBJECTIVE = "accuracy - 2*drop_rate - 0.00001*wait_p95"
@@ -49,16 +51,17 @@ FULL = {
     "maxiter": 6,
     "duration": None,
 }
+QUICK = {**SMALL, "params": ["repulsion=0:5"], "popsize": 2, "maxiter": 0, "duration": 15.0}
 HEADLINE = ("runs", "processes_s", "dask_s", "dask_vs_processes", "busy_processes", "busy_dask")
 
 
-def measure(full: bool, workers: int = 2) -> dict[str, Any]:
-    setup = FULL if full else SMALL
+def measure(setup: dict[str, Any], workers: int = 2, quick: bool = False) -> dict[str, Any]:
+    """Processes, then Dask, then processes again (quick: processes and Dask once each)."""
     load_before = os.getloadavg()[0]
     walls: dict[str, list[float]] = {}
     results: dict[str, Any] = {}
     busy: dict[str, float] = {}
-    for backend in ("processes", "dask", "processes"):
+    for backend in ("processes", "dask") if quick else ("processes", "dask", "processes"):
         started = time.perf_counter()
         r = tune(
             SCENARIO,
@@ -73,7 +76,7 @@ def measure(full: bool, workers: int = 2) -> dict[str, Any]:
         walls.setdefault(backend, []).append(wall)
         results[backend] = r
         busy[backend] = float(r.runs["duration_s"].sum()) / (wall * workers)
-    processes = sum(walls["processes"]) / 2
+    processes = statistics.mean(walls["processes"])
     p, d = results["processes"], results["dask"]
     return {
         "runs": len(p.runs),
@@ -119,11 +122,11 @@ def print_table(f: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the whole search (several minutes)")
+    add_size_options(parser, "the whole search (several minutes)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args(argv)
-    figures = measure(args.full, args.workers)
+    figures = measure(by_size(args, QUICK, SMALL, FULL), args.workers, quick=args.quick)
     print_table(figures)
     if args.json:
         print(json.dumps(figures, indent=2))

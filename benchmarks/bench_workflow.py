@@ -25,7 +25,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from benchmarks.timing import best_per_call
+from benchmarks.timing import add_size_options, best_per_call, by_size
 from capabilities import Engine, Registry, Workflow, parallel, step
 
 TARGET_RATIO = 10.0
@@ -155,10 +155,10 @@ def measure(calls: int, repeats: int) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="the real sizes (under a minute)")
+    add_size_options(parser, "the real sizes (under a minute)")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args(argv)
-    calls, repeats = (2000, 5) if args.full else (200, 3)
+    calls, repeats = by_size(args, (20, 1), (200, 3), (2000, 5))
     figures = measure(calls, repeats)
     print_table(figures)
     if args.json:

@@ -6,11 +6,13 @@ where there is one, the fix. Catch :class:`PacketFlowError` to handle all of the
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PacketFlowError(Exception):
     """Root of every error raised on purpose by PacketFlow Arena."""
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         # Errors cross process boundaries (sweep workers, Dask). Exception's own pickling calls
         # ``cls(*args)``, i.e. ``cls(message)``, which breaks every subclass whose __init__ takes
         # other arguments; rebuild from the message and the attributes instead.

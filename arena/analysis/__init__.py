@@ -8,6 +8,8 @@ searched against a stated objective on a sweep backend).
 ``sweep`` and ``queueing`` load eagerly; the rest (Mesa, matplotlib) on first use.
 """
 
+from typing import Any
+
 from .queueing import DiscreteMMc, DiscreteOverflow, mmc
 from .sweep import local_cluster, sweep
 
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

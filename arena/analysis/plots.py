@@ -28,6 +28,8 @@ from matplotlib.figure import Figure
 from ..model import IN_SERVICE, QUEUED
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from ..model import ArenaModel
 
 
@@ -313,7 +315,7 @@ def _sizes(data: pd.DataFrame) -> np.ndarray:
     return 40.0 + (400.0 * d / d.max() if d.max() > 0 else 0.0)
 
 
-def _pareto_axes(ax, data: pd.DataFrame, x: str, y: str, by: str, front: np.ndarray) -> None:
+def _pareto_axes(ax: Axes, data: pd.DataFrame, x: str, y: str, by: str, front: np.ndarray) -> None:
     markers = "osD^v<>PX*"
     sizes = _sizes(data)
     for i, (name, g) in enumerate(data.groupby(by, sort=False)):

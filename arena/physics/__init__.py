@@ -9,6 +9,8 @@ nearest neighbour, their mix), ``routers`` (the :class:`Router` interface, its r
 ``board`` (stale load information), ``plugins`` (routers by dotted path or entry point).
 """
 
+from typing import Any
+
 from .attraction import HeadSettings, SoftmaxHead, train_or_load
 from .baselines import (
     ArgmaxSpillRouter,
@@ -109,7 +111,7 @@ __all__ = [
 _LAZY = {"HAVE_NUMBA", "select_kernel", "step_swarm_numba"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from . import fast
 

@@ -16,7 +16,7 @@ capabilities, their examples or the settings change.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +109,7 @@ def train_or_load(
     classes: Sequence[str],
     texts: Sequence[str],
     labels: np.ndarray,
-    encode,
+    encode: Callable[[Sequence[str]], np.ndarray],
     settings: HeadSettings = HeadSettings(),
 ) -> SoftmaxHead:
     """The head for these classes and examples: from the cache, or trained now and cached."""

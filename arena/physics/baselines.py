@@ -71,7 +71,9 @@ def seen_counts(view: ZoneState) -> np.ndarray:
     return (view.occupancy + view.queue_length).astype(np.float64)
 
 
-def join_least_loaded(cand: np.ndarray, ok: np.ndarray, base: np.ndarray, cap: np.ndarray):
+def join_least_loaded(
+    cand: np.ndarray, ok: np.ndarray, base: np.ndarray, cap: np.ndarray
+) -> np.ndarray:
     """Greedy join-the-least-loaded over each intent's eligible candidates, in arrival order,
     counting the intents assigned so far. Ties go to the earlier (more similar) candidate.
 

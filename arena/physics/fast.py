@@ -252,18 +252,17 @@ def step_swarm_numba(
     # the same float32 constants as the reference; zero repulsion/falloff contribute exactly 0
     penalty = np.ascontiguousarray(f32(physics.repulsion) * np.asarray(zone_load), dtype=f32)
     if physics.noise and rng is not None:  # same draws, same order as the reference
-        noise_x = rng.normal(0.0, physics.noise, size=n).astype(f32)
-        noise_y = rng.normal(0.0, physics.noise, size=n).astype(f32)
+        noise_x = rng.normal(0.0, physics.noise, size=(n,)).astype(f32)
+        noise_y = rng.normal(0.0, physics.noise, size=(n,)).astype(f32)
         has_noise = True
     else:
         noise_x = noise_y = _EMPTY
         has_noise = False
-    has_bias = swarm.cbias is not None
-    if has_bias and swarm.cbias.shape != (k, n):
-        raise ValueError(
-            f"step_swarm_numba: cbias must have shape ({k}, {n}), got {swarm.cbias.shape}"
-        )
-    cbias_rows = c_rows(swarm.cbias, f32) if has_bias else _EMPTY_ROWS
+    cbias = swarm.cbias
+    has_bias = cbias is not None
+    if cbias is not None and cbias.shape != (k, n):
+        raise ValueError(f"step_swarm_numba: cbias must have shape ({k}, {n}), got {cbias.shape}")
+    cbias_rows = c_rows(cbias, f32) if cbias is not None else _EMPTY_ROWS
     cand_rows = c_rows(cand, np.int64 if cand.dtype == np.int64 else np.int16)
     csim_rows = c_rows(csim, f32)
     zx_rows = c_rows(czx, f32)

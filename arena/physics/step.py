@@ -151,8 +151,8 @@ def step_swarm(
     vx += fx
     vy += fy
     if physics.noise and rng is not None:
-        vx += rng.normal(0.0, physics.noise, size=n).astype(f32)
-        vy += rng.normal(0.0, physics.noise, size=n).astype(f32)
+        vx += rng.normal(0.0, physics.noise, size=(n,)).astype(f32)
+        vy += rng.normal(0.0, physics.noise, size=(n,)).astype(f32)
     speed2 = np.multiply(vx, vx, out=fx)
     speed2 += np.multiply(vy, vy, out=fy)
     limit2 = f32(physics.max_speed) ** 2

@@ -18,6 +18,12 @@ _VECTORS = ("x", "y", "vx", "vy")
 
 
 class Swarm:
+    # the storage, ``capacity`` long (set by ``_alloc``); the properties are its live rows
+    _x: np.ndarray
+    _y: np.ndarray
+    _vx: np.ndarray
+    _vy: np.ndarray
+
     def __init__(self, k: int, capacity: int = 1024):
         self.k = k
         self.n = 0
@@ -30,7 +36,7 @@ class Swarm:
         f32 = np.float32
 
         def grow(arr: np.ndarray | None, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-            new = np.zeros(shape, dtype=dtype)
+            new: np.ndarray = np.zeros(shape, dtype=dtype)
             if arr is not None and n:
                 new[..., :n] = arr[..., :n]
             return new

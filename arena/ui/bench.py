@@ -2,38 +2,58 @@
 
 Every ``benchmarks/bench_*.py`` is a script whose ``main(argv)`` prints its own table and
 returns a dict of figures (see ``benchmarks/README.md``). This command runs each one — small
-sizes by default, ``--full`` for the reported figures, ``--only NAME`` for some — keeps their
-own output unless ``--verbose``, and prints one summary: per benchmark, how long it took and
-its headline figures (a module's ``HEADLINE`` keys if it names them, else its numeric figures).
-A benchmark that fails is reported in the table and makes the command exit 1; the others still
-run.
+sizes by default, ``--quick`` for a smoke run of seconds each (what the test suite runs),
+``--full`` for the reported figures, ``--only NAME`` for some — keeps their own output unless
+``--verbose``, and prints one summary: per benchmark, how long it took and its headline
+figures. A benchmark that fails is reported in the table and makes the command exit 1; the
+others still run. One whose optional baseline is not installed (LangGraph, the ``bench``
+extra) is reported as skipped and does not fail the command.
+
+Each benchmark runs as ``python -m benchmarks.run NAME`` in a subprocess whose working
+directory is the repository root: ``benchmarks/`` is not part of the installed package, so
+``arena`` never imports it (no ``sys.path`` edit, no import the layer contracts cannot see),
+and every benchmark starts in a fresh interpreter. From an installed wheel, where there is no
+``benchmarks/`` folder, the command says so and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
-import io
+import json
 import math
+import subprocess
 import sys
+import tempfile
+import textwrap
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # arena/ui/bench.py -> the repository
-BENCH_DIR = REPO_ROOT / "benchmarks"
-MAX_FIGURES = 8
+WIDTH = 100  # the table fits a 100-column terminal
+MODES = {"quick": ["--quick"], "small": [], "full": ["--full"]}
 
 
-def available() -> list[str]:
+def bench_dir(root: Path = REPO_ROOT) -> Path | None:
+    """The repository's ``benchmarks/`` folder, or None when running from an installed wheel."""
+    path = root / "benchmarks"
+    return path if (path / "run.py").is_file() else None
+
+
+def available(root: Path = REPO_ROOT) -> list[str]:
     """Benchmark names (``bench_physics.py`` -> ``physics``), sorted."""
-    return sorted(p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py"))
+    path = bench_dir(root)
+    if path is None:
+        return []
+    return sorted(p.stem.removeprefix("bench_") for p in path.glob("bench_*.py"))
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--full", action="store_true", help="the real sizes (minutes, not seconds)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="the real sizes (minutes, not seconds)")
+    size.add_argument(
+        "--quick", action="store_true", help="a smoke run: the smallest sizes (seconds each)"
+    )
     p.add_argument(
         "--only",
         action="append",
@@ -44,8 +64,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="also show each benchmark's own table")
 
 
-def _format(value: float) -> str:
-    if isinstance(value, bool):
+def _format(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if isinstance(value, int) or (abs(value) >= 100 and float(value).is_integer()):
         return f"{int(value):,}"
@@ -60,65 +80,94 @@ def _format(value: float) -> str:
     return f"{value:.{min(digits, 4)}f}"
 
 
-def headline(module: Any, figures: dict[str, Any]) -> list[tuple[str, str]]:
-    """The figures to show for one benchmark: its ``HEADLINE`` keys, else its scalars."""
-    keys = getattr(module, "HEADLINE", None) or [
-        k for k, v in figures.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    ]
-    shown = [(k, _format(figures[k])) for k in keys if k in figures]
-    return shown[:MAX_FIGURES]
-
-
-def run_one(name: str, full: bool, verbose: bool) -> dict[str, Any]:
-    """Import and run ``benchmarks.bench_<name>.main``; capture its output unless verbose."""
-    if str(REPO_ROOT) not in sys.path:  # benchmarks/ is not part of the installed package
-        sys.path.insert(0, str(REPO_ROOT))
-    out = io.StringIO()
+def run_one(name: str, mode: str, verbose: bool, root: Path = REPO_ROOT) -> dict[str, Any]:
+    """Run ``benchmarks.bench_<name>`` in a subprocess from ``root``; its output is shown only
+    when it fails (or with ``verbose``)."""
     start = time.perf_counter()
-    try:
-        module = importlib.import_module(f"benchmarks.bench_{name}")
-        with contextlib.redirect_stdout(sys.stdout if verbose else out):
-            figures = module.main(["--full"] if full else [])
-        if not isinstance(figures, dict):
-            raise TypeError(f"main() returned {type(figures).__name__}, not a dict of figures")
-        return {
-            "name": name,
-            "ok": True,
-            "seconds": time.perf_counter() - start,
-            "figures": headline(module, figures),
-        }
-    except (Exception, SystemExit) as exc:  # one broken benchmark must not hide the others
-        if not verbose:
-            sys.stderr.write(out.getvalue())
-        traceback.print_exc(file=sys.stderr)
-        return {
-            "name": name,
-            "ok": False,
-            "seconds": time.perf_counter() - start,
-            "figures": [("error", f"{type(exc).__name__}: {exc}"[:120])],
-        }
-
-
-def print_table(results: list[dict[str, Any]], full: bool) -> None:
-    rows = []
-    for r in results:
-        status = f"{r['seconds']:.1f} s" if r["ok"] else "FAILED"
-        for i, (key, value) in enumerate(r["figures"] or [("", "")]):
-            rows.append((r["name"] if i == 0 else "", status if i == 0 else "", key, value))
-    header = ("benchmark", "time", "figure", "value")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-    print(f"\nBenchmarks ({'--full' if full else 'small sizes; --full for the reported figures'})")
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print(
-            "  ".join(
-                c.rjust(w) if i == 3 else c.ljust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
+    with tempfile.TemporaryDirectory(prefix="packetflow-bench-") as tmp:
+        figures_file = Path(tmp) / "figures.json"
+        cmd = [sys.executable, "-m", "benchmarks.run", name, "--figures", str(figures_file)]
+        proc = subprocess.run(
+            [*cmd, *MODES[mode]],
+            cwd=root,
+            stdout=None if verbose else subprocess.PIPE,
+            stderr=None if verbose else subprocess.STDOUT,
+            text=True,
+            check=False,
         )
+        try:
+            result: dict[str, Any] = json.loads(figures_file.read_text())
+        except (OSError, ValueError):
+            result = {
+                "status": "failed",
+                "error": f"the benchmark process exited {proc.returncode}",
+            }
+    result.setdefault("seconds", time.perf_counter() - start)
+    if result["status"] == "failed" and not verbose:
+        sys.stderr.write(proc.stdout or "")
+    return {"name": name, **result}
+
+
+def table_lines(results: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
+    """The table: per benchmark its time (or FAILED / skipped) and its figures, numbers
+    right-aligned; a failure's message (or a skip's reason) wraps to fit ``width`` columns."""
+    rows: list[tuple[str, str, str, str | None]] = []  # value None: a message follows
+    messages: dict[int, str] = {}
+    for r in results:
+        if r["status"] == "ok":
+            pairs = [(k, _format(v)) for k, v in r["figures"]] or [("", "")]
+            for i, (key, value) in enumerate(pairs):
+                first = i == 0
+                rows.append(
+                    (
+                        r["name"] if first else "",
+                        f"{r['seconds']:.1f} s" if first else "",
+                        key,
+                        value,
+                    )
+                )
+        else:
+            failed = r["status"] == "failed"
+            messages[len(rows)] = r.get("error") or r.get("reason") or ""
+            rows.append(
+                (r["name"], "FAILED" if failed else "skipped", "error" if failed else "why", None)
+            )
+    header = ("benchmark", "time", "figure", "value")
+    lefts = [(a, b, c) for a, b, c, _ in [header, *rows]]
+    widths = [max(len(left[i]) for left in lefts) for i in range(3)]
+    widths.append(max(len(v) for v in [header[3], *(row[3] for row in rows if row[3] is not None)]))
+    indent = sum(widths[:3]) + 6
+    lines = []
+    dashes = ("-" * widths[0], "-" * widths[1], "-" * widths[2], "-" * widths[3])
+    for i, row in enumerate([header, dashes, *rows]):
+        left = "  ".join(c.ljust(w) for c, w in zip(row[:3], widths[:3], strict=True))
+        cell = row[3]
+        if cell is not None:
+            lines.append(f"{left}  {cell.rjust(widths[3])}".rstrip())
+            continue
+        wrapped = textwrap.wrap(messages[i - 2], max(20, width - indent), max_lines=4) or [""]
+        lines.append(f"{left}  {wrapped[0]}")
+        lines += [" " * indent + more for more in wrapped[1:]]
+    return lines
+
+
+def print_table(results: list[dict[str, Any]], mode: str) -> None:
+    sizes = {"quick": "--quick: a smoke run", "small": "small sizes", "full": "--full"}
+    note = "" if mode == "full" else "; --full for the reported figures"
+    print(f"\nBenchmarks ({sizes[mode]}{note})")
+    print("\n".join(table_lines(results)))
 
 
 def run(args: argparse.Namespace) -> int:
-    names = available()
+    root = REPO_ROOT
+    if bench_dir(root) is None:
+        print(
+            f"packetflow-arena bench: no benchmarks/ folder at {root} (an installed wheel "
+            "has none): run it from a source checkout (pip install -e .)",
+            file=sys.stderr,
+        )
+        return 2
+    names = available(root)
     unknown = sorted(set(args.only) - set(names))
     if unknown:
         print(
@@ -127,10 +176,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    mode = "full" if args.full else "quick" if args.quick else "small"
     chosen = [n for n in names if not args.only or n in args.only]
     results = []
     for name in chosen:
         print(f"running bench_{name} ...", file=sys.stderr, flush=True)
-        results.append(run_one(name, args.full, args.verbose))
-    print_table(results, args.full)
-    return 0 if all(r["ok"] for r in results) else 1
+        results.append(run_one(name, mode, args.verbose, root))
+    print_table(results, mode)
+    return 0 if all(r["status"] != "failed" for r in results) else 1

@@ -14,6 +14,7 @@ from .fit_cli import configure_parser as _configure_fit
 from .fit_cli import run_cli as _fit
 from .gate_cli import configure_parser as _configure_gate
 from .gate_cli import run_cli as _gate
+from .logs import LEVELS, LOG_LEVEL_ENV, default_level, logging_to_stderr
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_rate_scale_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
@@ -151,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Capabilities and the Spatial Knowledge Arena: route intents to zones.",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=default_level(),
+        help=f"our log records from this level on, on stderr (default ${LOG_LEVEL_ENV} or info)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure, handler) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -163,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. A user's mistake (a PacketFlowError) prints one line, not a traceback."""
     args = build_parser().parse_args(argv)
-    return guarded(args.handler, args)
+    with logging_to_stderr(args.log_level):
+        return guarded(args.handler, args)
 
 
 if __name__ == "__main__":

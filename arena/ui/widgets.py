@@ -204,9 +204,10 @@ class PhysicsPanel:
     def physics(self) -> Physics:
         """The physics the sliders currently describe, each value clamped into its range."""
         described = Physics.describe()
-        return Physics(
-            **{name: clamp_to_range(w.value, described[name]) for name, w in self.sliders.items()}
-        )
+        values: dict[str, Any] = {
+            name: clamp_to_range(w.value, described[name]) for name, w in self.sliders.items()
+        }
+        return Physics(**values)
 
     # -- the callback ------------------------------------------------------------------------------
     def redraw(self) -> None:
@@ -219,7 +220,8 @@ class PhysicsPanel:
         self.running.value = "<i>running…</i>"
         started = time.perf_counter()
         try:
-            self._draw(self.simulate())
+            model = self.simulate()
+            self._draw(model)
         except Exception as exc:  # shown, not swallowed: see the docstring
             self.last_error = exc
             message = html.escape(f"{type(exc).__name__}: {exc}")
@@ -229,7 +231,7 @@ class PhysicsPanel:
             self.error.value = ""
             self.redraws += 1
             self.last_redraw_seconds = time.perf_counter() - started
-            self.status.value = self._status_html(self.model)
+            self.status.value = self._status_html(model)
         finally:
             self.running.value = ""
 

@@ -203,7 +203,9 @@ class SemanticPlanner:
         def provided(chosen: tuple[str, ...]) -> set[str]:
             return set(supplied).union(*(registry.get(n).output_names for n in chosen))
 
-        def need(cap: Capability, chosen: tuple[str, ...], path: frozenset[str]):
+        def need(
+            cap: Capability, chosen: tuple[str, ...], path: frozenset[str]
+        ) -> tuple[str, ...] | None:
             for f in sorted(cap.required_inputs):
                 if f in provided(chosen):
                     continue

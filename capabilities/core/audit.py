@@ -166,7 +166,9 @@ class _Writer:
 class AuditStore:
     """The audit log table in SQLite (see the module doc for the two modes and their bounds)."""
 
-    def __init__(self, path: str = ":memory:", *, mode: str = "batched", flush_interval=0.005):
+    def __init__(
+        self, path: str = ":memory:", *, mode: str = "batched", flush_interval: float = 0.005
+    ):
         if mode not in AUDIT_MODES:
             raise PacketFlowError(
                 f"audit log: mode must be one of {list(AUDIT_MODES)}, got {mode!r}"

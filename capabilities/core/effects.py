@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -136,7 +136,7 @@ def metric(name: str, kind: str = "counter", value: str | None = None) -> Metric
     return Metric(name, kind, value)
 
 
-_EFFECT_FACTORIES = {"audit_log": audit_log, "metric": metric}
+_EFFECT_FACTORIES: dict[str, Callable[..., Any]] = {"audit_log": audit_log, "metric": metric}
 
 
 def effect_from_data(item: Any, where: str = "effects") -> Effect:
@@ -148,6 +148,7 @@ def effect_from_data(item: Any, where: str = "effects") -> Effect:
     """
     if callable(getattr(item, "apply", None)):
         return item
+    options: Any
     if isinstance(item, str):
         kind, options = item, {}
     elif isinstance(item, Mapping) and len(item) == 1:

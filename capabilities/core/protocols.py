@@ -7,7 +7,7 @@ name the few things they use here, and :class:`capabilities.Engine` satisfies th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -48,7 +48,14 @@ class RegistryHandle(CapabilityLookup, Protocol):
 
     def register_data(self, data: Mapping[str, Any], *, where: str = ...) -> Capability: ...
 
-    def discover(self, text: str, k: int = ..., **filters: Any) -> list[Any]: ...
+    def discover(
+        self,
+        text: str,
+        k: int = ...,
+        *,
+        can_run_with: Iterable[str] | None = ...,
+        provides: Iterable[str] | None = ...,
+    ) -> list[Any]: ...
 
     def __iter__(self) -> Iterator[Capability]: ...
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,5 +71,5 @@ class Trace:
     def __len__(self) -> int:
         return len(self.spans)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Span]:
         return iter(self.spans)

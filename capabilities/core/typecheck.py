@@ -88,7 +88,9 @@ def compile_hint(hint: Any) -> Predicate:
         container = origin if isinstance(origin, type) else Sequence
         inner = compile_hint(args[0]) if args else _always
 
-        def check_seq(v: Any, container=container, inner=inner) -> bool:
+        def check_seq(
+            v: Any, container: Any = container, inner: Callable[[Any], bool] = inner
+        ) -> bool:
             return (
                 isinstance(v, container)
                 and not isinstance(v, str | bytes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from capabilities.errors import (
     CircuitOpen,
@@ -202,7 +202,7 @@ class BreakerGuard:
         self.token = self.breaker.allow()
         return self
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is None:
             self.breaker.record_success(self.token)
         elif isinstance(exc, Exception):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,7 +183,7 @@ def erlang_c_real(servers: float, offered_load: float) -> float:
     return b / (1 - rho * (1 - b))
 
 
-def blocking_mmck(servers: int, limit: int, offered_load: float) -> float:
+def blocking_mmck(servers: float, limit: float, offered_load: float) -> float:
     """The M/M/c/K loss probability (``K = servers + queue places``), in log space
     (``scipy.special.gammaln``, ``logsumexp``) so large zones do not overflow."""
     from scipy import special
@@ -242,7 +242,7 @@ def exceed_probability(zone: ZoneDemand, servers: float, kind: str, threshold: f
     return float(np.mean(wait_tail(zone, servers, threshold - fixed)))
 
 
-def predicted(zone: ZoneDemand, servers: int, o: Objective) -> float:
+def predicted(zone: ZoneDemand, servers: float, o: Objective) -> float:
     """The objective's zone-level value the theory predicts at ``servers`` slots: the share
     exceeding the threshold (quantiles), the mean wait, or the drop rate."""
     lam, m = zone.arrival_rate, zone.mean_service
@@ -271,11 +271,15 @@ def size_zone(zone: ZoneDemand, objectives: Sequence[Objective]) -> int:
         budget = o.target if o.kind in ("drop_rate", "wait_mean") else o.share
         floor = predicted(zone, UNLIMITED, o) if o.kind != "drop_rate" else 0.0
         goal = max(budget, floor + 0.1 * budget)
-        need = max(need, _smallest(lambda c, o=o, g=goal: predicted(zone, c, o) - g, zone))
+
+        def excess(c: float, o: Objective = o, g: float = goal) -> float:
+            return predicted(zone, c, o) - g
+
+        need = max(need, _smallest(excess, zone))
     return need
 
 
-def _smallest(excess, zone: ZoneDemand) -> int:
+def _smallest(excess: Callable[[float], float], zone: ZoneDemand) -> int:
     """Smallest integer ``c`` with ``excess(c) <= 0`` (``excess`` decreasing in ``c``): the
     continuous root by ``scipy.optimize.brentq`` where the formula is continuous in ``c``,
     then the integers around it."""

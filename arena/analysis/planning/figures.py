@@ -101,6 +101,7 @@ def _budget(
     if o.kind == "wait_mean":
         return per_zone(served, t), den, float(t[served].mean())
     num = per_zone(served & (t > o.target))
+    assert o.quantile is not None  # every other kind returned above: a wait_pNN objective
     if o.per_zone:
         value = max(
             float(np.percentile(t[served & (zone == i)], 100 * o.quantile))
@@ -132,7 +133,7 @@ class Interval:
 
 
 def interval(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     confidence: float,
     *,
     events: float | None = None,

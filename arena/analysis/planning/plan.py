@@ -277,7 +277,8 @@ def _plan_once(
         )
         planned = found.best.capacities if found.best else tuple(found.history[-1]["proposal"])
         lap("search")
-        factor, tried, uniform_caps = None, [], None
+        factor, uniform_caps = None, None
+        tried: list[Any] = []
         if uniform:
             # uniform scaling must give the zone that needs the most growth what the plan gives it
             guess = max(p / t for p, t in zip(planned, today, strict=True))

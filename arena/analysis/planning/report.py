@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only
     from matplotlib.figure import Figure
 
     from ...scenario import Scenario
+    from .slo import Objective
 
 
 def _ci(i: Interval, digits: int = 3) -> str:
@@ -31,7 +32,7 @@ def _ci(i: Interval, digits: int = 3) -> str:
     return f"{i.mean:.{digits}g} [{i.low:.{digits}g}, {i.high:.{digits}g}]"
 
 
-def _statistic(o) -> str:
+def _statistic(o: Objective) -> str:
     if o.quantile is not None:
         return f"share > {o.target:g}" + (" worst zone" if o.per_zone else "")
     return "mean" if o.kind == "wait_mean" else "rate"

@@ -58,7 +58,9 @@ def excess(
     return total
 
 
-def budget_arrays(ev: Evaluation, objectives: Sequence[Objective], zones: Sequence[str]):
+def budget_arrays(
+    ev: Evaluation, objectives: Sequence[Objective], zones: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean (over seeds) numerators and denominators, ``(O, Z + 1)`` each."""
     cols = [*zones, NO_ZONE]
     num = np.array([[ev.rows[f"n.{o.metric}.{z}"].mean() for z in cols] for o in objectives])

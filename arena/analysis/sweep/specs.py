@@ -183,7 +183,11 @@ def _replace_path(obj: Any, parts: list[str], value: Any) -> Any:
         items = list(obj)
         items[i] = _replace_path(items[i], rest, value) if rest else value
         return tuple(items)
-    if not dataclasses.is_dataclass(obj) or head not in {f.name for f in dataclasses.fields(obj)}:
+    if (
+        not dataclasses.is_dataclass(obj)
+        or isinstance(obj, type)  # a dataclass itself, not an instance
+        or head not in {f.name for f in dataclasses.fields(obj)}
+    ):
         raise AttributeError(f"{type(obj).__name__} has no field {head!r}")
     new = _replace_path(getattr(obj, head), rest, value) if rest else value
     return dataclasses.replace(obj, **{head: new})

@@ -184,14 +184,19 @@ def _seeds(seeds: Sequence[int]) -> tuple[int, ...]:
 def _check_settings(
     popsize: int, maxiter: int, budget: int | None, rate_scale: float, tol: float
 ) -> None:
-    for name, v, low in (("popsize", popsize, 1), ("maxiter", maxiter, 0), ("budget", budget, 1)):
+    checks: tuple[tuple[str, int | None, int], ...] = (
+        ("popsize", popsize, 1),
+        ("maxiter", maxiter, 0),
+        ("budget", budget, 1),
+    )
+    for name, v, low in checks:
         if v is None and name == "budget":
             continue
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
             raise ScenarioError(None, name, f"expected an integer >= {low}, got {v!r}")
-    for name, v in (("rate_scale", rate_scale), ("tol", tol)):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
-            raise ScenarioError(None, name, f"expected a finite number >= 0, got {v!r}")
+    for name, x in (("rate_scale", rate_scale), ("tol", tol)):
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
+            raise ScenarioError(None, name, f"expected a finite number >= 0, got {x!r}")
     if rate_scale <= 0:
         raise ScenarioError(None, "rate_scale", f"must be > 0, got {rate_scale!r}")
 

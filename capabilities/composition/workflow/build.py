@@ -28,16 +28,26 @@ from capabilities.composition.workflow.nodes import Branch, Node, Parallel, Step
 
 
 class WorkflowDefinition(Protocol):
-    """What the builder reads of a ``Workflow`` (``definition`` imports this module, not back)."""
+    """What the builder reads of a ``Workflow`` (``definition`` imports this module, not back);
+    read-only, as a frozen dataclass's fields are."""
 
-    name: str
-    steps: tuple[Any, ...]
-    requires: Any
-    provides: Any
-    intent: str
-    permissions: tuple[str, ...]
-    examples: tuple[str, ...]
-    metadata: Mapping[str, Any]
+    @property
+    def name(self) -> str: ...
+    @property
+    def steps(self) -> tuple[Any, ...]: ...
+    @property
+    def requires(self) -> Any: ...
+    @property
+    def provides(self) -> Any: ...
+    @property
+    def intent(self) -> str: ...
+    @property
+    def permissions(self) -> tuple[str, ...]: ...
+    @property
+    def examples(self) -> tuple[str, ...]: ...
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+    def step_names(self) -> list[str]: ...
 
 
 class Builder:
@@ -54,7 +64,9 @@ class Builder:
         self.used: set[str] = set()
         self.partial: dict[str, str] = {}  # field -> where it is produced on one path only
 
-    def error(self, field_name: str | None, problem: str, *, path: str, step: str | None = None):
+    def error(
+        self, field_name: str | None, problem: str, *, path: str, step: str | None = None
+    ) -> WorkflowError:
         return WorkflowError(self.wf.name, field_name, problem, step=step, path=path)
 
     # -- entry ----------------------------------------------------------------------------------
@@ -64,7 +76,8 @@ class Builder:
         requires = self.requires_fields()
         provides = self.provides_fields(available, produced)
         if self.declared is not None:
-            unused = [n for n in self.declared if n not in self.used and n not in provides]
+            provided = {f.name for f in provides}
+            unused = [n for n in self.declared if n not in self.used and n not in provided]
             if unused:
                 raise self.error(
                     unused[0],

@@ -188,9 +188,9 @@ class Runner:
         except Exception as exc:
             errors.append(exc)
         for future in futures:  # threads cannot be cancelled: wait for every branch
-            exc = future.exception()
-            if exc is not None:
-                errors.append(exc)
+            failure = future.exception()
+            if failure is not None:
+                errors.append(failure)
         span.end = engine.clock()
         span.status = "failed" if errors else "ok"
         if errors:

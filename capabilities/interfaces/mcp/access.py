@@ -89,10 +89,10 @@ class TokenTable:
     """``TokenVerifier`` for the SDK's bearer-auth middleware: a fixed token -> principal table."""
 
     def __init__(self, tokens: Mapping[str, Principal]):
-        self._tokens = dict(tokens)
+        self.tokens = dict(tokens)
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        principal = self._tokens.get(token)
+        principal = self.tokens.get(token)
         if principal is None:
             return None
         return AccessToken(token=token, client_id=principal.name, scopes=sorted(principal.grants))

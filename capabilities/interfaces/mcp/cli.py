@@ -107,10 +107,10 @@ def run(args: argparse.Namespace, scenario_loader: ScenarioLoader | None = None)
     server = build_server(registry, engine, access=access, extras=extras, http_url=url)
     try:
         if args.transport == "stdio":
-            server.run("stdio")
+            server.serve("stdio")
         else:
             print(f"packetflow-arena mcp: serving on {url}/mcp", file=sys.stderr, flush=True)
-            server.run("streamable-http", host=args.host, port=args.port)
+            server.serve("streamable-http", host=args.host, port=args.port)
     finally:
         engine.close()
     return 0

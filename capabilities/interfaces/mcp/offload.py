@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
@@ -32,15 +32,15 @@ class WorkerPool:
         if size < 1:
             raise ValueError(f"worker pool size must be >= 1, got {size}")
         self.size = size
-        self._limiters: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = (
+        self.limiters: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = (
             weakref.WeakKeyDictionary()
         )
 
     def limiter(self) -> anyio.CapacityLimiter:
         loop = asyncio.get_running_loop()
-        limiter = self._limiters.get(loop)
+        limiter = self.limiters.get(loop)
         if limiter is None:
-            limiter = self._limiters[loop] = anyio.CapacityLimiter(self.size)
+            limiter = self.limiters[loop] = anyio.CapacityLimiter(self.size)
         return limiter
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -56,17 +56,17 @@ class Progress:
 
     def __init__(
         self,
-        send: Callable[[float, float | None, str | None], Awaitable[None]],
+        send: Callable[[float, float | None, str | None], Coroutine[Any, Any, None]],
         interval: float = 0.1,
     ):
-        self._send = send
-        self._interval = interval
-        self._last = float("-inf")
+        self.send = send
+        self.interval = interval
+        self.last = float("-inf")
 
     def __call__(self, done: float, total: float | None = None, message: str | None = None) -> None:
         anyio.from_thread.check_cancelled()
         now = time.monotonic()
-        if now - self._last < self._interval and (total is None or done < total):
+        if now - self.last < self.interval and (total is None or done < total):
             return
-        self._last = now
-        anyio.from_thread.run(self._send, done, total, message)
+        self.last = now
+        anyio.from_thread.run(self.send, done, total, message)

@@ -56,11 +56,13 @@ def add_prompts(server: ServerHost, extras: Extras) -> None:
         server.add_prompt(
             Prompt(
                 name=spec.name,
+                title=None,
                 description=spec.description,
                 arguments=[
                     PromptArgument(name=k, description=v, required=True)
                     for k, v in spec.arguments.items()
                 ],
                 fn=spec.render,
+                context_kwarg=None,
             )
         )

@@ -40,7 +40,7 @@ class ProtocolGuard:
     """``ServerMiddleware``: initialisation gate wording, duplicate ids, safe internal errors."""
 
     def __init__(self) -> None:
-        self._in_flight: set[tuple[Any, ...]] = set()
+        self.in_flight: set[tuple[Any, ...]] = set()
 
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
@@ -48,16 +48,16 @@ class ProtocolGuard:
         if ctx.request_id is None:  # a notification: nothing to answer
             return await call_next(ctx)
         key = (*connection_key(ctx), ctx.request_id)
-        if key in self._in_flight:
+        if key in self.in_flight:
             raise MCPError(
                 code=INVALID_REQUEST,
                 message=f"request id {ctx.request_id!r} is already in flight on this connection",
             )
-        self._in_flight.add(key)
+        self.in_flight.add(key)
         try:
             return await call_next(ctx)
         except MCPError as exc:
-            if exc.error.code == INVALID_PARAMS and self._before_initialize(ctx):
+            if exc.error.code == INVALID_PARAMS and self.before_initialize(ctx):
                 raise MCPError(code=INVALID_REQUEST, message=NOT_INITIALIZED) from None
             raise
         except ValidationError:
@@ -66,10 +66,10 @@ class ProtocolGuard:
             info = describe(exc, ctx.request_id, f"{ctx.method} handler")
             raise MCPError(code=INTERNAL_ERROR, message=error_text(info), data=info) from None
         finally:
-            self._in_flight.discard(key)
+            self.in_flight.discard(key)
 
     @staticmethod
-    def _before_initialize(ctx: ServerRequestContext[Any, Any]) -> bool:
+    def before_initialize(ctx: ServerRequestContext[Any, Any]) -> bool:
         return (
             ctx.method != "initialize"
             and ctx.session.client_params is None

@@ -7,13 +7,16 @@ runs a scenario) does not hold up other requests.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.resources import FunctionResource
+from mcp_types import BlobResourceContents, ReadResourceResult, TextResourceContents
 
 from capabilities.interfaces.mcp.host import CAPABILITY_TEMPLATE, CATALOGUE_URI, Extras, ServerHost
 from capabilities.interfaces.mcp.schema import jsonable, tool_of
@@ -91,3 +94,21 @@ def _text_reader(fn: Callable[..., Any]) -> Callable[..., str]:
         return as_text(fn(**params))
 
     return read
+
+
+def read_result(uri: Any, results: Iterable[ReadResourceContents]) -> ReadResourceResult:
+    """What ``MCPServer.read_resource`` returned, as the wire answer (text, or base64 blobs)."""
+    contents: list[TextResourceContents | BlobResourceContents] = []
+    for item in results:
+        if isinstance(item.content, bytes):
+            blob = base64.b64encode(item.content).decode()
+            mime = item.mime_type or "application/octet-stream"
+            contents.append(
+                BlobResourceContents(uri=uri, blob=blob, mime_type=mime, _meta=item.meta)
+            )
+        else:
+            mime = item.mime_type or "text/plain"
+            contents.append(
+                TextResourceContents(uri=uri, text=item.content, mime_type=mime, _meta=item.meta)
+            )
+    return ReadResourceResult(contents=contents)

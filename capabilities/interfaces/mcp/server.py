@@ -22,23 +22,43 @@ import contextvars
 import importlib.metadata
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
+import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import Context as ToolContext
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ResourceNotFoundError,
+    UnexpectedResourceError,
+)
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
+    CallToolRequestParams,
     CallToolResult,
     EmptyResult,
+    GetPromptRequestParams,
     GetPromptResult,
+    InputRequiredResult,
+    ListPromptsResult,
+    ListResourcesResult,
+    ListResourceTemplatesResult,
     ListToolsResult,
+    PaginatedRequestParams,
+    ReadResourceRequestParams,
+    ReadResourceResult,
     SetLevelRequestParams,
     TextContent,
 )
 from mcp_types import Tool as MCPTool
+from pydantic import AnyHttpUrl
 
 from capabilities.core.model import Capability
 from capabilities.errors import ContractError, PacketFlowError
@@ -48,12 +68,12 @@ from capabilities.interfaces.mcp.access import (
     TokenTable,
     principal_from_data,
 )
-from capabilities.interfaces.mcp.errors import tool_error
+from capabilities.interfaces.mcp.errors import log, tool_error
 from capabilities.interfaces.mcp.host import Extras
 from capabilities.interfaces.mcp.offload import WorkerPool
 from capabilities.interfaces.mcp.prompts import add_prompts
 from capabilities.interfaces.mcp.protocol import ProtocolGuard
-from capabilities.interfaces.mcp.resources import add_resources
+from capabilities.interfaces.mcp.resources import add_resources, read_result
 from capabilities.interfaces.mcp.schema import NotJSON, coerce_arguments, jsonable, tool_of
 from capabilities.interfaces.mcp.tools import add_builtin_tools, run_capability
 from capabilities.runtime.engine import Engine
@@ -65,6 +85,7 @@ BUILTIN_TOOLS = ("discover", "send", "plan", "run_workflow")
 CALLER: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
     "packetflow_mcp_caller", default=None
 )
+RequestContext = Any  # the SDK's ServerRequestContext (its type parameters are provisional)
 
 
 def package_version() -> str:
@@ -81,12 +102,20 @@ def unknown_tool(name: str) -> MCPError:
 
 
 # -- the server --------------------------------------------------------------------------------
-class CapabilityServer(MCPServer):
-    """An :class:`MCPServer` whose tools are a registry's capabilities, filtered per principal.
+class CapabilityServer(Server[Any]):
+    """The SDK's low-level :class:`Server` whose tools are a registry's capabilities, filtered
+    per principal.
 
-    Built-in tools and resources use the SDK's own decorators; capability tools are served from
-    their contracts (schemas computed once) and executed by the engine — async ones on the event
-    loop, sync ones on ``workers`` threads at most.
+    Why the low-level server: the listing and the calls must depend on who asks, and the
+    high-level ``MCPServer`` has no public hook for that. So every request method is one of our
+    handlers, given to the low-level server's constructor (its public API). Built-in tools,
+    resources and prompts are still declared with the SDK's own tools (``Tool.from_function``,
+    the ``resource``/``prompt`` decorators) on an ``MCPServer`` kept as a *catalogue*: it is
+    never served, our handlers call its public ``list_*``/``call_tool``/``read_resource``/
+    ``get_prompt``. Capability tools are served from their contracts (schemas computed once)
+    and executed by the engine — async ones on the event loop, sync ones on ``workers``
+    threads at most. ``tests/capabilities/interfaces/test_mcp_sdk_seam.py`` checks every SDK
+    name this relies on.
     """
 
     def __init__(
@@ -106,13 +135,21 @@ class CapabilityServer(MCPServer):
         self.access = access if access is not None else AccessConfig()
         self.pool = WorkerPool(workers)
         self.client_log_level = "info"
-        auth = None
-        verifier = None
+        self.auth_settings: AuthSettings | None = None
+        self.token_verifier: TokenTable | None = None
         if self.access.tokens:
             # A resource server with fixed bearer tokens: no authorization server exists, so no
             # OAuth protected-resource metadata is advertised (it would name one that 404s).
-            auth = AuthSettings(issuer_url=http_url, resource_server_url=None)
-            verifier = TokenTable(self.access.tokens)
+            self.auth_settings = AuthSettings(
+                issuer_url=AnyHttpUrl(http_url), resource_server_url=None
+            )
+            self.token_verifier = TokenTable(self.access.tokens)
+        clash = [n for n in BUILTIN_TOOLS if n in registry]
+        if clash:
+            raise PacketFlowError(
+                f"capability {clash[0]!r} has the name of a built-in MCP tool; rename it "
+                f"(reserved: {', '.join(BUILTIN_TOOLS)})"
+            )
         super().__init__(
             name,
             version=package_version(),
@@ -120,27 +157,50 @@ class CapabilityServer(MCPServer):
                 "Capabilities of a PacketFlow registry. Call 'discover' with what you need in "
                 "plain words to find the right tool; every tool's schema is its contract."
             ),
-            token_verifier=verifier,
-            auth=auth,
-            log_level="WARNING",
+            get_tool_input_schema=self.tool_input_schema,
+            on_list_tools=self.handle_list_tools,
+            on_call_tool=self.handle_call_tool,
+            on_list_resources=self.handle_list_resources,
+            on_list_resource_templates=self.handle_list_resource_templates,
+            on_read_resource=self.handle_read_resource,
+            on_list_prompts=self.handle_list_prompts,
+            on_get_prompt=self.handle_get_prompt,
         )
         self.middleware.append(ProtocolGuard())
-        self._lowlevel_server.add_request_handler(
-            "logging/setLevel", SetLevelRequestParams, self._handle_set_level
-        )
-        clash = [n for n in BUILTIN_TOOLS if n in registry]
-        if clash:
-            raise PacketFlowError(
-                f"capability {clash[0]!r} has the name of a built-in MCP tool; rename it "
-                f"(reserved: {', '.join(BUILTIN_TOOLS)})"
-            )
-        self._tool_cache: tuple[tuple[str, ...], dict[str, MCPTool]] = ((), {})
+        self.add_request_handler("logging/setLevel", SetLevelRequestParams, self.handle_set_level)
+        self.capability_tool_cache: tuple[tuple[str, ...], dict[str, MCPTool]] = ((), {})
         extras = (extras or Extras()).with_resources(resources or {})
+        self.builtin_tools: dict[str, Tool] = {}
         add_builtin_tools(self)
+        for spec in extras.tools:
+            self.tool(annotations=spec.annotations, description=spec.description)(spec.fn)
+        self.catalog: MCPServer[Any] = MCPServer(
+            name, tools=list(self.builtin_tools.values()), log_level="WARNING"
+        )
         add_resources(self, extras)
         add_prompts(self, extras)
-        for tool in extras.tools:
-            self.tool(annotations=tool.annotations, description=tool.description)(tool.fn)
+
+    # -- how the parts declare tools, resources and prompts (``host.ServerHost``) ----------------
+    def tool(
+        self, *, description: str, annotations: Any = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare a built-in tool (the SDK derives its schema from the function's signature)."""
+
+        def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+            tool = Tool.from_function(fn, description=description, annotations=annotations)
+            self.builtin_tools[tool.name] = tool
+            return fn
+
+        return declare
+
+    def resource(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+        return self.catalog.resource(*args, **kwargs)
+
+    def add_resource(self, resource: Any) -> None:
+        self.catalog.add_resource(resource)
+
+    def add_prompt(self, prompt: Any) -> None:
+        self.catalog.add_prompt(prompt)
 
     # -- who is asking -----------------------------------------------------------------------
     def caller(self, ctx: Any = None) -> Principal:
@@ -166,13 +226,26 @@ class CapabilityServer(MCPServer):
     def capability_tools(self) -> dict[str, MCPTool]:
         """One MCP tool per capability, rebuilt only when the registry changes."""
         names = tuple(self.registry.names())
-        if names != self._tool_cache[0]:
-            self._tool_cache = (names, {c.name: tool_of(c) for c in self.registry})
-        return self._tool_cache[1]
+        if names != self.capability_tool_cache[0]:
+            self.capability_tool_cache = (names, {c.name: tool_of(c) for c in self.registry})
+        return self.capability_tool_cache[1]
 
-    async def _handle_list_tools(self, ctx: Any, params: Any) -> ListToolsResult:
+    def builtin_visible(self, name: str) -> bool:
+        return name in self.builtin_tools and (name != "send" or self.any_actor())
+
+    def tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """For the SDK's header validation, before any middleware: not scoped to the caller."""
+        tool = self.capability_tools().get(name)
+        if tool is not None:
+            return tool.input_schema
+        builtin = self.builtin_tools.get(name)
+        return builtin.parameters if builtin is not None else None
+
+    async def handle_list_tools(
+        self, ctx: RequestContext, params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
         principal = self.caller(ctx)
-        builtin = [t for t in await self.list_tools() if t.name != "send" or self.any_actor()]
+        builtin = [t for t in await self.catalog.list_tools() if self.builtin_visible(t.name)]
         mine = [
             tool
             for name, tool in self.capability_tools().items()
@@ -180,24 +253,22 @@ class CapabilityServer(MCPServer):
         ]
         return ListToolsResult(tools=builtin + mine)
 
-    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
-        tool = self.capability_tools().get(name)
-        return tool.input_schema if tool is not None else super()._tool_input_schema(name)
-
-    async def _handle_call_tool(self, ctx: Any, params: Any) -> Any:
+    async def handle_call_tool(
+        self, ctx: RequestContext, params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult:
         principal = self.caller(ctx)
         name = params.name
         cap = self.registry.lookup(name)
         if cap is not None:
             if not self.permitted(cap, principal):
                 raise unknown_tool(name)  # hidden: answer as if it did not exist
-            return await self._call_capability(cap, params.arguments or {}, principal, ctx)
-        if self._tool_manager.get_tool(name) is None or (name == "send" and not self.any_actor()):
+            return await self.call_capability(cap, params.arguments or {}, principal, ctx)
+        if not self.builtin_visible(name):
             raise unknown_tool(name)
         token = CALLER.set(principal)
-        context = ToolContext(request_context=ctx, mcp_server=self, input_params=params)
+        context = ToolContext(request_context=ctx, mcp_server=self.catalog, input_params=params)
         try:
-            return await self.call_tool(name, params.arguments or {}, context)
+            return await self.catalog.call_tool(name, params.arguments or {}, context)
         except MCPError:
             raise
         except Exception as exc:
@@ -205,7 +276,7 @@ class CapabilityServer(MCPServer):
         finally:
             CALLER.reset(token)
 
-    async def _call_capability(
+    async def call_capability(
         self, cap: Capability, arguments: Mapping[str, Any], principal: Principal, ctx: Any
     ) -> CallToolResult:
         inputs = coerce_arguments(cap, arguments)
@@ -228,28 +299,89 @@ class CapabilityServer(MCPServer):
         )
 
     # -- resources, prompts, logging ---------------------------------------------------------
-    async def _handle_read_resource(self, ctx: Any, params: Any) -> Any:
+    async def handle_list_resources(
+        self, ctx: RequestContext, params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        return ListResourcesResult(resources=await self.catalog.list_resources())
+
+    async def handle_list_resource_templates(
+        self, ctx: RequestContext, params: PaginatedRequestParams | None
+    ) -> ListResourceTemplatesResult:
+        return ListResourceTemplatesResult(
+            resource_templates=await self.catalog.list_resource_templates()
+        )
+
+    async def handle_read_resource(
+        self, ctx: RequestContext, params: ReadResourceRequestParams
+    ) -> ReadResourceResult | InputRequiredResult:
+        """Read as the caller (readers check who asks); errors as the SDK answers them."""
         token = CALLER.set(self.caller(ctx))
+        context = ToolContext(request_context=ctx, mcp_server=self.catalog, input_params=params)
         try:
-            return await super()._handle_read_resource(ctx, params)
+            results = await self.catalog.read_resource(params.uri, context)
+        except ResourceError as err:
+            if isinstance(err, UnexpectedResourceError):
+                log.warning("resource %r raised", str(params.uri), exc_info=err.__cause__)
+            code = INVALID_PARAMS if isinstance(err, ResourceNotFoundError) else INTERNAL_ERROR
+            raise MCPError(code=code, message=str(err), data={"uri": str(params.uri)}) from None
         finally:
             CALLER.reset(token)
+        if isinstance(results, InputRequiredResult):
+            return results
+        return read_result(params.uri, results)
 
-    async def _handle_get_prompt(self, ctx: Any, params: Any) -> GetPromptResult:
-        if self._prompt_manager.get_prompt(params.name) is None:
+    async def handle_list_prompts(
+        self, ctx: RequestContext, params: PaginatedRequestParams | None
+    ) -> ListPromptsResult:
+        return ListPromptsResult(prompts=await self.catalog.list_prompts())
+
+    async def handle_get_prompt(
+        self, ctx: RequestContext, params: GetPromptRequestParams
+    ) -> GetPromptResult | InputRequiredResult:
+        if params.name not in {p.name for p in await self.catalog.list_prompts()}:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
         token = CALLER.set(self.caller(ctx))
+        context = ToolContext(request_context=ctx, mcp_server=self.catalog, input_params=params)
         try:
-            return await super()._handle_get_prompt(ctx, params)
+            return await self.catalog.get_prompt(params.name, params.arguments, context)
         except ValueError as exc:  # a missing or bad argument: the SDK's text names it
             raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
         finally:
             CALLER.reset(token)
 
-    async def _handle_set_level(self, ctx: Any, params: SetLevelRequestParams) -> EmptyResult:
+    async def handle_set_level(
+        self, ctx: RequestContext, params: SetLevelRequestParams
+    ) -> EmptyResult:
         """``logging/setLevel``: the least severe level of log notifications sent to clients."""
         self.client_log_level = params.level
         return EmptyResult()
+
+    # -- transports --------------------------------------------------------------------------
+    def serve(
+        self,
+        transport: Literal["stdio", "streamable-http"] = "stdio",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+    ) -> None:
+        """Serve until the client goes (stdio) or the process is stopped (HTTP, with the bearer
+        tokens of ``access``; the SDK adds its Origin/Host checks on loopback)."""
+        if transport == "stdio":
+            anyio.run(self.serve_stdio)
+        else:
+            anyio.run(self.serve_http, host, port)
+
+    async def serve_stdio(self) -> None:
+        async with stdio_server() as (read_stream, write_stream):
+            await self.run(read_stream, write_stream, self.create_initialization_options())
+
+    async def serve_http(self, host: str, port: int) -> None:
+        import uvicorn
+
+        app = self.streamable_http_app(
+            host=host, auth=self.auth_settings, token_verifier=self.token_verifier
+        )
+        await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).serve()
 
 
 def build_server(

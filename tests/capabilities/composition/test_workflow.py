@@ -262,6 +262,16 @@ def test_unused_declared_input_is_an_error(registry):
     assert err.value.field == "typo" and err.value.path == "requires"
 
 
+def test_a_declared_input_passed_through_to_a_declared_output_is_used(registry):
+    """It is compared by name with the outputs (it used to be compared with Field objects,
+    never equal, so every pass-through input was refused as unused)."""
+    wf = Workflow("carry", [step("add")], requires=["x", "y", "note"], provides=["total", "note"])
+    registry.register(wf.build(registry))
+    result = Engine(registry).run("carry", {"x": 1, "y": 2, "note": "n"})
+    assert result.status == "ok", result.error
+    assert result.outputs["note"] == "n"
+
+
 # -- concurrency and traces ----------------------------------------------------------------------
 
 

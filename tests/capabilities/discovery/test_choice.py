@@ -39,12 +39,12 @@ def test_without_the_extra_auto_falls_back_with_one_line_saying_why(monkeypatch)
     assert "onnxruntime" in notes[0] and "packetflow-arena[fast]" in notes[0]
 
 
-def test_the_default_note_goes_to_stderr(monkeypatch, capsys):
+def test_the_default_note_is_a_warning_of_the_module_logger(monkeypatch, capsys, caplog):
     monkeypatch.setattr(choice, "missing_fast_requirements", lambda: ["onnx"])
     choose_embedder("auto")
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err.count("\n") == 1 and "plain sentence-transformers" in captured.err
+    assert capsys.readouterr().out == ""
+    [record] = [r for r in caplog.records if r.name == "capabilities.discovery.choice"]
+    assert record.levelname == "WARNING" and "plain sentence-transformers" in record.getMessage()
 
 
 def test_asking_for_fast_without_the_extra_is_a_clear_error(monkeypatch):

@@ -95,8 +95,8 @@ def figures(model: ArenaModel) -> dict[str, float]:
     return {
         "accuracy": 100 * float(s.routing_accuracy or 0.0),
         "drops": 100 * s.dropped / max(1, s.arrived),
-        "p95": float(s.wait_steps.p95 or 0.0),
-        "mean": float(s.wait_steps.mean or 0.0),
+        "p95": float(s.wait_ms.p95 or 0.0),
+        "mean": float(s.wait_ms.mean or 0.0),
     }
 
 
@@ -213,7 +213,7 @@ def homogeneous(period: int, router: str, seed: int, embedder=None, **kw) -> dic
     model = ArenaModel(parse_scenario(data), seed=seed, embedder=embedder)
     model.run(data["steps"])
     s = model.summary()
-    return {"mean": float(s.wait_steps.mean or 0.0), "p95": float(s.wait_steps.p95 or 0.0)}
+    return {"mean": float(s.wait_ms.mean or 0.0), "p95": float(s.wait_ms.p95 or 0.0)}
 
 
 def stale_table(periods: Sequence[int], seeds: Sequence[int], **pool: Any) -> dict[str, Any]:
@@ -259,7 +259,7 @@ def format_stale(table: dict[str, Any]) -> str:
     lines = []
     for metric in ("mean", "p95"):
         lines += [
-            f"\n{metric} wait (steps) ± standard error",
+            f"\n{metric} wait (ms) ± standard error",
             head,
             "|---" * (len(periods) + 1) + "|",
         ]

@@ -32,12 +32,15 @@ on 2 busy cores; they are cached, later runs take seconds).
 from __future__ import annotations
 
 import argparse
+import gc
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from scipy.stats import mannwhitneyu
 
 from arena.analysis.out_of_scope import OutOfScopeCalibrator
+from arena.model import ArenaModel
 from arena.scenario import load_scenario
 
 HEADLINE = (
@@ -47,8 +50,10 @@ HEADLINE = (
     "holdout_zone_accuracy",
     "holdout_zone_accuracy_low",
     "best_zone_holdout_recall",
+    "auroc_energy_mahalanobis",
     "auroc_fallback_class",
-    "auroc_best_zone",
+    "routing_time_ratio",
+    "job_time_ratio",
 )
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "clinc150.yaml"
@@ -57,8 +62,11 @@ VARIANTS = (  # score, pool includes the examples out of fold, margin (None: cro
     ("best_zone", False, None, "best zone score, CV margin"),
     ("fallback_class", False, 0.0, "learned out-of-scope class, at the goal (no CV)"),
     ("fallback_class", True, None, "learned class, CV margin, examples pooled"),
-    ("fallback_class", False, None, "learned out-of-scope class, CV margin (shipped)"),
+    ("fallback_class", False, None, "learned out-of-scope class, CV margin"),
+    ("energy_mahalanobis", False, None, "energy + relative Mahalanobis, CV margin (shipped)"),
 )
+SCORES = ("best_zone", "fallback_class", "energy_mahalanobis")
+OFF = ("attraction.out_of_scope_score=best_zone", "physics.out_of_scope_threshold=0.0")
 
 
 def auroc(cal: OutOfScopeCalibrator, score: str) -> float:
@@ -70,6 +78,35 @@ def auroc(cal: OutOfScopeCalibrator, score: str) -> float:
     return float(u / (held.is_oos.sum() * (~held.is_oos).sum()))
 
 
+def gate_overhead(kind: str, threshold: float, repeats: int = 3) -> dict[str, float]:
+    """The main job with the gate ``kind`` at ``threshold`` against the gate off (``best_zone``
+    at threshold 0: nothing is below it), interleaved, best of ``repeats`` each, timed in two
+    parts: the build (where each source text is scored once; the fitted mix comes from the
+    cache) and the run (routing every arrival; the gate is a lookup and a comparison)."""
+    on = (f"attraction.out_of_scope_score={kind}", f"physics.out_of_scope_threshold={threshold}")
+    best = {f"{part}_{name}": float("inf") for part in ("build", "run") for name in ("off", "on")}
+    arrived = 0
+    for _ in range(repeats):
+        for name, overrides in (("off", OFF), ("on", on)):
+            gc.collect()
+            start = time.perf_counter()
+            model = ArenaModel(load_scenario(SCENARIO, overrides=list(overrides)))
+            built = time.perf_counter()
+            model.run()
+            done = time.perf_counter()
+            best[f"build_{name}"] = min(best[f"build_{name}"], built - start)
+            best[f"run_{name}"] = min(best[f"run_{name}"], done - built)
+            arrived = model.arrived
+    off = best["build_off"] + best["run_off"]
+    on_total = best["build_on"] + best["run_on"]
+    return {
+        **{f"{k}_s": v for k, v in best.items()},
+        "routing_time_ratio": best["run_on"] / best["run_off"],
+        "job_time_ratio": on_total / off,
+        "gate_us_per_request": 1e6 * (on_total - off) / max(arrived, 1),
+    }
+
+
 def _pct(x: float, ci: tuple[float, float]) -> str:
     return f"{x:.1%} [{ci[0]:.1%}, {ci[1]:.1%}]"
 
@@ -79,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--goal", type=float, default=0.95, help="zone accuracy to keep")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--holdout", type=float, default=0.5, help="share of arrivals held back")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs, gate on and off")
     parser.add_argument("--full", action="store_true", help="the same run (it has one size)")
     args = parser.parse_args(argv)
     cal = OutOfScopeCalibrator(
@@ -122,18 +160,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             )
         )
     shipped = out[VARIANTS[-1][-1]]
+    kind = VARIANTS[-1][0]
     best = shipped.holdout
     met = best.recall >= 0.80 and best.zone_accuracy >= 0.95
     cv = shipped.cross_validated
     print(
-        f"Shipped gate: attraction.out_of_scope_score fallback_class, "
+        f"Shipped gate: attraction.out_of_scope_score {kind}, "
         f"physics.out_of_scope_threshold {shipped.threshold:.4f} (cross-validated margin "
         f"{shipped.margin:g}; out of fold on the pool: recall {cv.recall:.1%}, "
         f"zone accuracy {cv.zone_accuracy:.1%})"
     )
     print(
         "Threshold-free comparison, AUROC of out-of-scope vs in-scope on the held-back rows: "
-        + ", ".join(f"{k} {auroc(cal, k):.4f}" for k in ("best_zone", "fallback_class"))
+        + ", ".join(f"{k} {auroc(cal, k):.4f}" for k in SCORES)
     )
     print(
         f"Goal recall ≥ 80% at zone accuracy ≥ 95% on held-back requests: "
@@ -141,7 +180,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     ci = best.intervals()
     base = out[VARIANTS[0][-1]].holdout
+    cost = gate_overhead(kind, shipped.threshold, args.repeats)
+    print(
+        f"Gate cost, main job ({len(cal.arrivals.is_oos)} arrivals), best of {args.repeats}, gate "
+        f"off -> on: routing (the run) {cost['run_off_s']:.3f} -> {cost['run_on_s']:.3f} s "
+        f"(x{cost['routing_time_ratio']:.3f}); build (scores every text once) "
+        f"{cost['build_off_s']:.3f} -> {cost['build_on_s']:.3f} s; whole job "
+        f"x{cost['job_time_ratio']:.3f}, {cost['gate_us_per_request']:.0f} µs per request"
+    )
     return {
+        **cost,
         "holdout_recall": best.recall,
         "holdout_recall_low": ci["recall"][0],
         "holdout_recall_high": ci["recall"][1],
@@ -150,8 +198,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "holdout_zone_accuracy_low": ci["zone_accuracy"][0],
         "best_zone_holdout_recall": base.recall,
         "best_zone_holdout_zone_accuracy": base.zone_accuracy,
-        "auroc_fallback_class": auroc(cal, "fallback_class"),
-        "auroc_best_zone": auroc(cal, "best_zone"),
+        **{f"auroc_{k}": auroc(cal, k) for k in SCORES},
         "threshold": shipped.threshold,
     }
 

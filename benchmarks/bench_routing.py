@@ -37,7 +37,7 @@ def capacity_per_step(model: ArenaModel) -> float:
     total = 0.0
     for zi in model.routable_zones:
         caps = [model.capability_specs[model.capability_names[c]] for c in model.zone_caps[zi]]
-        mean_service = float(np.mean([c.service_time.mean for c in caps]))
+        mean_service = float(np.mean([c.service_time.mean() for c in caps]))
         total += model.zone_capacity[zi] / mean_service
     return total
 
@@ -89,7 +89,7 @@ def run_router(
         steps = SUSTAINED_STEPS
         overrides.append("arrivals.repeat=true")
     sc = load_scenario(
-        SCENARIO, overrides=[*overrides, f"arrivals.rate={rate:.6f}", f"steps={steps}"]
+        SCENARIO, overrides=[*overrides, f"arrivals.rate={rate:.6f}", f"duration={steps}"]
     )
     model = ArenaModel(sc, router=router, seed=seed)
     model.run()
@@ -108,8 +108,8 @@ def run_router(
         "capability_accuracy": s["capability_accuracy"],
         "dropped_share": s["dropped"] / max(1, s["arrived"]),
         "overflowed": s["overflowed"],
-        "wait_p50": s["wait_steps"]["p50"],
-        "wait_p95": s["wait_steps"]["p95"],
+        "wait_p50": s["wait_ms"]["p50"],
+        "wait_p95": s["wait_ms"]["p95"],
         "mean_utilisation": float(np.mean(util)),
         "lost": s["lost"],
     }

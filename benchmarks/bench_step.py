@@ -1,30 +1,29 @@
-"""Whole-step speed: ``ArenaModel.step`` with 100k and 1M intents in flight.
+"""Whole-step speed: ``ArenaModel.step`` routing a burst of 100k and 1M intents at once.
 
 bench_physics times the physics kernel alone; this times everything one step of the model does
 at that scale: arrivals (ledger rows, similarity lookup, top-k candidates, launch into the
-swarm), the physics step, capture at zones, overflow, queueing, drops, service starts and
-completions, the conservation check against the ledger and the DataCollector.
+swarm), the physics' flight until every intent reached a zone (since #20 the flight is the
+router's deliberation within the tick, so a step's work is every physics step of its burst),
+admission at exact times (capture, overflow, queueing, drops, service starts through the
+capability engine) and the conservation check.
 
 The scenario is built in code so the figure needs no data files and no real embedder: eight
-zones on a circle, intents arriving at the centre at a constant rate ``R`` per step and flying
-at most ``max_speed`` per step, so after the warm-up (the travel time, ~55 steps) about
-``R * travel`` intents are in flight while ``R`` reach zones every step, where small capacities
-and queues make capture, overflow, queueing and drops all happen. A deterministic hashing
-embedder stands in for MiniLM (texts are embedded once, at construction).
+zones on a circle, ``N`` intents arriving at the centre each 1 s tick and flying at most
+``max_speed`` per physics step (~47 physics steps to a zone), small capacities and queues so
+capture, overflow, queueing and drops all happen. The headline is intent-steps per second of
+the whole step (one intent moved once = one intent-step), beside where the time goes.
 
-Written against the public API only (``arena.parse_scenario``, ``arena.ArenaModel``), so the
-same file runs on a tree from before the arena's restructuring (issue #12) for a before/after
-ratio.
-
-Run: ``python -m benchmarks.bench_step`` (100k in flight, ~half a minute) or ``--full`` (also 1M).
+Run: ``python -m benchmarks.bench_step`` (100k a tick) or ``--full`` (also 1M).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import hashlib
 import os
+import pstats
 import statistics
 import time
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ import numpy as np
 
 import arena
 
-HEADLINE = ("step_100k_ms", "step_100k_best_ms", "step_1M_ms", "step_1M_best_ms")
+HEADLINE = ("step_100k_ms", "intent_steps_per_s_100k", "step_1M_ms", "intent_steps_per_s_1M")
 ZONES = 8
 SPACE = 200.0
 MAX_SPEED = 1.5
@@ -61,7 +60,8 @@ def scenario_data(rate: float) -> dict:
     return {
         "name": "bench_step",
         "seed": 7,
-        "steps": 100_000,
+        "duration": "1d",
+        "clock": {"tick": "1s"},
         "space": {"width": SPACE, "height": SPACE},
         "capabilities": [
             {"name": f"serve_{t}", "intent": f"{t} request", "service_time": 3} for t in topics
@@ -91,38 +91,52 @@ def scenario_data(rate: float) -> dict:
     }
 
 
-def build_model(in_flight: int) -> tuple[arena.ArenaModel, int]:
-    """A model whose steady state holds about ``in_flight`` intents; and its warm-up steps."""
-    # zones sit on a circle of radius 0.38 * width; an intent is captured at a zone's edge
-    travel = int((0.38 * SPACE - 6.0) / MAX_SPEED) + 1
-    sc = arena.parse_scenario(scenario_data(in_flight / travel))
-    return arena.ArenaModel(sc, embedder=HashEmbedder(), kernel="auto"), travel + 8
+def build_model(burst: int) -> arena.ArenaModel:
+    """A model whose every 1 s tick brings ``burst`` intents at the centre."""
+    sc = arena.parse_scenario(scenario_data(burst))
+    return arena.ArenaModel(sc, embedder=HashEmbedder(), kernel="auto")
 
 
-def time_steps(model: arena.ArenaModel, steps: int) -> tuple[float, float, int]:
-    """(median, best) seconds per step over ``steps`` steps; intents in flight at the end."""
+def measure(burst: int, steps: int) -> dict[str, float]:
+    model = build_model(burst)
+    model.step()  # warm: numba compiled, buffers grown
     gc.collect()
-    times = []
-    for _ in range(steps):
+    times, flown = [], []
+    profile = cProfile.Profile()
+    for i in range(steps):
+        before = model.flight_steps
+        if i == steps - 1:
+            profile.enable()
         t0 = time.perf_counter()
         model.step()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), int(model.counts()["in_flight"])
-
-
-def measure(in_flight: int, steps: int) -> dict[str, float]:
-    model, warm = build_model(in_flight)
-    for _ in range(warm):
-        model.step()
-    median, best, live = time_steps(model, steps)
-    label = f"{in_flight // 1000}k" if in_flight < 1_000_000 else f"{in_flight // 1_000_000}M"
+        if i == steps - 1:
+            profile.disable()
+        flown.append(model.flight_steps - before)
+    label = f"{burst // 1000}k" if burst < 1_000_000 else f"{burst // 1_000_000}M"
+    median = statistics.median(times)
+    split = _split(profile, times[-1])
     c = model.counts()
     return {
         f"step_{label}_ms": median * 1e3,
-        f"step_{label}_best_ms": best * 1e3,
-        f"in_flight_{label}": live,
+        f"step_{label}_best_ms": min(times) * 1e3,
+        f"intent_steps_per_s_{label}": statistics.median(flown) / median,
+        f"flight_share_{label}": split["flight"],
+        f"admission_share_{label}": split["admission"],
         f"dropped_{label}": c["dropped"],
         f"completed_{label}": c["completed"],
+    }
+
+
+def _split(profile: cProfile.Profile, total: float) -> dict[str, float]:
+    """Shares of one step's time in the flight (physics steps) and in admission (capture,
+    queues, engine calls), from the profile of that step."""
+    stats = pstats.Stats(profile).stats  # (file, line, name) -> (cc, nc, tt, ct, callers)
+    cum = {key[2]: value[3] for key, value in stats.items()}
+    whole = max(cum.get("step", total), 1e-12)
+    return {
+        "flight": cum.get("_move", 0.0) / whole - cum.get("admit", 0.0) / whole,
+        "admission": cum.get("admit", 0.0) / whole,
     }
 
 
@@ -137,16 +151,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         figures.update(measure(n, args.steps))
         gc.collect()
     print(
-        f"ArenaModel.step, {ZONES} zones, median of {args.steps} steps after the warm-up; "
+        f"ArenaModel.step, {ZONES} zones, median of {args.steps} steps; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    print(f"{'in flight':>12}  {'median step':>12}  {'best step':>10}  completed  dropped")
+    print(f"{'burst':>10}  {'median step':>12}  {'intent-steps/s':>15}  flight  admission")
     for n in sizes:
         label = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}M"
         print(
-            f"{figures[f'in_flight_{label}']:>12,}  {figures[f'step_{label}_ms']:>9.1f} ms  "
-            f"{figures[f'step_{label}_best_ms']:>7.1f} ms  {figures[f'completed_{label}']:>9,}  "
-            f"{figures[f'dropped_{label}']:>7,}"
+            f"{n:>10,}  {figures[f'step_{label}_ms']:>9.1f} ms  "
+            f"{figures[f'intent_steps_per_s_{label}'] / 1e6:>12.1f} M  "
+            f"{100 * figures[f'flight_share_{label}']:>5.0f}%  "
+            f"{100 * figures[f'admission_share_{label}']:>8.0f}%"
         )
     return figures
 

@@ -66,10 +66,10 @@ def measure(full: bool, workers: int = 2, rounds: int | None = None) -> dict[str
     grid = dict(GRID)
     steps = None
     if full:
-        grid = {"steps": [1500], "arrivals.repeat": [True], **grid}
+        grid = {"duration": [1500], "arrivals.repeat": [True], **grid}
     else:
         steps = 60
-    kw = {"steps": steps, "progress": False}
+    kw = {"duration": steps, "progress": False}
     load_before = os.getloadavg()[0]
     _warm_worker()  # this process: the serial baseline also starts warm
     timings: dict[str, list[float]] = {}

@@ -8,7 +8,7 @@ workers were (sum of the runs' own durations / (wall × workers); 1.0 = never id
 what the backend's batching costs whatever the machine's speed, and whether both backends gave
 the same table (they must: the search is seeded and every run is a pure function of its spec).
 
-Default: 2 parameters, 6 points per generation, 1 seed, 2 generations, runs capped at 60 steps
+Default: 2 parameters, 6 points per generation, 1 seed, 2 generations, runs capped at 60 s of model time
 (about a minute). ``--full``: the search of docs/tuning.md (6 parameters, 12 points, 2 seeds,
 7 generations, whole runs: 168 runs per backend, several minutes).
 Run: ``python -m benchmarks.bench_tune`` or ``--full``.
@@ -27,13 +27,13 @@ from typing import Any
 from arena.analysis.tuning import tune
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "clinc150.yaml"
-OBJECTIVE = "accuracy - 2*drop_rate - 0.01*wait_p95"
+OBJECTIVE = "accuracy - 2*drop_rate - 0.00001*wait_p95"
 SMALL = {
     "params": ["temperature=0.005:0.5:log", "repulsion=0:5"],
     "seeds": [1],
     "popsize": 3,
     "maxiter": 1,
-    "steps": 60,
+    "duration": 60.0,
 }
 FULL = {
     "params": [
@@ -47,7 +47,7 @@ FULL = {
     "seeds": [1, 2],
     "popsize": 2,
     "maxiter": 6,
-    "steps": None,
+    "duration": None,
 }
 HEADLINE = ("runs", "processes_s", "dask_s", "dask_vs_processes", "busy_processes", "busy_dask")
 

@@ -39,7 +39,8 @@ from .discovery.embeddings import (
     default_cache_dir,
     normalise_rows,
 )
-from .discovery.fast_embeddings import OnnxMiniLMEmbedder, build_onnx_model
+from .discovery.fast_embeddings import OnnxMiniLMEmbedder
+from .discovery.onnx_build import build_onnx_model
 from .errors import (
     CapabilityNotFound,
     CircuitOpen,

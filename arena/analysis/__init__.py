@@ -1,5 +1,7 @@
 """Running and analysing the model: ``runner`` (:func:`run_scenario`), ``output`` (result
-files), ``plots`` (matplotlib figures), ``queueing`` (the discrete-time queueing theory the
+files), ``plots`` (matplotlib figures), ``out_of_scope`` (the gate's calibration),
+``out_of_scope_shift`` (:func:`leave_one_zone_out`: the gate on kinds of request it never
+saw), ``queueing`` (the discrete-time queueing theory the
 arena is checked against), ``sweep`` (parameter sweeps on processes or Dask), ``tuning`` (:func:`tune`: the physics
 searched against a stated objective on a sweep backend).
 
@@ -18,6 +20,8 @@ _LAZY = {
     "tune": ".tuning",
     "TuneResult": ".tuning",
     "Objective": ".tuning",
+    "leave_one_zone_out": ".out_of_scope_shift",
+    "ShiftData": ".out_of_scope_shift",
 }
 
 __all__ = [
@@ -25,8 +29,10 @@ __all__ = [
     "DiscreteOverflow",
     "Objective",
     "OutputError",
+    "ShiftData",
     "TuneResult",
     "check_out_dir",
+    "leave_one_zone_out",
     "local_cluster",
     "mmc",
     "plots",

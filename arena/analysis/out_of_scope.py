@@ -58,13 +58,22 @@ class ScoredRows:
     routable: np.ndarray  # (n, routable zones) zone attraction
     is_oos: np.ndarray  # (n,) labelled out of scope
     routed_right: np.ndarray  # (n,) in scope and the best routable zone is its zone
+    mixed: np.ndarray | None = None  # (n,) the energy_mahalanobis score (arrivals only)
 
     def score(self, kind: str, fallback_columns: np.ndarray) -> np.ndarray:
+        if kind == "energy_mahalanobis":
+            if self.mixed is None:  # the examples fitted the mix: no honest score for them
+                raise ValueError("energy_mahalanobis is scored on the arrivals only")
+            return self.mixed
         return in_scope_score(self.proba, self.routable, fallback_columns, kind)
 
     def take(self, mask: np.ndarray) -> ScoredRows:
         return ScoredRows(
-            self.proba[mask], self.routable[mask], self.is_oos[mask], self.routed_right[mask]
+            self.proba[mask],
+            self.routable[mask],
+            self.is_oos[mask],
+            self.routed_right[mask],
+            None if self.mixed is None else self.mixed[mask],
         )
 
 
@@ -113,11 +122,12 @@ class OutOfScopeCalibrator:
             raise ScenarioError(scenario.file, "arrivals.source", "every arrival needs a label")
         self.held = stratified_holdout(labels, holdout_fraction, seed)
         embed = model.registry.embedder.encode
-        arrivals_proba = model.head.proba(embed(list(model.source_texts)))
+        arrivals_x = embed(list(model.source_texts))
         self.arrivals = self._scored(
-            arrivals_proba,
+            model.head.proba(arrivals_x),
             model.label_is_oos[labels],
             model.label_zone[labels].astype(np.int64),
+            (model.out_of_scope_mix or model.energy_mahalanobis_mix())(arrivals_x),
         )
         texts, caps = model.example_rows()
         self.example_texts, self.example_caps = texts, caps
@@ -132,12 +142,18 @@ class OutOfScopeCalibrator:
         is_oos = np.isin(caps, self.fallback_columns)
         self.examples = self._scored(proba, is_oos, zone_of_cap[caps])
 
-    def _scored(self, proba: np.ndarray, is_oos: np.ndarray, true_zone: np.ndarray) -> ScoredRows:
+    def _scored(
+        self,
+        proba: np.ndarray,
+        is_oos: np.ndarray,
+        true_zone: np.ndarray,
+        mixed: np.ndarray | None = None,
+    ) -> ScoredRows:
         m = self.model
         zones, _ = zone_attraction(proba, m.zone_caps, m.zone_quality)
         routable = zones[:, m.routable_zones]
         pick = m.routable_zones[routable.argmax(axis=1)]
-        return ScoredRows(proba, routable, is_oos, ~is_oos & (pick == true_zone))
+        return ScoredRows(proba, routable, is_oos, ~is_oos & (pick == true_zone), mixed)
 
     def _cached_fit(self, mask: np.ndarray) -> SoftmaxHead:
         m = self.model

@@ -23,8 +23,9 @@ if (
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+
+from ..model import IN_SERVICE, QUEUED
 
 if TYPE_CHECKING:
     from ..model import ArenaModel
@@ -42,8 +43,8 @@ def zone_load(
     )
     for ax, zone in zip(axes.flat, zones):
         g = frame[frame["zone"] == zone]
-        ax.plot(g["step"], g["occupancy"], color="tab:blue", label="in service")
-        ax.plot(g["step"], g["queue"], color="tab:orange", linestyle="--", label="queued")
+        ax.plot(g["time_s"], g["occupancy"], color="tab:blue", label="in service")
+        ax.plot(g["time_s"], g["queue"], color="tab:orange", linestyle="--", label="queued")
         if capacities and zone in capacities:
             ax.axhline(capacities[zone], color="grey", linestyle=":", label="capacity")
         ax.set_title(zone, fontsize=10)
@@ -52,7 +53,7 @@ def zone_load(
     for ax in axes.flat[len(zones) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
-        ax.set_xlabel("step")
+        ax.set_xlabel("time (s)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", ncols=3, fontsize=9)
     fig.suptitle(title or "Zone load over time", x=0.02, ha="left")
@@ -63,6 +64,23 @@ def zone_load(
         left=0.75 / w, right=1 - 0.15 / w, bottom=0.5 / h, top=1 - 0.6 / h, hspace=0.4, wspace=0.3
     )
     return fig
+
+
+def intents_in_zones(model: ArenaModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The intents queued or in service at the model's time, each placed inside its zone on a
+    golden-angle spiral (in service nearer the centre): rows, ``(n, 2)`` positions, zones."""
+    L = model.ledger
+    rows = np.flatnonzero((L.state == IN_SERVICE) | (L.state == QUEUED))
+    zone = L.zone[rows].astype(np.intp)
+    order = np.lexsort((L.state[rows], zone))
+    rows, zone = rows[order], zone[order]
+    rank = np.arange(len(rows)) - np.searchsorted(zone, zone, side="left")
+    count = np.bincount(zone, minlength=len(model.zones))[zone]
+    radius = np.array([z.radius for z in model.zones])[zone] * np.sqrt((rank + 0.5) / count)
+    angle = rank * 2.399963  # the golden angle: points spread evenly, no rings
+    centre = model.zone_xy[zone]
+    xy = centre + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return rows, xy, zone
 
 
 def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
@@ -105,26 +123,19 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
             va="center",
             fontsize=8,
         )
-    sw = model.swarm
-    if len(sw):
-        colours = [cmap(int(d) % cmap.N) for d in sw.cand[0]]
+    rows, xy, zone = intents_in_zones(model)
+    if len(rows):
+        colours = [cmap(int(z) % cmap.N) for z in zone]
         ax.scatter(
-            sw.x,
-            sw.y,
-            s=18,
+            xy[:, 0],
+            xy[:, 1],
+            s=14,
             c=colours,
             alpha=0.9,
             edgecolors="black",
             linewidths=0.3,
-            label="intent in flight (colour: preferred zone)",
+            label="intent queued or in service (colour: its zone)",
             gid="intents",
-        )
-        # each intent with a tail back along its last move, so the flow is visible in a still
-        tails = np.stack(
-            [np.column_stack([sw.x - sw.vx, sw.y - sw.vy]), np.column_stack([sw.x, sw.y])], axis=1
-        )
-        ax.add_collection(
-            LineCollection(tails, colors=colours, linewidths=1.2, alpha=0.5, gid="tails")
         )
     ax.plot(*model.entry, marker="*", color="black", markersize=12, label="entry")
     ax.set_xlim(0, model.scenario.width)
@@ -133,17 +144,20 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
     ax.set_xlabel("x (space units)")
     ax.set_ylabel("y (space units)")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or f"{model.scenario.name}: step {model.steps}, {len(sw)} intents in flight")
+    ax.set_title(
+        title or f"{model.scenario.name}: t = {model.now:g} s, {len(rows)} intents in zones"
+    )
     fig.tight_layout()
     return fig
 
 
 def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure:
-    """Zones × steps coloured by utilisation (in service / capacity): hot spells at a glance."""
-    grid = frame.pivot_table(index="zone", columns="step", values="utilisation", sort=False)
+    """Zones × time coloured by utilisation (in service / capacity): hot spells at a glance."""
+    grid = frame.pivot_table(index="zone", columns="time_s", values="utilisation", sort=False)
     zones = list(dict.fromkeys(frame["zone"]))
     grid = grid.reindex(zones)
-    steps = grid.columns.to_numpy()
+    times = grid.columns.to_numpy(dtype=float)
+    half = (float(np.diff(times).min()) if len(times) > 1 else 1.0) / 2  # a row's interval
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(zones) + 1.6))
     image = ax.imshow(
         grid.to_numpy(dtype=float),
@@ -152,10 +166,10 @@ def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure
         vmin=0.0,
         vmax=1.0,
         interpolation="nearest",
-        extent=(steps.min() - 0.5, steps.max() + 0.5, len(zones) - 0.5, -0.5),
+        extent=(times.min() - half, times.max() + half, len(zones) - 0.5, -0.5),
     )
     ax.set_yticks(range(len(zones)), zones, fontsize=8)
-    ax.set_xlabel("step")
+    ax.set_xlabel("time (s)")
     ax.set_ylabel("zone")
     fig.colorbar(image, ax=ax, label="utilisation (in service / capacity)", pad=0.01)
     ax.set_title(title or "Zone utilisation over time")
@@ -166,9 +180,14 @@ def utilisation_heatmap(frame: pd.DataFrame, title: str | None = None) -> Figure
 LABELS = {
     "routing_accuracy": "routing accuracy (share to the right zone)",
     "capability_accuracy": "capability accuracy",
-    "wait_p95": "p95 wait (steps)",
-    "wait_p50": "median wait (steps)",
-    "wait_mean": "mean wait (steps)",
+    "wait_p95": "p95 wait (ms)",
+    "wait_p50": "median wait (ms)",
+    "wait_mean": "mean wait (ms)",
+    "wait_p99": "p99 wait (ms)",
+    "latency_p50": "median latency (ms)",
+    "latency_p95": "p95 latency (ms)",
+    "latency_p99": "p99 latency (ms)",
+    "latency_mean": "mean latency (ms)",
     "dropped": "dropped intents",
     "utilisation_mean": "mean zone utilisation",
 }

@@ -8,12 +8,13 @@ from pathlib import Path
 from ..errors import ScenarioError
 from ..model import ArenaModel, RunSummary
 from ..scenario import Scenario, check_run_options, load_scenario, with_overrides
+from ..workload import parse_duration
 
 
 def run_scenario(
     scenario: str | Path | Scenario,
     *,
-    steps: int | None = None,
+    duration: float | str | None = None,
     router: str | None = None,
     seed: int | None = None,
     overrides: Sequence[str] = (),
@@ -24,7 +25,8 @@ def run_scenario(
 ) -> tuple[ArenaModel, RunSummary]:
     """Run a scenario; return the model and its summary (and write files to ``out`` if given).
 
-    ``steps`` caps the number of steps (default: the scenario's steps, then drain).
+    ``duration`` (seconds, or ``"10m"``) caps the model time run (default: the scenario's
+    duration, then drain).
     ``overlays`` (YAML files of a partial scenario) are merged over a scenario file first.
     """
     if out is not None:
@@ -39,26 +41,31 @@ def run_scenario(
         sc = with_overrides(scenario, overrides) if overrides else scenario
     else:
         sc = load_scenario(scenario, overrides=overrides, overlays=overlays)
-    check_run_options(sc.file, steps=steps)
+    if duration is not None:
+        check_run_options(sc.file, duration=duration)
+        duration = parse_duration(duration, file=sc.file, field="duration", allow_zero=False)
     model = ArenaModel(sc, router=router, seed=seed, rate_scale=rate_scale)
-    snapshot_at = max(1, (steps or sc.steps) // 2)
+    total = duration if duration is not None else sc.duration
+    snapshot_at = total / 2
     snapshot = None
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=steps or sc.steps, desc=f"{sc.name} [{model.router.name}]", unit="step")
+        bar = tqdm(
+            total=round(total, 3), desc=f"{sc.name} [{model.router.name}]", unit="s model time"
+        )
 
-    def on_step(t: int) -> None:
+    def on_step(t: float) -> None:
         nonlocal snapshot
-        if bar is not None and t <= bar.total:
-            bar.update(1)
-        if out is not None and t == snapshot_at:
+        if bar is not None:
+            bar.update(round(min(t, bar.total) - bar.n, 3))
+        if out is not None and snapshot is None and t >= snapshot_at:
             from .plots import arena_snapshot
 
             snapshot = arena_snapshot(model)
 
-    model.run(steps, progress=on_step)
+    model.run(duration, progress=on_step)
     if bar is not None:
         bar.close()
     summary = model.summary()

@@ -18,7 +18,9 @@ from .ledger import (
     Ledger,
 )
 from .model import ArenaModel
-from .summary import OutOfScope, RunSummary, WaitSteps, format_summary, summarise
+from .state import ArenaState
+from .summary import Millis, OutOfScope, RunSummary, format_summary, summarise
+from .view import ArenaView, zone_load_frame
 
 __all__ = [
     "ARENA_INPUTS",
@@ -30,13 +32,16 @@ __all__ = [
     "QUEUED",
     "STATE_NAMES",
     "ArenaModel",
+    "ArenaState",
+    "ArenaView",
     "CapabilityAgent",
     "Ledger",
+    "Millis",
     "OutOfScope",
     "RunSummary",
-    "WaitSteps",
     "ZoneAgent",
     "format_summary",
     "summarise",
     "zone_layout",
+    "zone_load_frame",
 ]

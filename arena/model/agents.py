@@ -1,9 +1,9 @@
 """The Mesa agents of the arena: zones, and the capabilities placed in them.
 
 Intents are not agents — there can be a million of them — they live in :mod:`arena.swarm`.
-Zone state that the vectorised step updates (occupancy, queue length, per-step counts) is kept
-in arrays on the model; the agent's attributes read from them, so Mesa's ``DataCollector``
-and visualisations see the same numbers the physics uses.
+Zone state (occupancy, queue length, per-step counts) is kept in the arrays of the model's
+:class:`~arena.model.state.ArenaState`; the agent's attributes read from them, so
+visualisations see the same numbers the physics uses.
 """
 
 from __future__ import annotations
@@ -55,15 +55,15 @@ class ZoneAgent(ContinuousSpaceAgent):
 
     @property
     def arrivals(self) -> int:
-        return int(self.model.step_arrivals[self.index])
+        return int(self.model.state.step_arrivals[self.index])
 
     @property
     def completions(self) -> int:
-        return int(self.model.step_completions[self.index])
+        return int(self.model.state.step_completions[self.index])
 
     @property
     def drops(self) -> int:
-        return int(self.model.step_drops[self.index])
+        return int(self.model.state.step_drops[self.index])
 
 
 class CapabilityAgent(ContinuousSpaceAgent):
@@ -82,4 +82,7 @@ class CapabilityAgent(ContinuousSpaceAgent):
         self.name = name
         self.zone = zone
         self.position = position
-        self.served = 0
+
+    @property
+    def served(self) -> int:
+        return int(self.model.capability_served[self.index])

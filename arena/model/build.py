@@ -7,7 +7,6 @@ A mixin of the model (construction only; nothing here runs during a step).
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,15 +15,20 @@ from capabilities import default_cache_dir, with_faults
 
 from ..errors import ScenarioError
 from ..physics import (
+    EnergyMahalanobis,
     HeadSettings,
     SoftmaxHead,
     in_scope_score,
+    mix_or_fit,
     train_or_load,
     zone_attraction,
 )
-from ..scenario import Scenario, ServiceTime, load_dataset
+from ..scenario import Scenario, load_dataset
 from .agents import CapabilityAgent, ZoneAgent
-from .clock import CallClock, sample_service, with_service_time
+from .clock import CallClock, with_service_time
+from .sampling import ServiceSampler
+from .source import ArrivalStream, assign_texts, poisson_schedule_times
+from .workload_bridge import bursty_times, load_trace
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
@@ -54,18 +58,15 @@ class ArenaBuild:
                 self.registry.register(faulty, replace=True)
 
     def inject_service_times(self) -> None:
-        """Each execution takes its sampled service time (plus the faults' extra steps) on the
+        """Each execution takes its sampled service time (plus the faults' extra time) on the
         call clock, so a policy's timeout sees it (see :mod:`arena.model.clock`)."""
-        self.call_clock = CallClock(lambda: self.steps)
+        self.call_clock = CallClock()
         for spec in self.scenario.capabilities:
             cap = self.registry.get(spec.name)
-            extra = spec.faults.extra_steps if spec.faults is not None else 0
-
-            def sample(st: ServiceTime = spec.service_time, extra: int = extra) -> int:
-                return sample_service(st, self.rng) + extra
-
+            extra = spec.faults.extra if spec.faults is not None else 0.0
+            sampler = ServiceSampler(spec.service_time, self.rng, self.call_clock, extra)
             timeout = getattr(cap.policy, "timeout", None)
-            timed = with_service_time(cap, sample, self.call_clock, timeout)
+            timed = with_service_time(cap, sampler, self.call_clock, timeout)
             self.registry.register(timed, replace=True)
 
     def bind_policies(self) -> None:
@@ -102,12 +103,6 @@ class ArenaBuild:
         self.zone_radius2 = np.array([z.radius**2 for z in self.zones], dtype=np.float32)
         self.zone_capacity = np.array([z.capacity for z in self.zones], dtype=np.int64)
         self.zone_queue_limit = np.array([z.queue_limit for z in self.zones], dtype=np.int64)
-        self.occupancy = np.zeros(Z, dtype=np.int64)
-        self.queue_length = np.zeros(Z, dtype=np.int64)
-        self.step_arrivals = np.zeros(Z, dtype=np.int64)
-        self.step_completions = np.zeros(Z, dtype=np.int64)
-        self.step_drops = np.zeros(Z, dtype=np.int64)
-        self.queues: list[deque[int]] = [deque() for _ in range(Z)]
         groups = list(dict.fromkeys(z.group_name for z in sc.zones))
         self.group_names = groups
         self.zone_group = np.array([groups.index(z.group_name) for z in sc.zones], dtype=np.intp)
@@ -115,6 +110,8 @@ class ArenaBuild:
         self.routable_zones = np.array(
             [i for i in range(Z) if i != self.fallback_index], dtype=np.intp
         )
+        self.routable_mask = np.zeros(Z, dtype=bool)
+        self.routable_mask[self.routable_zones] = True
         if len(self.routable_zones) == 0:
             raise ScenarioError(
                 sc.file, "zones", "every zone is a fallback; at least one must not be"
@@ -154,6 +151,7 @@ class ArenaBuild:
                 )
                 self.capability_agents.append(CapabilityAgent(self, int(ci), names[ci], zone, pos))
         self.capability_agent_of = {a.index: a for a in self.capability_agents}
+        self.capability_served = np.zeros(len(names), dtype=np.int64)
         for cap in self.registry:
             missing = sorted(cap.required_inputs - set(ARENA_INPUTS))
             if missing:
@@ -165,7 +163,7 @@ class ArenaBuild:
                 )
         self._spec_vectors = {}
         self.head = self.learned_head() if self.scenario.attraction.kind == "learned" else None
-        self.check_out_of_scope_score()
+        self.out_of_scope_mix = self.fit_out_of_scope_score()
         texts = [
             (i, z.specialisation) for i, z in enumerate(self.scenario.zones) if z.specialisation
         ]
@@ -217,18 +215,43 @@ class ArenaBuild:
             epochs=a.epochs, learning_rate=a.learning_rate, l2=a.l2, momentum=a.momentum
         )
 
-    def check_out_of_scope_score(self) -> None:
+    def fit_out_of_scope_score(self) -> EnergyMahalanobis | None:
         """``fallback_class`` reads the head's probability of the fallback zone's capabilities:
-        it needs a learned head and a fallback zone."""
-        if self.scenario.attraction.out_of_scope_score != "fallback_class":
-            return
-        if self.head is None or self.fallback_index < 0:
+        it needs a learned head and a fallback zone. ``energy_mahalanobis`` needs the head and
+        is fitted here, once, on its in-scope examples (:mod:`arena.physics.shift_scores`)."""
+        kind = self.scenario.attraction.out_of_scope_score
+        if kind == "fallback_class" and (self.head is None or self.fallback_index < 0):
             raise ScenarioError(
                 self.scenario.file,
                 "attraction.out_of_scope_score",
                 "'fallback_class' needs attraction.kind 'learned' and a fallback zone whose "
                 "capabilities have out-of-scope examples (else use 'best_zone')",
             )
+        if kind != "energy_mahalanobis":
+            return None
+        if self.head is None:
+            raise ScenarioError(
+                self.scenario.file,
+                "attraction.out_of_scope_score",
+                "'energy_mahalanobis' needs attraction.kind 'learned' (else use 'best_zone')",
+            )
+        return self.energy_mahalanobis_mix()
+
+    def energy_mahalanobis_mix(self) -> EnergyMahalanobis:
+        """The head's energy and a relative Mahalanobis distance, fitted on the examples of
+        every capability outside the fallback zone (embedded through the cache), or loaded
+        from the cache where it keeps fitted mixes beside the heads."""
+        assert self.head is not None
+        fallback = self.zone_caps[self.fallback_index] if self.fallback_index >= 0 else []
+        in_cols = np.setdiff1d(np.arange(len(self.capability_names)), fallback)
+
+        def rows() -> tuple[np.ndarray, np.ndarray]:
+            texts, caps = self.example_rows()
+            inside = ~np.isin(caps, fallback)
+            x = self.registry.embedder.encode([t for t, keep in zip(texts, inside) if keep])
+            return x, caps[inside]
+
+        return mix_or_fit(default_cache_dir(), self.head, in_cols, rows)
 
     def prepare_source(self) -> None:
         data = self.scenario.load_source()
@@ -266,6 +289,55 @@ class ArenaBuild:
         rows = self._weighted_rows(data.labels)
         order = rows[self.rng.permutation(len(rows))] if self.scenario.arrivals.shuffle else rows
         self.source_text_index = order.astype(np.int32)
+
+    def draw_arrivals(self) -> ArrivalStream:
+        """Every arrival of the run at once: its time (a replayed trace, a bursty process or
+        the Poisson/constant rate schedule, times ``rate_scale``), its source row and tokens."""
+        sc = self.scenario
+        arr = sc.arrivals
+        n_in = n_out = None
+        if arr.trace is not None:
+            trace = load_trace(arr.trace, self.rate_scale, self.rng, sc.file)
+            keep = trace.times < sc.duration
+            times = trace.times[keep]
+            if trace.has_tokens:
+                n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
+        elif arr.process in ("poisson", "constant"):
+            segments = [(a, b, r * self.rate_scale) for a, b, r in arr.segments(sc.duration)]
+            times = poisson_schedule_times(segments, self.rng, arr.process)
+        else:
+            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng)
+        self.check_tokens(n_in is not None)
+        kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat)
+        m = len(kept)
+        zeros = np.zeros(m, dtype=np.int32)
+        return ArrivalStream(
+            times=kept,
+            text=text.astype(np.int32),
+            input_tokens=n_in[:m].astype(np.int32) if n_in is not None else zeros,
+            output_tokens=n_out[:m].astype(np.int32) if n_out is not None else zeros,
+            ran_dry_at=dry,
+        )
+
+    def check_tokens(self, have_tokens: bool) -> None:
+        """A service time sized by tokens (``per_token``) needs arrivals that carry them."""
+        if have_tokens:
+            return
+        for i, c in enumerate(self.scenario.capabilities):
+            if c.service_time.needs_tokens:
+                raise ScenarioError(
+                    self.scenario.file,
+                    f"capabilities[{i}].service_time",
+                    f"capability {c.name!r}: per_token needs the requests' tokens; replay a "
+                    "trace that has them (arrivals.trace, format azure_llm or mooncake)",
+                )
+
+    def network_delays(self) -> np.ndarray:
+        """Seconds from the entry point to each zone: ``network.base`` plus ``per_unit`` per
+        space unit of straight-line distance (zero by default)."""
+        net = self.scenario.network
+        dist = np.hypot(*(self.zone_xy - self.entry).T).astype(np.float64)
+        return net.base + net.per_unit * dist
 
     def _weighted_rows(self, labels: tuple[str | None, ...]) -> np.ndarray:
         """The source rows a day's arrivals draw, each repeated by its ``arrivals.weights``
@@ -310,7 +382,12 @@ class ArenaBuild:
                 np.maximum(block[:, z], e @ v, out=block[:, z])
             sims[s : s + len(e)] = block
             in_scope[s : s + len(e)] = in_scope_score(
-                cs, block[:, self.routable_zones], fallback_cols, kind
+                cs,
+                block[:, self.routable_zones],
+                fallback_cols,
+                kind,
+                embeddings=e,
+                mix=self.out_of_scope_mix,
             )
         return sims, best, in_scope
 

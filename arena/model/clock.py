@@ -1,45 +1,47 @@
-"""The arena's simulated time for one capability call, which its resilience policies run on.
+"""The simulated clock of one capability call, which its resilience policies run on.
 
-A policy's clock in the arena reads ``step + time this call has taken so far`` (one step is one
-second of the policy's clock). The time a call takes is simulated: each *attempt* of a
-capability advances the clock by the service time sampled for it (its ``service_time``
-distribution plus ``faults.extra_steps``), retry backoff advances it by the backoff, and a
-fallback's own service time adds on. So ``policy.timeout: 3`` means "three steps": an attempt
-whose sampled service time exceeds it times out, and the retries and fallback of the policy
-apply, each taking simulated time of its own.
+A policy's clock in the arena reads ``start + time this call has taken so far`` in seconds (the
+run's clock: seconds from its start). The time a call takes is simulated: each *attempt* of a
+capability advances the clock by the service time sampled for it (its ``service_time`` model
+plus ``faults.extra``), retry backoff advances it by the backoff, and a fallback's own service
+time adds on. So ``policy.timeout: 3`` means three seconds: an attempt whose sampled service
+time exceeds it times out, and the retries and fallback of the policy apply, each taking
+simulated time of its own.
 
-The intent holds its zone slot for the whole call: every attempt, the backoff between them and
-the fallback — except that a timed-out attempt counts only up to its timeout (the caller stops
-waiting for it then), so :meth:`CallClock.busy_steps` is the call's service time in steps.
+The intent holds its server for the whole call: every attempt, the backoff between them and the
+fallback, except that a timed-out attempt counts only up to its timeout (the caller stops
+waiting for it then), so :meth:`CallClock.busy` is the call's service time in seconds.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
-
-from ..scenario import ServiceTime
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Capability
 
+MIN_SERVICE = 1e-9  # a call holds its server for a positive time, however small
+
 
 class CallClock:
-    """The clock of the call being made: ``now() = step() + elapsed``; reset per call."""
+    """The clock of the call being made: ``now() = start + elapsed``; reset per call."""
 
-    def __init__(self, step: Callable[[], int]):
-        self._step = step
+    def __init__(self) -> None:
+        self.start = 0.0
         self.elapsed = 0.0
         self.abandoned = 0.0
+        self.input_tokens = 0  # of the request being served (per-token service models)
+        self.output_tokens = 0
 
     def __call__(self) -> float:
-        return float(self._step()) + self.elapsed
+        return self.start + self.elapsed
 
-    def begin(self) -> None:
-        """A new call starts at the current step."""
+    def begin(self, start: float, input_tokens: int = 0, output_tokens: int = 0) -> None:
+        """A new call starts at ``start`` (seconds), serving a request of these tokens."""
+        self.start = float(start)
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
         self.elapsed = 0.0
         self.abandoned = 0.0
 
@@ -47,21 +49,21 @@ class CallClock:
         """Retry backoff: simulated time passes, nothing blocks."""
         self.elapsed += seconds
 
-    def serve(self, steps: float, timeout: float | None) -> None:
-        """One attempt took ``steps``; beyond ``timeout`` the caller was no longer waiting."""
-        self.elapsed += steps
-        if timeout is not None and steps > timeout:
-            self.abandoned += steps - timeout
+    def serve(self, seconds: float, timeout: float | None) -> None:
+        """One attempt took ``seconds``; beyond ``timeout`` the caller was no longer waiting."""
+        self.elapsed += seconds
+        if timeout is not None and seconds > timeout:
+            self.abandoned += seconds - timeout
 
-    def busy_steps(self) -> int:
-        """Whole steps the call held its slot (at least one)."""
-        return max(1, math.ceil(self.elapsed - self.abandoned - 1e-9))
+    def busy(self) -> float:
+        """Seconds the call held its server (always positive)."""
+        return max(MIN_SERVICE, self.elapsed - self.abandoned)
 
 
 def with_service_time(
-    cap: Capability, sample: Callable[[], int], clock: CallClock, timeout: float | None
+    cap: Capability, sample: Callable[[], float], clock: CallClock, timeout: float | None
 ) -> Capability:
-    """A copy of ``cap`` whose every execution takes ``sample()`` steps of ``clock``'s time
+    """A copy of ``cap`` whose every execution takes ``sample()`` seconds of ``clock``'s time
     (before its own work, so a policy's timeout sees it)."""
     inner = cap.execute
     if cap.is_async:
@@ -77,13 +79,3 @@ def with_service_time(
         return inner(**kwargs)
 
     return cap.replace(execute=timed)
-
-
-def sample_service(st: ServiceTime, rng: np.random.Generator) -> int:
-    if st.distribution == "constant":
-        return max(1, round(st.mean))
-    if st.distribution == "geometric":
-        return int(rng.geometric(1.0 / st.mean))
-    if st.distribution == "exponential":
-        return max(1, math.ceil(rng.exponential(st.mean)))
-    return max(1, round(rng.uniform(st.low, st.high)))

@@ -1,8 +1,12 @@
 """The ledger: one row per intent that ever arrived, as growable NumPy columns.
 
-The swarm holds only in-flight intents; the ledger remembers every intent's fate (state, zone,
-capability, times, drop reason, outcome) so the summary can score routing and waiting, and the
-conservation check can count states independently of the live structures.
+The swarm holds only intents the physics is still routing; the ledger remembers every intent's
+fate (state, zone, capability, exact times, drop reason, outcome) so the summary can score
+routing and latency, and the conservation check can count states independently of the live
+structures. Times are float seconds from the run's start (units exist only at the edges):
+``arrival`` (at the gateway), ``reach`` (at the zone, after network delay; also the time of a
+drop), ``start`` and ``end`` of service. ``input_tokens`` / ``output_tokens`` come from a trace
+(0 without one) and size per-token service times.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ OUTCOMES = ("pending", "ok", "degraded", "failed")
 _COLUMNS: dict[str, tuple[type, int]] = {
     "text": (np.int32, -1),
     "label": (np.int32, -1),
-    "arrival": (np.int32, -1),
+    "arrival": (np.float64, np.nan),
+    "reach": (np.float64, np.nan),
     "state": (np.int8, IN_FLIGHT),
     "zone": (np.int16, -1),
     "capability": (np.int32, -1),
-    "start": (np.int32, -1),
-    "end": (np.int32, -1),
+    "start": (np.float64, np.nan),
+    "end": (np.float64, np.nan),
+    "input_tokens": (np.int32, 0),
+    "output_tokens": (np.int32, 0),
     "reason": (np.int8, -1),
     "outcome": (np.int8, 0),
     "overflow": (np.bool_, False),
@@ -55,8 +62,10 @@ class Ledger:
     def __len__(self) -> int:
         return self.n
 
-    def append(self, text: np.ndarray, label: np.ndarray, arrival: int) -> np.ndarray:
-        """Add ``m`` arrivals; return their row ids."""
+    def append(
+        self, text: np.ndarray, label: np.ndarray, arrival: np.ndarray | float
+    ) -> np.ndarray:
+        """Add ``m`` arrivals (``arrival``: their times in seconds); return their row ids."""
         m = len(text)
         if self.n + m > self._cap:
             self._grow(max(self.n + m, 2 * self._cap))

@@ -1,16 +1,22 @@
-"""ArenaModel: the Spatial Knowledge Arena as a Mesa model.
+"""ArenaModel: the Spatial Knowledge Arena as a thin Mesa model over an explicit state.
 
-One step: finished services free their slots -> queues refill free slots -> new intents
-arrive (embedded once, routed) -> the physics moves every in-flight intent and zones capture the
-ones that reach them (overflow, queue or drop when full) -> intents in flight too long are
-dropped -> conservation is checked -> the DataCollector records zone load.
+Time is float seconds from the run's start. The model steps in ticks (``clock.tick``); one step
+covers ``[t, t + tick)``: the load board posts what routers may see, the arrivals of the tick
+are routed (a baseline router picks a zone at once; under the physics each intent flies through
+the arena until it reaches a zone, the flight being the router's deliberation, not time), each
+reaches its zone after the network delay and is admitted at its exact time (see
+:mod:`arena.model.service`), and the state advances to the tick's end. Ticks with nothing to do
+are skipped, so a quiet hour costs nothing.
 
-Captured intents are executed by the zone's best-matching capability through the core
-:class:`capabilities.Engine`, with real effects and real failures.
+Parts: :class:`~arena.model.state.ArenaState` (zones' servers and queues, ledger, counters),
+:class:`~arena.model.service.ZoneService` (admission at exact times, through the capability
+engine), :class:`~arena.model.view.ArenaView` (what analysis and UI read), and construction in
+:class:`~arena.model.build.ArenaBuild`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -33,14 +39,16 @@ from ..physics import (
 )
 from ..physics.fast import select_kernel
 from ..scenario import Scenario, build_registry, check_run_options
-from .agents import ZoneAgent
 from .build import ArenaBuild
-from .ledger import DROP_REASONS, STATE_NAMES, Ledger
+from .ledger import Ledger
 from .service import ZoneService
+from .source import warn_ran_dry
+from .state import ArenaState
 from .summary import RunSummary, summarise
+from .view import ArenaView, zone_load_frame
 
 
-class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
+class ArenaModel(ArenaBuild, mesa.Model):
     """Route a scenario's intents through zones; see the module docstring for one step.
 
     ``router``, ``seed`` and ``physics`` override the scenario's; ``rate_scale`` multiplies its
@@ -76,6 +84,7 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         )
         self.rate_scale = rate_scale
         self.check_conservation = check_conservation
+        self.tick = scenario.clock.tick
         self._step_kernel = select_kernel(kernel)
         self._bind_engine(embedder, engine)
         self.space = ContinuousSpace(
@@ -85,11 +94,32 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             n_agents=len(scenario.zones) + len(scenario.capabilities),
         )
         self.build_zones()
-        self.board = LoadBoard(scenario.load_info, self.occupancy, self.queue_length)
         self.build_capabilities()
         self.prepare_source()
-        self._init_flow()
-        self.datacollector = _datacollector()
+        self.arrivals = self.draw_arrivals()
+        self.zone_delay = self.network_delays()
+        self.state = ArenaState(
+            self.zone_capacity, self.zone_queue_limit, max(1024, len(self.arrivals))
+        )
+        self.board = LoadBoard(scenario.load_info, self.state.occupancy, self.state.queue_length)
+        self.service = ZoneService(
+            self.state,
+            engine=self.engine,
+            clock=self.call_clock,
+            physics=lambda: self.physics,
+            board=self.board,
+            text_best_cap=self.text_best_cap,
+            text_zone_sim=self.text_zone_sim,
+            capability_names=self.capability_names,
+            texts=self.source_texts,
+            fallback_index=self.fallback_index,
+            served=self.capability_served,
+        )
+        self.view = ArenaView(self)
+        self.swarm = Swarm(self.k)
+        self._work = Workspace()
+        self.tick_index = 0
+        self.flight_steps = 0  # intent-steps the physics has flown (one intent moved once = 1)
         self.running = True
 
     def _bind_engine(self, embedder: Embedder | None, engine: Engine | None) -> None:
@@ -101,62 +131,98 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         self.bind_policies()
         self.engine = engine if engine is not None else Engine(self.registry)
 
-    def _init_flow(self) -> None:
-        """The ledger, the swarm and the counters of intents flowing through the arena."""
-        self.ledger = Ledger(max(1024, len(self.source_text_index)))
-        self.swarm = Swarm(self.k)
-        self._work = Workspace()
-        self.calendar: dict[int, list[int]] = {}
-        self.arrived = 0
-        self.completed = 0
-        self.dropped = np.zeros(len(DROP_REASONS), dtype=np.int64)
-        self._cursor = 0
-        self._carry = 0.0
+    # -- the clock -----------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """The model's time in seconds: the start of the next tick to run."""
+        return self.tick_index * self.tick
+
+    # the state's figures, read by agents, plots and the panel
+    @property
+    def ledger(self) -> Ledger:
+        return self.state.ledger
+
+    @property
+    def occupancy(self) -> np.ndarray:
+        return self.state.occupancy
+
+    @property
+    def queue_length(self) -> np.ndarray:
+        return self.state.queue_length
+
+    @property
+    def arrived(self) -> int:
+        return self.state.arrived
+
+    @property
+    def completed(self) -> int:
+        return self.state.completed
+
+    @property
+    def dropped(self) -> np.ndarray:
+        return self.state.dropped
 
     def step(self) -> None:
-        t = self.steps
-        self.step_arrivals[:] = 0
-        self.step_completions[:] = 0
-        self.step_drops[:] = 0
-        self.complete_due(t)
-        self.dequeue()
-        self.board.post(t)
-        self._arrive(t)
-        if self.router.uses_physics:
-            self._move(t)
+        st = self.state
+        t0 = self.now
+        t1 = t0 + self.tick
+        st.reset_step_counts()
+        if st.now != t0:  # quiet ticks were skipped: catch the zones up
+            st.advance(t0)
+        self.board.post(t0)
+        self._arrive(t0, t1)
+        st.advance(t1)
+        dry = self.arrivals.ran_dry_at
+        if dry is not None and t0 <= dry < t1:
+            warn_ran_dry(self.scenario.file, dry, len(self.arrivals))
         if self.check_conservation:
-            self.assert_conservation()
-        self.datacollector.collect(self)
-        if t >= self.scenario.steps and self.idle:
+            # the counts every step; the ledger's full census (O(arrivals)) every 64 steps
+            self.assert_conservation(full=self.steps % 64 == 0 or not self.arrivals_left)
+        self.tick_index = self._next_tick(t1)
+        if t1 >= self.scenario.duration and not self.arrivals_left and self.idle:
             self.running = False
+            if self.check_conservation:
+                self.assert_conservation(full=True)
+
+    @property
+    def arrivals_left(self) -> bool:
+        return (
+            self.arrivals.next_time() is not None
+            and self.arrivals.next_time() < self.scenario.duration
+        )
+
+    def _next_tick(self, t1: float) -> int:
+        """The next tick with work: the next arrival's, or the next board posting's while
+        intents are in the system; when only service remains, the tick the last one ends."""
+        nxt = self.tick_index + 1
+        upcoming = [self.arrivals.next_time()]
+        if not self.idle:
+            upcoming.append(self.board.next_post(t1))
+            upcoming.append(self.state.last_end())
+        times = [u for u in upcoming if u is not None]
+        if not times:
+            return max(nxt, math.ceil(self.scenario.duration / self.tick))
+        return max(nxt, math.floor(min(times) / self.tick + 1e-9))
 
     @property
     def idle(self) -> bool:
-        return len(self.swarm) == 0 and not self.occupancy.any() and not self.queue_length.any()
+        """Nothing in the system at the model's time (nothing routing, queued or in service)."""
+        return len(self.swarm) == 0 and self.state.last_end() <= self.state.now
 
-    def _arrivals_now(self, t: int) -> int:
-        rate = self.scenario.arrivals.rate_at(t) * self.rate_scale
-        if self.scenario.arrivals.process == "poisson":
-            m = int(self.rng.poisson(rate)) if rate > 0 else 0
-        else:
-            self._carry += rate
-            m = int(self._carry)
-            self._carry -= m
-        if not self.scenario.arrivals.repeat:
-            m = min(m, len(self.source_text_index) - self._cursor)
-        return m
-
-    def _arrive(self, t: int) -> None:
-        if t > self.scenario.steps:
+    # -- arrivals and routing ------------------------------------------------------------------
+    def _arrive(self, t0: float, t1: float) -> None:
+        if t0 >= self.scenario.duration:
             return
-        m = self._arrivals_now(t)
+        s = self.arrivals.take_until(min(t1, self.scenario.duration))
+        m = s.stop - s.start
         if m <= 0:
             return
-        n = len(self.source_text_index)
-        text = self.source_text_index[np.arange(self._cursor, self._cursor + m) % n]
-        self._cursor += m
-        rows = self.ledger.append(text, self.source_labels[text], t)
-        self.arrived += m
+        a = self.arrivals
+        text = a.text[s]
+        st = self.state
+        rows = st.ledger.append(text, self.source_labels[text], a.times[s])
+        st.ledger.set(rows, input_tokens=a.input_tokens[s], output_tokens=a.output_tokens[s])
+        st.arrived += m
         sims = self.text_zone_sim[text].copy()
         if self.fallback_index >= 0:
             sims[:, self.fallback_index] = -np.inf
@@ -165,16 +231,28 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         # fallback zone is reached only through this gate
         oos = self.text_in_scope[text] < self.physics.out_of_scope_threshold
         if oos.any():
-            self._route_out_of_scope(rows[oos], t)
+            self._route_out_of_scope(rows[oos])
         keep = ~oos
         if not keep.any():
             return
         rows, sims = rows[keep], sims[keep]
         if self.router.uses_physics:
             top, tsim = top_candidates(sims, self.k)
-            self._launch(rows, top.T, tsim.T, t)
+            self._launch(rows, top.T, tsim.T)
+            self._fly()
         else:
-            self.admit(rows, self._choose(sims))
+            self._admit(rows, self._choose(sims))
+
+    def _admit(
+        self,
+        rows: np.ndarray,
+        zones: np.ndarray,
+        alt: np.ndarray | None = None,
+        alt_sim: np.ndarray | None = None,
+    ) -> None:
+        """Intents reach their zones after the network delay and are admitted there."""
+        reach = self.ledger.arrival[rows] + self.zone_delay[zones]
+        self.service.admit(rows, zones, reach, alt, alt_sim)
 
     def router_view(self) -> RouterView:
         """What a router may read this step (load as the board shows it)."""
@@ -187,7 +265,7 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             zone_group=self.zone_group,
             zone_xy=self.zone_xy,
             entry=self.entry,
-            step=int(self.steps),
+            step=int(self.tick_index),
         )
 
     def _choose(self, sims: np.ndarray) -> np.ndarray:
@@ -197,7 +275,8 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
         if (
             zones.shape != (m,)
             or not np.issubdtype(zones.dtype, np.integer)
-            or not np.isin(zones, self.routable_zones).all()
+            or (len(zones) and (zones.min() < 0 or zones.max() >= len(self.zones)))
+            or not self.routable_mask[zones].all()
         ):
             raise RouterError(
                 f"router {self.router.name!r}: choose() must return {m} routable zone indices "
@@ -206,28 +285,22 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             )
         return zones.astype(np.intp)
 
-    def _route_out_of_scope(self, rows: np.ndarray, t: int) -> None:
-        """Out-of-scope intents go to the fallback zone (flying there under physics), or are
-        dropped when the scenario has none."""
+    def _route_out_of_scope(self, rows: np.ndarray) -> None:
+        """Out-of-scope intents go to the fallback zone, or are dropped when there is none."""
         m = len(rows)
         self.ledger.set(rows, fallback=True)
         if self.fallback_index < 0:
-            self.drop(rows, np.full(m, -1), "out_of_scope")
-        elif not self.router.uses_physics:
-            self.admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
+            self.state.drop(rows, np.full(m, -1), "out_of_scope", self.ledger.arrival[rows])
         else:
-            fb = np.full((self.k, m), self.fallback_index, dtype=np.intp)
-            self._launch(rows, fb, np.ones(fb.shape, dtype=np.float32), t, bias=False)
+            self._admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
 
-    def _launch(
-        self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray, t: int, bias: bool = True
-    ) -> None:
+    def _launch(self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray) -> None:
         m = len(rows)
         x = np.full(m, self.entry[0], dtype=np.float32)
         y = np.full(m, self.entry[1], dtype=np.float32)
-        cbias = self._choice_bias(cand) if bias else None
+        cbias = self._choice_bias(cand)
         self.swarm.add(
-            x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, t, cbias
+            x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, 0, cbias
         )
 
     def _choice_bias(self, cand: np.ndarray) -> np.ndarray | None:
@@ -244,41 +317,44 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             bias += (p.capacity_bias * np.log(share[cand])).astype(np.float32)
         return bias
 
-    def zone_load(self) -> np.ndarray:
-        """(occupancy + queue) / capacity per zone, live (what the zones know of themselves)."""
-        return ((self.occupancy + self.queue_length) / self.zone_capacity).astype(np.float32)
+    def _fly(self) -> None:
+        """Move the swarm until every intent reached a zone or flew ``max_flight_steps``
+        physics steps (dropped as ``expired``): routing deliberation within the tick."""
+        for i in range(1, self.physics.max_flight_steps + 1):
+            if len(self.swarm) == 0:
+                return
+            self._move(i)
 
-    def _move(self, t: int) -> None:
+    def _move(self, i: int) -> None:
         sw = self.swarm
-        if len(sw) == 0:
-            return
+        self.flight_steps += len(sw)
         fav, d2 = self._step_kernel(
             sw.arrays(), self.board.load(self.zone_capacity), self.physics, self.rng, self._work
         )
         np.clip(sw.x, 0, self.scenario.width, out=sw.x)
         np.clip(sw.y, 0, self.scenario.height, out=sw.y)
         reached = d2 <= self.zone_radius2[fav]
-        expired = ~reached & ((t - sw.born) >= self.physics.max_flight_steps)
+        expired = ~reached & ((i - sw.born) >= self.physics.max_flight_steps)
         if reached.any():
-            self.admit(
+            self._admit(
                 sw.rid[reached],
-                fav[reached],
+                fav[reached].astype(np.intp),
                 sw.cand[:, reached].astype(np.intp),
                 sw.csim[:, reached],
             )
         if expired.any():
-            self.drop(sw.rid[expired], np.full(int(expired.sum()), -1), "expired")
+            rows = sw.rid[expired]
+            self.state.drop(rows, np.full(len(rows), -1), "expired", self.ledger.arrival[rows])
         sw.remove(reached | expired)
 
+    # -- accounting ----------------------------------------------------------------------------
+    def zone_load(self) -> np.ndarray:
+        """(occupancy + queue) / capacity per zone, live (what the zones know of themselves)."""
+        st = self.state
+        return ((st.occupancy + st.queue_length) / self.zone_capacity).astype(np.float32)
+
     def counts(self) -> dict[str, int]:
-        return {
-            "arrived": int(self.arrived),
-            "in_flight": len(self.swarm),
-            "queued": int(self.queue_length.sum()),
-            "in_service": int(self.occupancy.sum()),
-            "completed": int(self.completed),
-            "dropped": int(self.dropped.sum()),
-        }
+        return self.state.counts(routing=len(self.swarm))
 
     def lost(self) -> int:
         """Intents unaccounted for: arrived minus every place an intent can be."""
@@ -287,79 +363,55 @@ class ArenaModel(ArenaBuild, ZoneService, mesa.Model):
             c["in_flight"] + c["queued"] + c["in_service"] + c["completed"] + c["dropped"]
         )
 
-    def assert_conservation(self) -> None:
-        """Raise ConservationError unless the live structures and the ledger agree exactly."""
+    def assert_conservation(self, full: bool = True) -> None:
+        """Raise ConservationError unless the live counts account for every arrival and (with
+        ``full``) the ledger's census of states agrees with them exactly."""
         c = self.counts()
-        ledger = dict(zip(STATE_NAMES, self.ledger.state_counts().tolist(), strict=True))
-        if (
-            self.lost() != 0
-            or len(self.ledger) != c["arrived"]
-            or any(ledger[s] != c[s] for s in STATE_NAMES)
-        ):
+        if self.lost() != 0 or len(self.ledger) != c["arrived"]:
             raise ConservationError(
-                f"step {self.steps}: conservation broken: live {c}, ledger {ledger}"
+                f"t={self.state.now:.6f} s: conservation broken: live {c}, ledger rows "
+                f"{len(self.ledger)}"
+            )
+        if not full:
+            return
+        ledger = self.state.ledger_counts()
+        if any(ledger[s] != c[s] for s in ledger):
+            raise ConservationError(
+                f"t={self.state.now:.6f} s: conservation broken: live {c}, ledger {ledger}"
             )
 
-    def run(self, steps: int | None = None, progress: Callable[[int], Any] | None = None) -> None:
-        """Run ``steps`` steps (default: the scenario's steps, then until everything drains,
-        at most :meth:`drain_limit` steps in all)."""
-        if steps is not None:
-            check_run_options(self.scenario.file, steps=steps)
-            for _ in range(steps):
+    def run(
+        self,
+        duration: float | None = None,
+        progress: Callable[[float], Any] | None = None,
+    ) -> None:
+        """Run for ``duration`` more seconds of model time (default: the scenario's duration,
+        then until everything drains, at most :meth:`drain_limit` seconds in all)."""
+        if duration is not None:
+            check_run_options(self.scenario.file, duration=duration)
+            end = self.now + duration
+            while self.now < end - 1e-12:
                 self.step()
                 if progress:
-                    progress(self.steps)
+                    progress(self.now)
+            if self.state.now < end:  # quiet ticks at the end were skipped: the clock reads end
+                self.state.advance(end)
             return
         limit = self.drain_limit()
-        while self.running and self.steps < limit:
+        while self.running and self.now < limit:
             self.step()
             if progress:
-                progress(self.steps)
+                progress(min(self.now, self.scenario.duration))
 
-    def drain_limit(self) -> int:
-        """The most steps an undirected :meth:`run` takes: the scenario's, then room to drain."""
-        return self.scenario.steps + self.physics.max_flight_steps + 10_000
+    def drain_limit(self) -> float:
+        """The most model time an undirected :meth:`run` takes: the duration, then a day to
+        drain (a run that has not drained by then says so in its summary)."""
+        return self.scenario.duration + 86_400.0
 
     def summary(self) -> RunSummary:
-        return summarise(self)
+        return summarise(self.view)
 
-    def zone_load_frame(self):
-        """Per step and zone: occupancy, queue, utilisation, arrivals, completions, drops."""
-        df = self.datacollector.get_agenttype_vars_dataframe(ZoneAgent).reset_index()
-        df = df.rename(columns={"Step": "step"}).drop(columns=["AgentID"])
-        cols = [
-            "step",
-            "zone",
-            "occupancy",
-            "queue",
-            "utilisation",
-            "arrivals",
-            "completions",
-            "drops",
-        ]
-        return df[cols]
-
-
-def _datacollector() -> mesa.DataCollector:
-    """Per step: the model's counts; per zone: load, arrivals, completions and drops."""
-    return mesa.DataCollector(
-        model_reporters={
-            "arrived": "arrived",
-            "completed": "completed",
-            "in_flight": lambda m: len(m.swarm),
-            "queued": lambda m: int(m.queue_length.sum()),
-            "in_service": lambda m: int(m.occupancy.sum()),
-            "dropped": lambda m: int(m.dropped.sum()),
-        },
-        agenttype_reporters={
-            ZoneAgent: {
-                "zone": "name",
-                "occupancy": "occupancy",
-                "queue": "queue_length",
-                "utilisation": "utilisation",
-                "arrivals": "arrivals",
-                "completions": "completions",
-                "drops": "drops",
-            }
-        },
-    )
+    def zone_load_frame(self, interval: float | None = None):
+        """Per report interval and zone: occupancy, queue, utilisation, arrivals, completions,
+        drops (see :func:`arena.model.view.zone_load_frame`)."""
+        return zone_load_frame(self.view, interval)

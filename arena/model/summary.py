@@ -1,7 +1,10 @@
-"""The run summary: what happened to every intent, how well it was routed, how long it waited.
+"""The run summary: what happened to every intent, how well it was routed, how long it took.
 
-Computed from the ledger and the DataCollector only, so the same scenario and seed give the
-same summary, bit for bit (no wall-clock figures in it).
+Computed from the run's view (its ledger's exact times) only, so the same scenario and seed give
+the same summary, bit for bit (no wall-clock figures in it). Times are reported in milliseconds
+(``latency_ms``: arrival to end of service; ``wait_ms``: reaching the zone to start of service;
+``network_ms``: gateway to zone; ``service_ms``), each as ``{mean, p50, p95, p99}``, overall and
+per zone.
 """
 
 from __future__ import annotations
@@ -15,21 +18,29 @@ import numpy as np
 
 from capabilities import resilience_counts
 
-from .agents import ZoneAgent
 from .ledger import COMPLETED, DROP_REASONS, IN_SERVICE, OUTCOMES
+from .view import zone_load_frame
 
-if TYPE_CHECKING:  # annotations only: the model imports this module
-    from .model import ArenaModel
+if TYPE_CHECKING:  # annotations only
+    from .view import ArenaView
 
 
 @dataclass(frozen=True)
-class WaitSteps:
-    """Steps from arrival to the start of service, over served intents (None: none served)."""
+class Millis:
+    """A distribution of times in milliseconds over served intents (None: none served)."""
 
     mean: float | None
     p50: float | None
     p95: float | None
-    max: int | None
+    p99: float | None
+
+    @classmethod
+    def of(cls, seconds: np.ndarray) -> Millis:
+        if not seconds.size:
+            return cls(None, None, None, None)
+        ms = seconds * 1000.0
+        p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+        return cls(mean=_r(ms.mean()), p50=_r(p50), p95=_r(p95), p99=_r(p99))
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,8 @@ class RunSummary:
     scenario: str
     router: str
     seed: int
-    steps: int
+    steps: int  # ticks the model ran (quiet ones are skipped)
+    duration_s: float  # model time simulated, drain included
     arrived: int
     in_flight: int
     queued: int
@@ -65,12 +77,18 @@ class RunSummary:
     capability_accuracy: float | None
     scored_intents: int
     served_well: float | None
-    wait_steps: WaitSteps
+    latency_ms: Millis
+    wait_ms: Millis
+    network_ms: Millis
+    service_ms: Millis
+    zones: Mapping[str, Mapping[str, Any]]  # per zone: latency_ms, wait_ms, utilisation
     zone_utilisation: Mapping[str, Mapping[str, float | None]]
     resilience: Mapping[str, Mapping[str, int]]
     physics: Mapping[str, Any]
     rate_scale: float
-    embedder: str  # the embedding model's name, e.g. all-MiniLM-L6-v2@onnx-int8 (the fast one)
+    embedder: str  # the embedding model's name, e.g. all-MiniLM-L6-v2@onnx-fp32:e7da3216b6e4
+    embedder_sha256: str | None  # the embedder artefact's hash: the same vectors everywhere
+    arrivals_ran_dry_s: float | None = None  # the source's rows ran out then (no repeat)
     out_of_scope: OutOfScope | None = None  # only when the source has out-of-scope labels
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,32 +107,35 @@ def _r(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
 
 
-def summarise(model: ArenaModel) -> RunSummary:
-    L = model.ledger
-    counts = model.counts()
+def summarise(view: ArenaView) -> RunSummary:
+    L = view.ledger
+    counts = view.counts()
     served = (L.state == IN_SERVICE) | (L.state == COMPLETED)
+    done = L.state == COMPLETED
     label = L.label
     labelled = label >= 0
     lab = np.maximum(label, 0)
-    if len(model.label_names):
-        is_oos = labelled & model.label_is_oos[lab]
-        true_group = model.label_group[lab]
-        true_cap = model.label_capability[lab]
+    if len(view.label_names):
+        is_oos = labelled & view.label_is_oos[lab]
+        true_group = view.label_group[lab]
+        true_cap = view.label_capability[lab]
     else:  # an unlabelled source: nothing to score
         is_oos = np.zeros(len(L), dtype=bool)
         true_group = true_cap = np.full(len(L), -1)
     in_scope = labelled & ~is_oos
     scored = served & in_scope
     # routing is right when the zone belongs to the group (any replica) of the label's home zone
-    zone_group = model.zone_group[np.maximum(L.zone, 0)]
+    zone_group = view.zone_group[np.maximum(L.zone, 0)]
+    util = _utilisation(view)
     return RunSummary(
-        scenario=model.scenario.name,
-        router=model.router.name,
-        seed=int(model.seed_value),
-        steps=int(model.steps),
+        scenario=view.scenario.name,
+        router=view.router_name,
+        seed=view.seed,
+        steps=view.steps,
+        duration_s=_r(view.now),
         **counts,
-        dropped_by_reason={r: int(model.dropped[i]) for i, r in enumerate(DROP_REASONS)},
-        lost=int(model.lost()),
+        dropped_by_reason={r: int(view.dropped[i]) for i, r in enumerate(DROP_REASONS)},
+        lost=int(view.lost()),
         drained=counts["in_flight"] + counts["queued"] + counts["in_service"] == 0,
         overflowed=int(L.overflow.sum()),
         outcomes={
@@ -127,21 +148,43 @@ def summarise(model: ArenaModel) -> RunSummary:
         if scored.any()
         else None,
         scored_intents=int(scored.sum()),
-        served_well=_served_well(model, served, in_scope, true_cap),
-        wait_steps=_waits((L.start - L.arrival)[served]),
-        zone_utilisation=_utilisation(model),
-        resilience=_resilience(model),
-        physics={k: getattr(model.physics, k) for k in model.physics.describe()},
-        rate_scale=model.rate_scale,
-        embedder=model.registry.embedder.name,
+        served_well=_served_well(view, served, in_scope, true_cap),
+        latency_ms=Millis.of((L.end - L.arrival)[done]),
+        wait_ms=Millis.of((L.start - L.reach)[served]),
+        network_ms=Millis.of((L.reach - L.arrival)[served]),
+        service_ms=Millis.of((L.end - L.start)[done]),
+        zones=_per_zone(view, served, done, util),
+        zone_utilisation=util,
+        resilience=_resilience(view),
+        physics={k: getattr(view.physics, k) for k in view.physics.describe()},
+        rate_scale=view.rate_scale,
+        embedder=view.embedder_name,
+        embedder_sha256=view.embedder_sha256,
+        arrivals_ran_dry_s=_r(view.ran_dry_at) if view.ran_dry_at is not None else None,
         out_of_scope=_out_of_scope(L.fallback, is_oos, labelled)
-        if model.label_is_oos.any() and labelled.any()
+        if view.label_is_oos.any() and labelled.any()
         else None,
     )
 
 
+def _per_zone(
+    view: ArenaView, served: np.ndarray, done: np.ndarray, util: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Latency and wait per zone (ms), with the zone's utilisation."""
+    L = view.ledger
+    out: dict[str, dict[str, Any]] = {}
+    for z, name in enumerate(view.zone_names):
+        here = L.zone == z
+        out[name] = {
+            "latency_ms": dataclasses.asdict(Millis.of((L.end - L.arrival)[done & here])),
+            "wait_ms": dataclasses.asdict(Millis.of((L.start - L.reach)[served & here])),
+            "utilisation": util.get(name, {}).get("mean"),
+        }
+    return out
+
+
 def _served_well(
-    model: ArenaModel, served: np.ndarray, in_scope: np.ndarray, true_cap: np.ndarray
+    model: ArenaView, served: np.ndarray, in_scope: np.ndarray, true_cap: np.ndarray
 ) -> float | None:
     """Share of the in-scope labelled intents that arrived and were served by their own
     capability at a zone hosting it at full quality (quality 1): a drop, a wrong capability
@@ -156,17 +199,6 @@ def _served_well(
     return _r(well.sum() / in_scope.sum())
 
 
-def _waits(waits: np.ndarray) -> WaitSteps:
-    if not waits.size:
-        return WaitSteps(None, None, None, None)
-    return WaitSteps(
-        mean=_r(waits.mean()),
-        p50=_r(np.percentile(waits, 50)),
-        p95=_r(np.percentile(waits, 95)),
-        max=int(waits.max()),
-    )
-
-
 def _out_of_scope(predicted: np.ndarray, is_oos: np.ndarray, labelled: np.ndarray) -> OutOfScope:
     tp = int((predicted & is_oos).sum())
     p = int(predicted[labelled].sum())
@@ -179,11 +211,11 @@ def _out_of_scope(predicted: np.ndarray, is_oos: np.ndarray, labelled: np.ndarra
     )
 
 
-def _resilience(model: ArenaModel) -> dict[str, dict[str, int]]:
+def _resilience(model: ArenaView) -> dict[str, dict[str, int]]:
     """Retries, breaker trips, refusals, timeouts and fallbacks summed over each zone's capabilities."""
     out: dict[str, dict[str, int]] = {}
     for name, idx in zip(model.zone_names, model.zone_caps, strict=True):
-        counts = resilience_counts(model.engine.metrics, [model.capability_names[i] for i in idx])
+        counts = resilience_counts(model.engine_metrics, [model.capability_names[i] for i in idx])
         total: dict[str, int] = {}
         for per_cap in counts.values():
             for key, value in per_cap.items():
@@ -192,21 +224,32 @@ def _resilience(model: ArenaModel) -> dict[str, dict[str, int]]:
     return out
 
 
-def _utilisation(model: ArenaModel) -> dict[str, dict[str, float | None]]:
-    frame = model.datacollector.get_agenttype_vars_dataframe(ZoneAgent)
+def _utilisation(view: ArenaView) -> dict[str, dict[str, float | None]]:
+    """Per zone: ``mean`` busy share of its servers over the run (exact, from the ledger's
+    service times) and ``max`` share busy at any report time."""
+    L = view.ledger
+    span = view.now
+    frame = zone_load_frame(view)
     result: dict[str, dict[str, float | None]] = {}
-    if frame is None or len(frame) == 0:
-        return {z: {"mean": None, "max": None} for z in model.zone_names}
-    for name, g in frame.groupby("zone", sort=False):
-        u = g["utilisation"].to_numpy(dtype=float)
-        result[str(name)] = {"mean": _r(u.mean()), "max": _r(u.max())}
+    started = np.isfinite(L.start)
+    for z, name in enumerate(view.zone_names):
+        if span <= 0:
+            result[name] = {"mean": None, "max": None}
+            continue
+        mine = started & (L.zone == z)
+        busy = np.clip(np.minimum(L.end[mine], span) - L.start[mine], 0, None).sum()
+        peak = frame.loc[frame["zone"] == name, "utilisation"]
+        result[name] = {
+            "mean": _r(busy / (span * view.zone_capacity[z])),
+            "max": _r(peak.max()) if len(peak) else None,
+        }
     return result
 
 
 def format_summary(s: RunSummary) -> str:
     """A short human-readable table of a summary."""
     lines = [
-        f"scenario {s.scenario}  router {s.router}  seed {s.seed}  steps {s.steps}  "
+        f"scenario {s.scenario}  router {s.router}  seed {s.seed}  simulated {s.duration_s:g} s  "
         f"embedder {s.embedder}",
         f"arrived {s.arrived}  completed {s.completed}  in flight {s.in_flight}  "
         f"queued {s.queued}  in service {s.in_service}  dropped {s.dropped} "
@@ -220,9 +263,14 @@ def format_summary(s: RunSummary) -> str:
         )
     if s.served_well is not None:
         lines.append(f"served well {s.served_well:.4f}  (own capability at full quality)")
-    w = s.wait_steps
-    if w.p50 is not None:
-        lines.append(f"wait steps p50 {w.p50:g}  p95 {w.p95:g}  max {w.max}")
+    lat, w = s.latency_ms, s.wait_ms
+    if lat.p50 is not None:
+        lines.append(
+            f"latency ms p50 {lat.p50:.1f}  p95 {lat.p95:.1f}  p99 {lat.p99:.1f}  "
+            f"(wait p95 {w.p95:.1f}, network mean {s.network_ms.mean:.1f})"
+        )
+    if s.arrivals_ran_dry_s is not None:
+        lines.append(f"arrivals ran out of source rows at {s.arrivals_ran_dry_s:g} s")
     if s.out_of_scope is not None:
         o = s.out_of_scope
         lines.append(f"out of scope precision {o.precision}  recall {o.recall}")

@@ -3,7 +3,8 @@
 ``params`` (:class:`Physics`), ``step`` (the NumPy reference step), ``fast`` (the fused numba
 step and :func:`select_kernel`), ``swarm`` (in-flight intents as arrays), ``attraction`` (the
 learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, intervals),
-``routers`` (the :class:`Router` interface, its registry and built-ins),
+``shift_scores`` (scores that hold on new kinds of request: energy, Mahalanobis distances,
+nearest neighbour, their mix), ``routers`` (the :class:`Router` interface, its registry and built-ins),
 ``baselines`` (power of d, join-shortest-queue and argmax-then-spill among eligible zones),
 ``board`` (stale load information), ``plugins`` (routers by dotted path or entry point).
 """
@@ -20,6 +21,7 @@ from .board import LOAD_INFO_MODES, LoadBoard, LoadInfo
 from .out_of_scope import (
     OUT_OF_SCOPE_SCORES,
     GateFigures,
+    accuracy_threshold,
     binomial_interval,
     choose_threshold,
     cross_validated_margin,
@@ -40,17 +42,29 @@ from .routers import (
     register_router,
     router_names,
 )
+from .shift_scores import (
+    ENERGY_MAHALANOBIS_MIX,
+    EnergyMahalanobis,
+    GaussianReference,
+    energy,
+    knn_similarity,
+    mix_or_fit,
+    zone_margin,
+)
 from .step import SwarmArrays, Workspace, step_swarm
 from .swarm import Swarm
 
 __all__ = [
+    "ENERGY_MAHALANOBIS_MIX",
     "ENTRY_POINT_GROUP",
     "HAVE_NUMBA",
     "LOAD_INFO_MODES",
     "OUT_OF_SCOPE_SCORES",
     "ROUTER_TYPES",
     "ArgmaxSpillRouter",
+    "EnergyMahalanobis",
     "GateFigures",
+    "GaussianReference",
     "HeadSettings",
     "JoinShortestQueueRouter",
     "LoadBoard",
@@ -64,13 +78,17 @@ __all__ = [
     "SwarmArrays",
     "Workspace",
     "ZoneState",
+    "accuracy_threshold",
     "binomial_interval",
     "choose_threshold",
     "cross_validated_margin",
+    "energy",
     "gate_figures",
     "in_scope_score",
     "join_least_loaded",
+    "knn_similarity",
     "make_router",
+    "mix_or_fit",
     "out_of_fold_proba",
     "register_router",
     "router_class",
@@ -84,6 +102,7 @@ __all__ = [
     "train_or_load",
     "unknown_router_problem",
     "zone_attraction",
+    "zone_margin",
 ]
 
 # the numba kernel module imports numba (~0.3 s): loaded on first use, so `import arena` stays light

@@ -8,8 +8,8 @@ posted, and does worse than picking two at random and taking the better (power o
 every router, the physics' repulsion included:
 
 - ``instant``: the live occupancy and queue (what the arena always did);
-- ``board``: the figures posted at the last step that was a multiple of ``period``;
-- ``delayed``: the figures of ``delay`` steps ago.
+- ``board``: the figures posted at the last multiple of ``period`` seconds;
+- ``delayed``: the figures of ``delay`` seconds ago (as of the last tick at or before then).
 
 Only routing decisions read the board (where to send an intent, the physics' load term, where a
 full zone hands an intent over to); a zone admitting an intent always knows its own state.
@@ -17,6 +17,7 @@ full zone hands an intent over to); a zone admitting an intent always knows its 
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -30,24 +31,33 @@ class LoadInfo:
     """How fresh the load information routers read is (see the module docstring)."""
 
     mode: str = "instant"
-    period: int = 1  # board: steps between postings
-    delay: int = 0  # delayed: steps of lag
+    period: float = 1.0  # board: seconds between postings
+    delay: float = 0.0  # delayed: seconds of lag
 
     def __post_init__(self) -> None:
         if self.mode not in LOAD_INFO_MODES:
             raise ValueError(
                 f"load_info.mode: expected one of {', '.join(LOAD_INFO_MODES)}, got {self.mode!r}"
             )
-        for name, low in (("period", 1), ("delay", 0)):
+        for name, positive in (("period", True), ("delay", False)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-                raise ValueError(f"load_info.{name}: expected an integer >= {low}, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float | np.integer | np.floating)
+                or not np.isfinite(value)
+                or value < 0
+                or (positive and value == 0)
+            ):
+                raise ValueError(
+                    f"load_info.{name}: expected seconds {'> 0' if positive else '>= 0'}, "
+                    f"got {value!r}"
+                )
 
     @property
     def stale(self) -> bool:
         return not (
             self.mode == "instant"
-            or (self.mode == "board" and self.period == 1)
+            or (self.mode == "board" and self.period <= 0)
             or (self.mode == "delayed" and self.delay == 0)
         )
 
@@ -55,7 +65,7 @@ class LoadInfo:
 class LoadBoard:
     """The occupancy and queue figures routers see, per :class:`LoadInfo`.
 
-    :meth:`post` is called once per step, after queues refill and before arrivals are routed,
+    :meth:`post` is called once per step, before arrivals are routed,
     with the live arrays. With fresh information :attr:`occupancy` and :attr:`queue_length` *are*
     the live arrays (so routing in the same step sees the intents just admitted, as before);
     otherwise they are copies from the step the setting says.
@@ -66,28 +76,39 @@ class LoadBoard:
         self._live = (occupancy, queue_length)
         self.occupancy = occupancy
         self.queue_length = queue_length
-        self.posted_at = 0
-        self._history: deque[tuple[int, np.ndarray, np.ndarray]] = deque()
+        self.posted_at = 0.0
+        self._posted: float | None = None
+        self._history: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
         if info.stale:
             self.occupancy = occupancy.copy()
             self.queue_length = queue_length.copy()
 
-    def post(self, t: int) -> None:
-        """Record the live figures at step ``t`` and update what routers see."""
+    def post(self, t: float) -> None:
+        """Record the live figures at time ``t`` (seconds) and update what routers see."""
         info = self.info
         if not info.stale:
             return
         occ, queue = self._live
         if info.mode == "board":
-            if t % info.period == 0:
+            due = math.floor(t / info.period + 1e-9) * info.period
+            if self._posted is None or due > self._posted:
                 self.occupancy = occ.copy()
                 self.queue_length = queue.copy()
-                self.posted_at = t
+                self._posted = due
+                self.posted_at = due
             return
         self._history.append((t, occ.copy(), queue.copy()))
-        while self._history[0][0] < t - info.delay:
+        while len(self._history) > 1 and self._history[1][0] <= t - info.delay:
             self._history.popleft()
         self.posted_at, self.occupancy, self.queue_length = self._history[0]
+
+    def next_post(self, t: float) -> float | None:
+        """When the board changes next after ``t`` (None: it follows the live figures)."""
+        if not self.info.stale:
+            return None
+        if self.info.mode == "board":
+            return (math.floor(t / self.info.period + 1e-9) + 1) * self.info.period
+        return t + self.info.delay
 
     def load(self, capacity: np.ndarray) -> np.ndarray:
         """(occupancy + queue) / capacity per zone as seen: what repulsion pushes against."""

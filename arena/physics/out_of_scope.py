@@ -26,21 +26,34 @@ import numpy as np
 from scipy.stats import binomtest
 
 from .attraction import HeadSettings, SoftmaxHead
+from .shift_scores import EnergyMahalanobis
 
-OUT_OF_SCOPE_SCORES = ("best_zone", "fallback_class")
+OUT_OF_SCOPE_SCORES = ("best_zone", "fallback_class", "energy_mahalanobis")
 
 
 def in_scope_score(
-    proba: np.ndarray, zone_scores: np.ndarray, fallback_columns: np.ndarray, kind: str
+    proba: np.ndarray,
+    zone_scores: np.ndarray,
+    fallback_columns: np.ndarray,
+    kind: str,
+    *,
+    embeddings: np.ndarray | None = None,
+    mix: EnergyMahalanobis | None = None,
 ) -> np.ndarray:
     """Per request, how in scope it looks; the gate sends it to the fallback when this is below
     the threshold. ``best_zone``: the best routable zone's score (``zone_scores`` has the
     fallback zone removed). ``fallback_class``: ``1 - P(out of scope)``, the head's probability
-    (``proba``) summed over the fallback zone's capabilities (``fallback_columns``)."""
+    (``proba``) summed over the fallback zone's capabilities (``fallback_columns``).
+    ``energy_mahalanobis``: the fitted ``mix`` of the request ``embeddings`` (see
+    :mod:`arena.physics.shift_scores`; it holds best when whole new kinds of request arrive)."""
     if kind == "best_zone":
         return zone_scores.max(axis=1)
     if kind == "fallback_class":
         return 1.0 - proba[:, fallback_columns].sum(axis=1)
+    if kind == "energy_mahalanobis":
+        if mix is None or embeddings is None:
+            raise ValueError("the energy_mahalanobis score needs the embeddings and a fitted mix")
+        return mix(embeddings)
     raise ValueError(f"unknown out-of-scope score {kind!r}; expected one of {OUT_OF_SCOPE_SCORES}")
 
 
@@ -123,6 +136,34 @@ def choose_threshold(
     return float((s[best - 1] + s[best]) / 2)
 
 
+def accuracy_threshold(
+    score: np.ndarray, routed_right: np.ndarray, min_zone_accuracy: float
+) -> float:
+    """The highest threshold at which in-scope requests (every row here) keep zone accuracy ≥
+    ``min_zone_accuracy``, flagged ones counted wrong: whatever the out-of-scope requests are,
+    no threshold catches more of them at that accuracy. Chosen without a single out-of-scope
+    row, so it can be set when the unknowns to come are unknown. Raises ValueError when even
+    flagging nothing misses the accuracy."""
+    if len(score) == 0 or not np.isfinite(score).all():
+        raise ValueError("out-of-scope scores must be finite and not empty")
+    order = np.argsort(score, kind="stable")
+    s, right = score[order], routed_right[order]
+    accuracy = (right.sum() - np.concatenate([[0], np.cumsum(right)])) / len(s)
+    cut = np.concatenate([[True], s[1:] > s[:-1], [True]])  # only between distinct scores
+    ok = np.flatnonzero((accuracy >= min_zone_accuracy) & cut)
+    if len(ok) == 0:
+        raise ValueError(
+            f"no threshold keeps in-scope zone accuracy >= {min_zone_accuracy} "
+            f"(unflagged it is {accuracy[0]:.4f})"
+        )
+    best = int(ok[-1])  # flags the first ``best`` rows
+    if best == 0:
+        return float(s[0])
+    if best == len(s):
+        return float(np.nextafter(s[-1], np.inf))
+    return float((s[best - 1] + s[best]) / 2)
+
+
 MARGINS = tuple(round(0.0025 * i, 4) for i in range(13))  # 0 to 3 points of zone accuracy
 
 
@@ -136,6 +177,7 @@ def cross_validated_margin(
     seed: int = 0,
     margins: tuple[float, ...] = MARGINS,
     level: float = 0.95,
+    choose: Callable[[np.ndarray, np.ndarray, np.ndarray, float], float] | None = None,
 ) -> tuple[float, GateFigures]:
     """How far above ``goal`` to aim so the accuracy holds on rows the threshold was not
     chosen on: the smallest margin ``m`` for which thresholds chosen for ``goal + m`` on
@@ -143,14 +185,15 @@ def cross_validated_margin(
     ``goal`` with confidence ``level`` (the Wilson interval's lower end). Why: a threshold
     placed where the calibration rows just reach the goal overfits their noise, and on new
     rows falls short about half the time. Returns ``m`` and the pooled out-of-fold figures
-    (their ``threshold`` is the folds' mean)."""
+    (their ``threshold`` is the folds' mean). ``choose(score, is_oos, routed_right, target)``
+    picks a threshold (default :func:`choose_threshold`; :func:`accuracy_threshold`'s rule
+    for a pool without out-of-scope rows)."""
+    choose = choose or choose_threshold
     fold = stratified_folds(is_oos.astype(np.int64), folds, seed)
     for m in margins:
         try:
             ths = [
-                choose_threshold(
-                    score[fold != f], is_oos[fold != f], routed_right[fold != f], goal + m
-                )
+                choose(score[fold != f], is_oos[fold != f], routed_right[fold != f], goal + m)
                 for f in range(folds)
             ]
         except ValueError:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..physics import LOAD_INFO_MODES, LoadInfo, make_router
-from .reader import Bounds, Reader, kind_of
+from .reader import Bounds, Reader, duration_field, kind_of
 from .spec import ZoneSpec
 
 REPLICA_KEYS = ("capacity", "queue_limit", "radius", "ring")
@@ -135,8 +135,9 @@ def parse_load_info(r: Reader, v: Any) -> LoadInfo:
     """``load_info: {mode: instant | board | delayed, period: T, delay: D}``.
 
     Defaults: ``mode: instant`` (routers see every zone's load as it is). ``board`` needs its
-    ``period`` (steps between postings) and ``delayed`` its ``delay`` (steps of lag) stated:
-    their only defaults (1 and 0) would make them ``instant`` again, silently."""
+    ``period`` (how often the board is posted) and ``delayed`` its ``delay`` (how old the
+    figures are) stated, as durations (``"500ms"``; a bare number is seconds): a silent default
+    would make them ``instant`` again at a fine tick."""
     m = r.mapping(v, "load_info", ("mode", "period", "delay"))
     mode = r.str(m, "mode", "load_info", "instant")
     if mode not in LOAD_INFO_MODES:
@@ -144,8 +145,8 @@ def parse_load_info(r: Reader, v: Any) -> LoadInfo:
             "load_info.mode", f"expected one of {', '.join(LOAD_INFO_MODES)}, got {mode!r}"
         )
     needed = {
-        "board": ("period", "steps between postings, e.g. 5"),
-        "delayed": ("delay", "steps of lag, e.g. 3"),
+        "board": ("period", "time between postings, e.g. 5s"),
+        "delayed": ("delay", "how old the figures are, e.g. 500ms"),
     }
     if mode in needed and needed[mode][0] not in m:
         key, what = needed[mode]
@@ -155,12 +156,8 @@ def parse_load_info(r: Reader, v: Any) -> LoadInfo:
         )
     return LoadInfo(
         mode=mode,
-        period=int(
-            r.number(m, "period", "load_info", 1, minimum=1, maximum=Bounds.STEPS, integer=True)
-        ),
-        delay=int(
-            r.number(m, "delay", "load_info", 0, minimum=0, maximum=Bounds.STEPS, integer=True)
-        ),
+        period=duration_field(r, m, "period", "load_info", 1.0, positive=True),
+        delay=duration_field(r, m, "delay", "load_info", 0.0),
     )
 
 

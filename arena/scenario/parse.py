@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError
+from .arrivals import check_arrival_weights, parse_arrivals
 from .files import read_yaml
 from .groups import parse_load_info, parse_router
 from .overlay import apply_overlays, owner_of, read_overlay
-from .reader import Bounds, Reader, apply_raw_overrides, kind_of
+from .reader import Bounds, Reader, apply_raw_overrides, duration_field, kind_of
 from .sections import (
-    check_arrival_weights,
     check_references,
-    parse_arrivals,
     parse_attraction,
     parse_capability,
     parse_dataset,
@@ -32,14 +31,19 @@ from .sections import (
     parse_point,
     parse_zone,
 )
-from .spec import CapabilitySpec, ExamplesSpec, Scenario, ZoneSpec
+from .spec import CapabilitySpec, ClockSpec, ExamplesSpec, NetworkSpec, Scenario, ZoneSpec
 from .zones_from import parse_zones_from
+
+DEFAULT_TICK = 0.01  # 10 ms: fine enough that routing sees fresh load, coarse enough to be cheap
 
 TOP_KEYS = (
     "name",
     "description",
     "seed",
+    "duration",
     "steps",
+    "clock",
+    "network",
     "space",
     "layout",
     "entry",
@@ -98,7 +102,7 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
     top = r.mapping(raw, "", TOP_KEYS)
     name = r.str(top, "name", "")
     seed = r.number(top, "seed", "", 0, minimum=0, maximum=Bounds.SEED, integer=True)
-    steps = r.number(top, "steps", "", 100, minimum=1, maximum=Bounds.STEPS, integer=True)
+    duration, clock = _time(r, top)
     width, height, layout, entry = _space(r, top)
     zones, caps = _zones_and_capabilities(r, top, base, width, height)
     examples = _examples(r, top, base)
@@ -113,7 +117,9 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
         name=name,
         file=file,
         seed=seed,
-        steps=steps,
+        duration=duration,
+        clock=clock,
+        network=_network(r, top.get("network", {})),
         width=width,
         height=height,
         zones=tuple(zones),
@@ -128,6 +134,34 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
         examples=examples,
         attraction=attraction,
         description=r.str(top, "description", "", "", empty_ok=True),
+    )
+
+
+def _time(r: Reader, top: Mapping[str, Any]) -> tuple[float, ClockSpec]:
+    """``duration`` (how long arrivals come, e.g. ``"10m"``) and ``clock: {tick, report}``.
+    The old ``steps: N`` still works: N seconds with a 1 s tick (one step was one second)."""
+    if "duration" in top and "steps" in top:
+        raise r.fail("steps", "give 'duration' (e.g. \"10m\") or the old 'steps', not both")
+    c = r.mapping(top.get("clock", {}), "clock", ("tick", "report"))
+    if "steps" in top:
+        steps = r.number(top, "steps", "", 100, minimum=1, maximum=Bounds.STEPS, integer=True)
+        duration, default_tick = float(steps), 1.0
+    else:
+        duration = duration_field(r, top, "duration", "", 100.0, positive=True)
+        default_tick = DEFAULT_TICK
+    tick = duration_field(r, c, "tick", "clock", default_tick, positive=True)
+    if tick > duration:
+        raise r.fail("clock.tick", f"must not exceed the duration ({duration:g} s), got {tick:g} s")
+    report = duration_field(r, c, "report", "clock", 0.0, positive=True) if "report" in c else None
+    return duration, ClockSpec(tick=tick, report=report)
+
+
+def _network(r: Reader, v: Any) -> NetworkSpec:
+    """``network: {base: "2ms", per_unit: "0.1ms"}``: delay from the entry to a zone."""
+    m = r.mapping(v, "network", ("base", "per_unit"))
+    return NetworkSpec(
+        base=duration_field(r, m, "base", "network", 0.0),
+        per_unit=duration_field(r, m, "per_unit", "network", 0.0),
     )
 
 
@@ -169,7 +203,7 @@ def _zones_and_capabilities(
     if not isinstance(raw_caps, list):
         raise r.fail("capabilities", f"expected a list, got {kind_of(raw_caps)}")
     for i, c in enumerate(raw_caps):
-        caps.append(parse_capability(r, c, f"capabilities[{i}]"))
+        caps.append(parse_capability(r, c, f"capabilities[{i}]", base))
     raw_zones = top.get("zones", [])
     if not isinstance(raw_zones, list):
         raise r.fail("zones", f"expected a list, got {kind_of(raw_zones)}")

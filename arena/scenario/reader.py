@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ScenarioError
+from ..workload import parse_duration
 from .files import HugeInt, load_yaml_text
 
 
@@ -153,18 +154,34 @@ class Reader:
         return default
 
 
+def duration_field(
+    r: Reader,
+    m: Mapping[str, Any],
+    key: str,
+    path: str,
+    default: float,
+    *,
+    positive: bool = False,
+) -> float:
+    """A duration field of ``m`` (``"250ms"``, ``"1.5s"``; a bare number is seconds), checked
+    by :func:`arena.workload.parse_duration`: ``default`` when absent."""
+    if key not in m:
+        return default
+    return parse_duration(m[key], file=r.file, field=join_path(path, key), allow_zero=not positive)
+
+
 def check_run_options(
     file: str | None,
     *,
-    steps: Any = None,
+    duration: Any = None,
     seed: Any = None,
     rate_scale: Any = None,
 ) -> None:
-    """The numbers a run takes besides its scenario (``--steps``, ``--seed``, ``--rate-scale``),
-    held to the same bounds as the scenario's own ``steps``, ``seed`` and ``arrivals.rate``."""
+    """The numbers a run takes besides its scenario (``--duration``, ``--seed``,
+    ``--rate-scale``), held to the same bounds as the scenario's own fields."""
     r = Reader(file)
-    if steps is not None:
-        r.check_number(steps, "steps", minimum=1, maximum=Bounds.STEPS, integer=True)
+    if duration is not None:
+        parse_duration(duration, file=file, field="duration", allow_zero=False)
     if seed is not None:
         r.check_number(seed, "seed", minimum=0, maximum=Bounds.SEED, integer=True)
     if rate_scale is not None:

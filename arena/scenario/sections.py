@@ -12,17 +12,15 @@ from capabilities import PacketFlowError, Policy
 
 from ..errors import ScenarioError
 from ..physics import OUT_OF_SCOPE_SCORES, Physics
+from ..workload import ServiceModel, parse_service_model
 from .datasets import DatasetSpec
 from .groups import check_quality, parse_group, parse_quality, parse_ring
-from .reader import Bounds, Reader, kind_of
+from .reader import Bounds, Reader, duration_field, kind_of
 from .spec import (
     DEFAULT_HANDLER,
-    SERVICE_DISTRIBUTIONS,
-    ArrivalSpec,
     AttractionSpec,
     CapabilitySpec,
     FaultSpec,
-    ServiceTime,
     ZoneSpec,
 )
 
@@ -35,22 +33,10 @@ def parse_point(r: Reader, v: Any, where: str, width: float, height: float) -> t
     return float(x), float(y)
 
 
-def parse_service_time(r: Reader, v: Any, where: str) -> ServiceTime:
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        r.check_number(v, where, minimum=1, maximum=Bounds.SERVICE)
-        return ServiceTime("constant", float(v))
-    m = r.mapping(v, where, ("distribution", "mean", "low", "high"))
-    dist = r.str(m, "distribution", where, "constant")
-    if dist not in SERVICE_DISTRIBUTIONS:
-        raise r.fail(
-            f"{where}.distribution",
-            f"expected one of {', '.join(SERVICE_DISTRIBUTIONS)}, got {dist!r}",
-        )
-    if dist == "uniform":
-        low = r.number(m, "low", where, minimum=1, maximum=Bounds.SERVICE)
-        high = r.number(m, "high", where, minimum=low, maximum=Bounds.SERVICE)
-        return ServiceTime(dist, (low + high) / 2, float(low), float(high))
-    return ServiceTime(dist, float(r.number(m, "mean", where, minimum=1, maximum=Bounds.SERVICE)))
+def parse_service_time(r: Reader, v: Any, where: str, base: Path | None = None) -> ServiceModel:
+    """A service-time model in seconds (see :func:`arena.workload.parse_service_model`): a
+    duration, ``{distribution: lognormal, median: 120ms, p99: 2s}``, ``per_token``..."""
+    return parse_service_model(v, file=r.file, field=where, base_dir=base)
 
 
 CAP_KEYS = (
@@ -68,27 +54,18 @@ CAP_KEYS = (
 )
 
 
-def parse_capability(r: Reader, c: Any, where: str) -> CapabilitySpec:
+def parse_capability(r: Reader, c: Any, where: str, base: Path | None = None) -> CapabilitySpec:
     m = r.mapping(c, where, CAP_KEYS)
     name = r.str(m, "name", where)
     if not name.isidentifier():
         raise r.fail(f"{where}.name", f"{name!r} must be an identifier (letters, digits, _)")
     faults = None
     if "faults" in m:
-        f = r.mapping(m["faults"], f"{where}.faults", ("failure_rate", "extra_steps"))
+        f = r.mapping(m["faults"], f"{where}.faults", ("failure_rate", "extra", "extra_steps"))
+        extra_key = "extra_steps" if "extra_steps" in f else "extra"  # old name: 1 step = 1 s
         faults = FaultSpec(
             float(r.number(f, "failure_rate", f"{where}.faults", 0.0, minimum=0, maximum=1)),
-            int(
-                r.number(
-                    f,
-                    "extra_steps",
-                    f"{where}.faults",
-                    0,
-                    minimum=0,
-                    maximum=Bounds.STEPS,
-                    integer=True,
-                )
-            ),
+            duration_field(r, f, extra_key, f"{where}.faults", 0.0),
         )
     policy = m.get("policy")
     if policy is not None:
@@ -101,7 +78,7 @@ def parse_capability(r: Reader, c: Any, where: str) -> CapabilitySpec:
         provides=m.get("provides"),
         labels=r.str_list(m, "labels", where) or (name,),
         examples=r.str_list(m, "examples", where),
-        service_time=parse_service_time(r, m.get("service_time", 1), f"{where}.service_time"),
+        service_time=parse_service_time(r, m.get("service_time", 1), f"{where}.service_time", base),
         faults=faults,
         policy=policy,
         permissions=r.str_list(m, "permissions", where),
@@ -261,86 +238,6 @@ def parse_dataset(r: Reader, v: Any, where: str, base: Path) -> DatasetSpec:
         label_column=label_col,
         limit=limit,
     )
-
-
-ARRIVAL_KEYS = (
-    "rate",
-    "schedule",
-    "process",
-    "source",
-    "texts",
-    "shuffle",
-    "repeat",
-    "only_labels",
-    "out_of_scope_labels",
-    "weights",
-)
-
-
-def parse_arrivals(r: Reader, v: Any, base: Path) -> ArrivalSpec:
-    if v is None:
-        raise r.fail("arrivals", "required field is missing")
-    m = r.mapping(v, "arrivals", ARRIVAL_KEYS)
-    schedule = []
-    raw_sched = m.get("schedule", [])
-    if not isinstance(raw_sched, list):
-        raise r.fail(
-            "arrivals.schedule", f"expected a list of [step, rate], got {kind_of(raw_sched)}"
-        )
-    for i, item in enumerate(raw_sched):
-        if not isinstance(item, list | tuple) or len(item) != 2:
-            raise r.fail(f"arrivals.schedule[{i}]", f"expected [step, rate], got {kind_of(item)}")
-        s = r.check_number(
-            item[0], f"arrivals.schedule[{i}][0]", minimum=0, maximum=Bounds.STEPS, integer=True
-        )
-        rate = r.check_number(item[1], f"arrivals.schedule[{i}][1]", minimum=0, maximum=Bounds.RATE)
-        schedule.append((int(s), float(rate)))
-    process = r.str(m, "process", "arrivals", "poisson")
-    if process not in ("poisson", "constant"):
-        raise r.fail("arrivals.process", f"expected 'poisson' or 'constant', got {process!r}")
-    source = parse_dataset(r, m["source"], "arrivals.source", base) if "source" in m else None
-    texts = r.str_list(m, "texts", "arrivals")
-    if source is None and not texts:
-        raise r.fail("arrivals", "give a labelled 'source' file or inline 'texts'")
-    return ArrivalSpec(
-        rate=float(r.number(m, "rate", "arrivals", 10.0, minimum=0, maximum=Bounds.RATE)),
-        schedule=tuple(sorted(schedule)),
-        process=process,
-        source=source,
-        texts=texts,
-        shuffle=r.bool(m, "shuffle", "arrivals", True),
-        repeat=r.bool(m, "repeat", "arrivals", False),
-        only_labels=r.str_list(m, "only_labels", "arrivals"),
-        out_of_scope_labels=r.str_list(m, "out_of_scope_labels", "arrivals"),
-        weights=_weights(r, m.get("weights", {}), "arrivals.weights"),
-    )
-
-
-def _weights(r: Reader, v: Any, where: str) -> tuple[tuple[str, float], ...]:
-    """``{label or zone: weight >= 0}``; the names are checked against the zones and labels
-    by :func:`check_arrival_weights` once those are known."""
-    if not isinstance(v, Mapping):
-        raise r.fail(where, f"expected a mapping: label or zone -> weight, got {kind_of(v)}")
-    out = []
-    for key, w in v.items():
-        if not isinstance(key, str) or not key.strip():
-            raise r.fail(where, f"expected a label or zone name, got {kind_of(key)}")
-        # a weight repeats source rows: 1000 times a dataset is already a very long day
-        out.append((key, float(r.check_number(w, f"{where}.{key}", minimum=0, maximum=1000))))
-    return tuple(out)
-
-
-def check_arrival_weights(
-    r: Reader, arrivals: ArrivalSpec, zones: list[ZoneSpec], caps: list[CapabilitySpec]
-) -> None:
-    """Every ``arrivals.weights`` key names a zone or a label (with a close match if not)."""
-    known = [z.name for z in zones] + [lab for c in caps for lab in c.labels]
-    known += list(arrivals.out_of_scope_labels)
-    for key, _ in arrivals.weights:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise r.fail(f"arrivals.weights.{key}", f"no zone or label is called {key!r}{hint}")
 
 
 def parse_attraction(r: Reader, v: Any) -> AttractionSpec:

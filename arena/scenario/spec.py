@@ -7,34 +7,44 @@ to a capability registry by :mod:`arena.scenario.bind`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ScenarioError
 from ..physics import LoadInfo, Physics
+from ..workload import ArrivalProcess, Constant, ServiceModel, TraceSpec
 from .datasets import DatasetSpec, LabelledTexts, load_dataset
 
 DEFAULT_HANDLER = "arena.handlers:answer_request"
-SERVICE_DISTRIBUTIONS = ("constant", "exponential", "uniform", "geometric")
-
-
-@dataclass(frozen=True)
-class ServiceTime:
-    """How many steps serving one intent takes (always at least one)."""
-
-    distribution: str = "constant"
-    mean: float = 1.0
-    low: float | None = None
-    high: float | None = None
 
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """Injected faults: each execution fails with ``failure_rate``; ``extra_steps`` adds latency."""
+    """Injected faults: each execution fails with ``failure_rate``; ``extra`` adds seconds."""
 
     failure_rate: float = 0.0
-    extra_steps: int = 0
+    extra: float = 0.0
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """The model's tick (the physics' step and the batch of arrivals routed together) and the
+    interval of ``zone_load.csv``'s rows, in seconds. Events happen at their exact times
+    whatever the tick; a finer tick only makes routing decisions see fresher load."""
+
+    tick: float = 1.0
+    report: float | None = None  # None: about 500 rows over the duration, at least one tick
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Network delay from the gateway (the entry point) to a zone: ``base`` plus ``per_unit``
+    seconds per space unit of straight-line distance (both 0 by default: no delay)."""
+
+    base: float = 0.0
+    per_unit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,8 @@ class CapabilitySpec:
     provides: Any = None
     labels: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
-    service_time: ServiceTime = ServiceTime()
+    # seconds (see arena.workload.service)
+    service_time: ServiceModel = dataclasses.field(default_factory=lambda: Constant(1.0))
     faults: FaultSpec | None = None
     policy: Mapping[str, Any] | None = None
     permissions: tuple[str, ...] = ()
@@ -103,6 +114,8 @@ class AttractionSpec:
     kind: str = "cosine"
     # the out-of-scope gate's score: "best_zone" (the best routable zone's attraction) or
     # "fallback_class" (1 - the learned head's probability of the fallback zone's capabilities)
+    # or "energy_mahalanobis" (the head's energy mixed with a relative Mahalanobis distance:
+    # holds best on new kinds of request; docs/out_of_scope.md)
     out_of_scope_score: str = "best_zone"
     epochs: int = 300
     learning_rate: float = 50.0
@@ -114,14 +127,18 @@ class AttractionSpec:
 class ArrivalSpec:
     """When intents arrive and what they say.
 
-    ``rate`` is the mean number per step, or ``schedule`` a list of ``[step, rate]`` changes
-    (piecewise constant). ``process`` is ``poisson`` or ``constant``. Texts come from a labelled
-    ``source`` (shuffled by the model's RNG unless ``shuffle: false``) or inline ``texts``.
+    ``rate`` is the mean number per second, or ``schedule`` a list of ``[time, rate]`` changes
+    (piecewise constant, times in seconds). ``process`` is ``poisson``, ``constant`` or a
+    bursty one (``mmpp``, ``diurnal``: ``bursty``); ``trace`` replays a trace's arrival
+    times and tokens instead. Texts come from a labelled ``source`` (shuffled by the model's
+    RNG unless ``shuffle: false``) or inline ``texts``.
     """
 
     rate: float = 10.0
-    schedule: tuple[tuple[int, float], ...] = ()
+    schedule: tuple[tuple[float, float], ...] = ()
     process: str = "poisson"
+    bursty: ArrivalProcess | None = None  # the mmpp or diurnal process, checked
+    trace: TraceSpec | None = None
     source: DatasetSpec | None = None
     texts: tuple[str, ...] = ()
     shuffle: bool = True
@@ -133,12 +150,18 @@ class ArrivalSpec:
     # Scenario.label_weights
     weights: tuple[tuple[str, float], ...] = ()
 
-    def rate_at(self, step: int) -> float:
+    def rate_at(self, t: float) -> float:
+        """The mean rate (per second) at time ``t``."""
         rate = self.rate
         for start, r in self.schedule:
-            if step >= start:
+            if t >= start:
                 rate = r
         return rate
+
+    def segments(self, duration: float) -> list[tuple[float, float, float]]:
+        """``(start, end, rate)`` pieces of the rate over ``[0, duration)``."""
+        cuts = [0.0] + [s for s, _ in self.schedule if 0 < s < duration] + [duration]
+        return [(a, b, self.rate_at(a)) for a, b in itertools.pairwise(cuts) if b > a]
 
 
 @dataclass(frozen=True)
@@ -146,7 +169,7 @@ class Scenario:
     name: str
     file: str | None
     seed: int
-    steps: int
+    duration: float  # seconds of arrivals (the run then drains)
     width: float
     height: float
     zones: tuple[ZoneSpec, ...]
@@ -162,6 +185,8 @@ class Scenario:
     # per router name, the keyword arguments its class is built with
     router_params: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     load_info: LoadInfo = dataclasses.field(default_factory=LoadInfo)
+    clock: ClockSpec = dataclasses.field(default_factory=ClockSpec)
+    network: NetworkSpec = dataclasses.field(default_factory=NetworkSpec)
 
     # -- derived views -------------------------------------------------------------------------
     def label_to_capability(self) -> dict[str, str]:

@@ -63,7 +63,7 @@ def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], lis
     intent_tpl = intent_template(r, template, f"{where}.capability")
     function = r.str(template, "function", f"{where}.capability", DEFAULT_HANDLER)
     service = parse_service_time(
-        r, template.get("service_time", 1), f"{where}.capability.service_time"
+        r, template.get("service_time", 1), f"{where}.capability.service_time", base
     )
     capacity = int(
         r.number(m, "capacity", where, 20, minimum=1, maximum=Bounds.COUNT, integer=True)

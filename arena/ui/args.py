@@ -19,6 +19,7 @@ from capabilities import PacketFlowError
 
 from ..errors import ScenarioError
 from ..scenario import Bounds, Reader
+from ..workload import parse_duration
 
 PROG = "packetflow-arena"
 
@@ -50,7 +51,14 @@ def checked(kind: type, **bounds: Any) -> Callable[[str], Any]:
     return parse
 
 
-STEPS = checked(int, minimum=1, maximum=Bounds.STEPS)
+def DURATION(text: str) -> float:
+    """``--duration 10m``: seconds, checked like the scenario's ``duration``."""
+    try:
+        return parse_duration(text, file=None, field="--duration", allow_zero=False)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
 SEED = checked(int, minimum=0, maximum=Bounds.SEED)
 RATE_SCALE = checked(float, minimum=0, exclusive_min=True, maximum=Bounds.RATE)
 WORKERS = checked(int, minimum=1, maximum=1024)

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from capabilities import PacketFlowError, mcp_cli
 
 from . import bench as _bench
-from .args import PROG, SEED, STEPS, OneLineParser, checked, guarded, say
+from .args import DURATION, PROG, SEED, OneLineParser, checked, guarded, say
+from .fit_cli import configure_parser as _configure_fit
+from .fit_cli import run_cli as _fit
 from .gate_cli import configure_parser as _configure_gate
 from .gate_cli import run_cli as _gate
 from .mcp import scenario_mcp
@@ -39,7 +41,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--steps", type=STEPS, help="steps to run (default: the scenario's, then drain)")
+    p.add_argument(
+        "--duration",
+        type=DURATION,
+        help="model time to run, e.g. 90s or 10m (default: the scenario's, then drain)",
+    )
     p.add_argument(
         "--router",
         help="physics, semantic_argmax, power_of_d, jsq_top_k, argmax_spill, least_loaded, "
@@ -60,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
 
     _, summary = run_scenario(
         args.scenario,
-        steps=args.steps,
+        duration=args.duration,
         router=args.router,
         seed=args.seed,
         overrides=args.overrides,
@@ -74,8 +80,8 @@ def _run(args: argparse.Namespace) -> int:
     if not summary.drained:
         left = summary.in_flight + summary.queued + summary.in_service
         hint = (
-            "run without --steps to drain it"
-            if args.steps is not None
+            "run without --duration to drain it"
+            if args.duration is not None
             else "service outlasts the drain limit; check service times and capacity"
         )
         say(f"warning: not drained: {left} intents still in flight, queued or in service ({hint})")
@@ -125,6 +131,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "calibrate the out-of-scope threshold for a scenario (writes an overlay)",
         _configure_gate,
         _gate,
+    ),
+    "fit": (
+        "fit service-time distributions to measured latencies and print the YAML to paste",
+        _configure_fit,
+        _fit,
     ),
     "viz": ("serve a live Mesa SolaraViz page of a scenario", _configure_viz, _viz),
     "bench": (

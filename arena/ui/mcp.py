@@ -40,22 +40,26 @@ class ArenaRuns:
         self._ids = itertools.count(1)
 
     def run(
-        self, seed: int | None = None, steps: int | None = None, report: StepReport | None = None
+        self,
+        seed: int | None = None,
+        duration_s: float | None = None,
+        report: StepReport | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """Run the scenario (``report(step, total, message)`` after each step); its id, summary."""
+        """Run the scenario (``report(seconds, total, message)`` after each step): its id and
+        summary (times in ms)."""
         from ..model import ArenaModel  # Mesa and the embedder load on the first run only
 
-        if steps is not None and steps < 1:
-            raise ValueError(f"field 'steps': must be >= 1, got {steps}")
+        if duration_s is not None and not (0 < duration_s <= 30 * 86400):
+            raise ValueError(f"field 'duration_s': must be in (0, 2592000] s, got {duration_s}")
         with self._lock:
             model = ArenaModel(self.scenario, seed=seed)
-            total = steps or self.scenario.steps
+            total = duration_s or self.scenario.duration
 
-            def on_step(t: int) -> None:
+            def on_step(t: float) -> None:
                 if report is not None:
-                    report(t, total if t <= total else None, f"step {t}")
+                    report(t, total if t <= total else None, f"t = {t:g} s")
 
-            model.run(steps, progress=on_step)
+            model.run(duration_s, progress=on_step)
             summary = model.summary().to_dict()
             run_id = f"run-{next(self._ids)}"
             self.summaries[run_id] = summary
@@ -95,13 +99,15 @@ def mcp_extras(path: str | Path) -> Extras:
     runs = ArenaRuns(path)
 
     async def run_arena(
-        ctx: Context, seed: int | None = None, steps: int | None = None
+        ctx: Context, seed: int | None = None, duration_s: float | None = None
     ) -> dict[str, Any]:
-        """Run this scenario in the arena (progress per step; cancellable between steps);
-        returns the run id and its summary, also readable as arena://runs/{run_id}/summary."""
+        """Run this scenario in the arena for ``duration_s`` seconds of model time (default:
+        the scenario's; progress in model seconds; cancellable between steps); returns the run
+        id and its summary (latency_ms, wait_ms), also readable as
+        arena://runs/{run_id}/summary."""
         progress = Progress(ctx.report_progress)
         run_id, summary = await anyio.to_thread.run_sync(
-            runs.run, seed, steps, progress, abandon_on_cancel=True
+            runs.run, seed, duration_s, progress, abandon_on_cancel=True
         )
         return {"run_id": run_id, "summary": summary}
 

@@ -10,7 +10,7 @@ from ..analysis import check_out_dir
 from ..analysis.sweep import sweep
 from ..errors import ScenarioError
 from ..scenario import load_scenario, parse_override_value
-from .args import STEPS
+from .args import DURATION
 from .options import (
     add_backend_options,
     add_overlay_option,
@@ -46,7 +46,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the scenario's)")
     add_backend_options(p)
-    p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
+    p.add_argument("--duration", type=DURATION, help="cap each run at this much model time")
     add_rate_scale_option(p)
     add_overlay_option(p)
     p.add_argument(
@@ -78,7 +78,7 @@ def run_cli(args: argparse.Namespace) -> int:
         address=args.address,
         workers=args.workers,
         results=out,
-        steps=args.steps,
+        duration=args.duration,
         embedder=args.embedder,
         overlays=args.overlays,
         progress=not args.quiet,

@@ -1,5 +1,5 @@
 """``packetflow-arena tune SCENARIO --param temperature=0.005:0.5:log --param candidates
---objective "accuracy - 2*drop_rate - 0.01*wait_p95" --seeds 1,2,3 --backend dask``."""
+--objective "accuracy - 2*drop_rate - 0.00001*wait_p95" --seeds 1,2,3 --backend dask``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..analysis.tuning import Objective, tune
 from ..errors import ScenarioError
-from .args import SEED, STEPS, checked
+from .args import DURATION, SEED, checked
 from .options import (
     add_backend_options,
     add_overlay_option,
@@ -37,7 +37,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--maximize",
         dest="maximize",
         metavar="EXPR",
-        help="maximise this, e.g. 'accuracy - 2*drop_rate - 0.01*wait_p95'",
+        help="maximise this, e.g. 'accuracy - 2*drop_rate - 0.00001*wait_p95'",
     )
     goal.add_argument("--minimize", metavar="EXPR", help="minimise this, e.g. wait_p95")
     p.add_argument(
@@ -58,7 +58,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     add_set_option(p, "'arrivals.source.split=[val]' (every run, the baseline included)")
     add_overlay_option(p)
     add_rate_scale_option(p)
-    p.add_argument("--steps", type=STEPS, help="cap each run at this many steps")
+    p.add_argument("--duration", type=DURATION, help="cap each run at this much model time")
     p.add_argument(
         "--popsize",
         type=checked(int, minimum=1, maximum=1000),
@@ -106,7 +106,7 @@ def run_cli(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         overlays=args.overlays,
         rate_scale=args.rate_scale,
-        steps=args.steps,
+        duration=args.duration,
         popsize=args.popsize,
         maxiter=args.maxiter,
         budget=args.budget,

@@ -8,7 +8,7 @@ last one, once the hand rests for ``debounce`` seconds, runs a simulation.
 
 The scenario, and so the registry and the embeddings of every text, are built once; a redraw
 only builds a fresh model from them (the process-wide embedding cache makes that cheap), runs
-``steps`` steps and renders two PNGs. :meth:`PhysicsPanel.redraw` is the callback, public so a
+``duration`` seconds of model time and renders two PNGs. :meth:`PhysicsPanel.redraw` is the callback, public so a
 test or a script can drive the panel without a browser.
 
 A browser's sliders are not exact: a log slider's right end arrives as ``5.000000000000001``
@@ -90,7 +90,7 @@ def physics_control(name: str, spec: dict[str, Any], value: float) -> widgets.Va
 class PhysicsPanel:
     """Sliders for the physics of ``scenario`` bound to a short re-run and its plots.
 
-    ``steps`` is the length of each re-run (short, so a redraw takes about a second on the
+    ``duration`` (s) is the length of each re-run (short, so a redraw takes about a second on the
     CLINC150 scenario); ``embedder`` replaces the default MiniLM one (tests); ``debounce`` is
     the quiet time in seconds before a change re-runs (0: at once).
     """
@@ -99,7 +99,7 @@ class PhysicsPanel:
         self,
         scenario: str | Path | Scenario,
         *,
-        steps: int = 60,
+        duration: float = 60.0,
         router: str | None = None,
         seed: int | None = None,
         rate_scale: float = 1.0,
@@ -109,7 +109,7 @@ class PhysicsPanel:
         auto_redraw: bool = True,
     ):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        self.steps = steps
+        self.duration = duration
         self.embedder = embedder
         self.debounce = debounce
         self.dpi = dpi
@@ -210,7 +210,7 @@ class PhysicsPanel:
 
     # -- the callback ------------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Re-run ``steps`` steps with the current controls and redraw both figures.
+        """Re-run ``duration`` seconds with the current controls and redraw both figures.
 
         Never raises: it runs from widget callbacks and timers, where an exception is lost. An
         error is kept in ``last_error`` and shown in red in the panel, the figures of the last
@@ -234,7 +234,7 @@ class PhysicsPanel:
             self.running.value = ""
 
     def simulate(self) -> ArenaModel:
-        """A fresh model with the current controls, run for ``steps`` steps."""
+        """A fresh model with the current controls, run for ``duration`` seconds."""
         model = ArenaModel(
             self.scenario,
             router=self.router.value,
@@ -243,7 +243,7 @@ class PhysicsPanel:
             rate_scale=self.rate_scale.value,
             embedder=self.embedder,
         )
-        model.run(self.steps)
+        model.run(self.duration)
         return model
 
     def _draw(self, model: ArenaModel) -> None:
@@ -269,13 +269,13 @@ class PhysicsPanel:
     def _status_html(self, model: ArenaModel) -> str:
         s = model.summary()
         acc = s.routing_accuracy
-        p95 = s.wait_steps.p95
+        p95 = s.latency_ms.p95
         return (
-            f"<b>after {model.steps} steps</b><br>"
+            f"<b>after {model.now:g} s of model time</b><br>"
             f"arrived {s.arrived}, completed {s.completed}, in flight {s.in_flight}, "
             f"queued {s.queued}, dropped {s.dropped}<br>"
             f"routing accuracy {'n/a' if acc is None else f'{acc:.3f}'}, "
-            f"p95 wait {'n/a' if p95 is None else f'{p95:g}'} steps<br>"
+            f"p95 latency {'n/a' if p95 is None else f'{p95:.0f}'} ms<br>"
             f"<small>redraw #{self.redraws}, {self.last_redraw_seconds:.2f} s</small>"
         )
 

@@ -1,12 +1,14 @@
-"""Which embedder a process uses by default: the fast ONNX int8 MiniLM when it can run here.
+"""Which embedder a process uses by default: the fast ONNX MiniLM when it can run here.
 
 Why a choice at all: the plain sentence-transformers model encodes ~100-380 sentences/s on a
-2-core CPU, so a first run on a new data set spends minutes embedding; the ONNX int8 build of
-the same network is several times faster at the same routing accuracy
-(``benchmarks/bench_embeddings.py``). It needs the ``fast`` extra (onnxruntime, onnx), so where
+2-core CPU, so a first run on a new data set spends minutes embedding; the ONNX build of the
+same network (:mod:`capabilities.discovery.fast_embeddings`) is several times faster with the
+same vectors (``benchmarks/bench_embeddings.py``). It needs the ``fast`` extra (onnxruntime, onnx), so where
 that is missing the plain model is used and one line on stderr says why.
 
-``PACKETFLOW_EMBEDDER`` overrides the choice: ``fast``, ``plain`` or ``auto`` (the default).
+``PACKETFLOW_EMBEDDER`` overrides the choice: ``fast``, ``plain``, ``int8`` (the int8 ONNX graph:
+faster on CPUs with int8 dot-product instructions, but its vectors depend on the CPU and the
+batch) or ``auto`` (the default).
 The two models' vectors never mix: each has its own name, and the embedding cache and the
 learned heads are keyed by it.
 """
@@ -28,7 +30,7 @@ from capabilities.discovery.fast_embeddings import FAST_REQUIREMENTS, OnnxMiniLM
 from capabilities.errors import EmbeddingError
 
 EMBEDDER_ENV = "PACKETFLOW_EMBEDDER"
-EMBEDDER_CHOICES = ("auto", "fast", "plain")
+EMBEDDER_CHOICES = ("auto", "fast", "int8", "plain")
 
 
 def missing_fast_requirements() -> list[str]:
@@ -37,7 +39,7 @@ def missing_fast_requirements() -> list[str]:
 
 
 def choose_embedder(kind: str | None = None, *, note=None) -> Embedder:
-    """The embedder for ``kind`` (``auto``/``fast``/``plain``; None: ``$PACKETFLOW_EMBEDDER``,
+    """The embedder for ``kind`` (``auto``/``fast``/``int8``/``plain``; None: ``$PACKETFLOW_EMBEDDER``,
     else ``auto``). ``auto`` is the fast one when its extra is installed; otherwise the plain
     model, and ``note`` (default: a line on stderr) is told why."""
     kind = (kind if kind is not None else os.environ.get(EMBEDDER_ENV, "auto")).strip().lower()
@@ -49,13 +51,13 @@ def choose_embedder(kind: str | None = None, *, note=None) -> Embedder:
         return SentenceTransformerEmbedder()
     missing = missing_fast_requirements()
     if not missing:
-        return OnnxMiniLMEmbedder()
+        return OnnxMiniLMEmbedder(graph="int8" if kind == "int8" else "auto")
     why = (
         f"the fast embedder needs {', '.join(missing)} (the 'fast' extra: "
         "pip install 'packetflow-arena[fast]')"
     )
-    if kind == "fast":
-        raise EmbeddingError(f"{EMBEDDER_ENV}=fast, but {why}")
+    if kind != "auto":
+        raise EmbeddingError(f"{EMBEDDER_ENV}={kind}, but {why}")
     (note or _stderr_note)(f"packetflow: using the plain sentence-transformers MiniLM: {why}")
     return SentenceTransformerEmbedder()
 

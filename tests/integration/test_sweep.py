@@ -60,8 +60,8 @@ def test_one_row_per_run_with_parameters_seed_and_summary_figures(serial):
     s = m.summary().to_dict()
     row = serial.iloc[7]
     assert row["arrived"] == s["arrived"] and row["completed"] == s["completed"]
-    assert row["wait_p95"] == s["wait_steps"]["p95"]
-    assert row["steps_run"] == s["steps"]
+    assert row["wait_p95"] == s["wait_ms"]["p95"] and row["latency_p99"] == s["latency_ms"]["p99"]
+    assert row["simulated_s"] == s["duration_s"]
 
 
 def test_parameters_change_the_outcome(serial):
@@ -207,9 +207,9 @@ def test_sweep_is_the_package_level_function():
 
 
 def test_a_swept_scenario_field_named_like_a_figure_keeps_its_value():
-    df = sweep(scenario(), {"steps": [5, 8]}, [1], embedder=FAKE, progress=False)
-    assert df["steps"].tolist() == [5, 8]
-    assert (df["steps_run"] >= df["steps"]).all()  # the run drains after the scenario's steps
+    df = sweep(scenario(), {"duration": [5, 8]}, [1], embedder=FAKE, progress=False)
+    assert df["duration"].tolist() == [5, 8]
+    assert (df["simulated_s"] >= df["duration"]).all()  # the run drains after its duration
 
 
 def test_process_workers_start_single_threaded_and_the_parent_env_is_restored(monkeypatch):

@@ -22,7 +22,7 @@ from arena.ui.cli import main
 from capabilities import PacketFlowError
 
 FAKE = "fakes:BagOfWordsEmbedder"
-OBJECTIVE = "accuracy - 2*drop_rate - 0.01*wait_p95"
+OBJECTIVE = "accuracy - 2*drop_rate - 0.00001*wait_p95"
 PARAMS = ["temperature=0.01:3:log", "candidates=1:3"]
 SEEDS = [1, 2]
 
@@ -129,7 +129,7 @@ def test_a_budget_caps_the_runs(tiny):
 
 
 def test_the_constraint_form_keeps_the_best_feasible(tiny):
-    goal = Objective.parse("accuracy", constraints=["wait_p95<=2"])
+    goal = Objective.parse("accuracy", constraints=["wait_p95<=2000"])  # milliseconds
     r = tune(
         tiny,
         PARAMS,
@@ -141,8 +141,8 @@ def test_the_constraint_form_keeps_the_best_feasible(tiny):
         embedder=FAKE,
         progress=False,
     )
-    assert r.baseline["wait_p95"] > 2 and r.baseline["score"] < -1  # penalised
-    assert r.best["wait_p95"] <= 2 and r.best["score"] == r.best["objective"]
+    assert r.baseline["wait_p95"] > 2000 and r.baseline["score"] < -1  # penalised
+    assert r.best["wait_p95"] <= 2000 and r.best["score"] == r.best["objective"]
 
 
 def test_an_undefined_objective_is_refused_after_the_first_batch(tmp_path):

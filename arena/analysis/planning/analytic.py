@@ -5,14 +5,13 @@ or is dropped for lack of room: each zone's routed arrival rate, service-time la
 flight time from arrival to capture are then what the router and the physics alone produce.
 
 :func:`size_zone` finds each zone's smallest capacity for the objectives on its own (every
-zone meets each budget by itself). The wait is the flight time (measured) plus the queueing
-wait, whose probability and conditional mean come from :mod:`arena.analysis.queueing`: the
-exact discrete chain (:class:`DiscreteMMc`) at integer capacities with geometric service, and
-Erlang C with :func:`~arena.analysis.queueing.geometric_service_correction` (Lee-Longton
-``(1 + Cs²) / 2`` for other laws) elsewhere. Erlang C is extended to real ``c`` through the
-regularised incomplete gamma function (``scipy.special.gammaincc``), so each objective is first
-solved for a real ``c`` with ``scipy.optimize.brentq``, then settled at the integers around the
-root with the chain. Drops come from the M/M/c/K queue with ``K = c + queue_limit``.
+zone meets each budget by itself), in continuous time (seconds). The wait is the network
+delay (measured) plus the queueing wait: Erlang C for its probability, an exponential tail
+with mean ``1 / (cμ - λ)`` (exact for M/M/c) times Allen-Cunneen's ``(1 + Cs²) / 2`` for
+other service laws. Erlang C is extended to real ``c`` through the regularised incomplete
+gamma function (``scipy.special.gammaincc``), so each objective is first solved for a real
+``c`` with ``scipy.optimize.brentq``, then settled at the integers around the root. Drops come
+from the M/M/c/K queue with ``K = c + queue_limit``.
 
 What the theory does not see, and the simulation does: bursts (a stationary queue at the
 mean rate), routing that moves with load, overflow between zones, and the pooling of the
@@ -22,7 +21,6 @@ global quantile objectives over zones.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,23 +29,20 @@ import numpy as np
 
 from ...model import ArenaModel
 from ...scenario import Scenario
-from ..queueing import DiscreteMMc, geometric_service_correction
 from ..sweep.specs import EmbedderSource, embedder_for
 from .figures import ZoneFigures
 from .slo import Objective, PlanError
 
 UNLIMITED = 100_000  # slots per zone in the measuring run: nothing ever waits for room
-CHAIN_LIMIT = 400  # the exact chain is a dense matrix over ~c + tail states; Erlang C beyond
-CHAIN_STATES = 1500  # at most this many states (an 18 MB matrix)
 
 
 @dataclass(frozen=True)
 class ZoneDemand:
-    """One zone's load as the measuring run saw it (rates per step, times in steps).
+    """One zone's load as the measuring run saw it (rates per second, times in seconds).
 
-    ``flight`` and ``service`` are probability mass functions over 0, 1, 2, ... steps;
-    ``peak_rate`` is the busiest 10-step window's rate (a burst the mean hides).
-    """
+    ``flight`` (network delay) and ``service`` are samples of the measured times (at most
+    :data:`SAMPLES` each); ``peak_rate`` is the busiest 10 s window's rate (a burst the mean
+    hides)."""
 
     name: str
     today: int
@@ -59,7 +54,6 @@ class ZoneDemand:
     correction: float
     flight: tuple[float, ...]
     service: tuple[float, ...]
-    geometric: bool = True  # memoryless service: the exact discrete chain applies
 
     @property
     def offered_load(self) -> float:
@@ -94,27 +88,32 @@ def measure_demand(
     model.run()
     floor = ZoneFigures(tuple(objectives))(model)
     L = model.ledger
-    served = L.start >= 0
+    served = np.isfinite(L.start)
     if not served.any():
         raise PlanError(f"scenario {scenario.name}: no intent reached a zone; nothing to size")
     window = int(L.arrival[served].max()) + 1
     # the declared rate over the day times each zone's measured share: less noise than counts
-    rate = float(np.mean([scenario.arrivals.rate_at(t) for t in range(1, window + 1)]))
+    # (a trace or a bursty process has no declared rate: its measured one)
+    arr = scenario.arrivals
+    if arr.trace is None and arr.bursty is None:
+        rate = float(np.mean([arr.rate_at(t) for t in np.arange(0.5, window)]))
+    else:
+        rate = int(served.sum()) / max(float(L.arrival[served].max()), 1e-9)
     zones = []
     caps = {c.name: c for c in scenario.capabilities}
     for i, spec in enumerate(scenario.zones):
         here = served & (L.zone == i)
-        service = (L.end - L.start)[here].astype(np.int64)
-        flight = (L.start - L.arrival)[here].astype(np.int64)
+        service = (L.end - L.start)[here]
+        flight = (L.start - L.arrival)[here]  # network delay (nothing queues here)
         n = int(here.sum())
         mean = _declared_mean(scenario, model, here) if n else 1.0
         scv = float(service.var() / mean**2) if n > 1 else 1.0
         laws = {
-            "geometric" if st.distribution == "geometric" or st.mean == 1 else st.distribution
-            for st in (caps[c].service_time for c in spec.capabilities)
+            caps[c].service_time.describe().get("distribution", "per_token")
+            for c in spec.capabilities
         }
-        geometric = laws == {"geometric"}
-        starts = np.bincount(L.start[here], minlength=window + 10)[: window + 10]
+        memoryless = laws <= {"exponential", "geometric"}
+        starts = np.bincount(L.start[here].astype(np.int64), minlength=window + 10)[: window + 10]
         peak = float(np.convolve(starts, np.ones(10) / 10, mode="valid").max()) if n else 0.0
         zones.append(
             ZoneDemand(
@@ -125,12 +124,9 @@ def measure_demand(
                 peak_rate=peak,
                 mean_service=mean,
                 scv=scv,
-                correction=geometric_service_correction(max(mean, 1.0))
-                if geometric
-                else (1 + scv) / 2,
-                flight=_pmf(flight),
-                service=_pmf(service),
-                geometric=geometric,
+                correction=1.0 if memoryless else (1 + scv) / 2,
+                flight=_samples(flight, model.rng),
+                service=_samples(service, model.rng),
             )
         )
     floor_values = {o.metric: floor[f"m.{o.metric}"] for o in objectives}
@@ -138,9 +134,9 @@ def measure_demand(
 
 
 def _declared_mean(scenario: Scenario, model: ArenaModel, here: np.ndarray) -> float:
-    """Mean service steps of a zone: for geometric and constant laws each capability's
-    declared mean (plus injected extra steps), for other laws (whose rounding to whole steps
-    shifts the mean) the measured one; weighted by how often the measuring run used each."""
+    """Mean service seconds of a zone: each capability's declared mean (plus injected extra
+    time), or the measured one where the law has none (per-token sizes); weighted by how
+    often the measuring run used each."""
     specs = {c.name: c for c in scenario.capabilities}
     L = model.ledger
     caps = L.capability[here]
@@ -149,23 +145,24 @@ def _declared_mean(scenario: Scenario, model: ArenaModel, here: np.ndarray) -> f
     for i in np.unique(caps):
         spec = specs[model.capability_names[i]]
         st = spec.service_time
-        extra = spec.faults.extra_steps if spec.faults is not None else 0
+        extra = spec.faults.extra if spec.faults is not None else 0
         mine = caps == i
-        if st.distribution == "geometric":
-            mean = st.mean + extra
-        elif st.distribution == "constant":
-            mean = max(1, round(st.mean)) + extra
-        else:
-            mean = float(took[mine].mean())
+        # tokens or retries: the law alone does not say, the measurement does
+        measured = st.needs_tokens or spec.policy
+        mean = float(took[mine].mean()) if measured else st.mean() + extra
         total += mean * mine.sum()
     return total / len(caps)
 
 
-def _pmf(values: np.ndarray) -> tuple[float, ...]:
+SAMPLES = 2000  # measured times kept per zone: the fixed part's law, as an empirical sample
+
+
+def _samples(values: np.ndarray, rng: np.random.Generator) -> tuple[float, ...]:
     if not len(values):
-        return (1.0,)
-    counts = np.bincount(values)
-    return tuple((counts / counts.sum()).tolist())
+        return (0.0,)
+    if len(values) > SAMPLES:
+        values = rng.choice(values, SAMPLES, replace=False)
+    return tuple(np.sort(values).tolist())
 
 
 # -- queueing formulas (scipy) -------------------------------------------------------------------
@@ -204,64 +201,45 @@ def blocking_mmck(servers: int, limit: int, offered_load: float) -> float:
 
 
 def wait_law(zone: ZoneDemand, servers: float) -> tuple[float, float]:
-    """``(P(wait > 0), E[wait | wait > 0])`` of the queueing wait, in steps.
-
-    At an integer capacity with geometric service (the arena's memoryless law, constant
-    one-step service included) from the exact discrete chain :class:`DiscreteMMc`; otherwise
-    (a real ``c`` while root finding, another law) from Erlang C with the discrete correction.
-    An unstable zone waits for ever: ``(1, inf)``.
-    """
+    """``(P(wait > 0), E[wait | wait > 0])`` of the queueing wait, in seconds: Erlang C
+    (extended to real ``c``), the conditional wait exponential with mean ``1 / (cμ - λ)``
+    (exact for exponential service) times the Allen-Cunneen ``(1 + Cs²) / 2`` for other laws.
+    An unstable zone waits for ever: ``(1, inf)``."""
     lam, m = zone.arrival_rate, zone.mean_service
     if lam <= 0:
         return 0.0, 0.0
     if lam * m >= servers:
         return 1.0, math.inf
-    if zone.geometric and float(servers).is_integer() and servers <= CHAIN_LIMIT:
-        figures = _chain(lam, m, int(servers))
-        if figures is not None:
-            p_wait, wq = figures
-            return p_wait, (wq / p_wait if p_wait > 0 else 1.0)
     p_wait = erlang_c_real(servers, lam * m)
-    return p_wait, max(1.0, zone.correction / (servers / m - lam))
-
-
-@functools.lru_cache(maxsize=4096)
-def _chain(lam: float, mean: float, servers: int) -> tuple[float, float] | None:
-    """The chain's ``(p_wait, wq)``, or None where its dense matrix would be too large (a
-    zone close to saturation needs a long tail of states; Erlang C answers there)."""
-    rho = lam * max(mean, 1.0) / servers
-    tail_states = math.log(1e-12) / math.log(max(rho, 1e-3)) * 1.5
-    if servers + 4 * lam + tail_states > CHAIN_STATES:
-        return None
-    try:
-        f = DiscreteMMc(lam, max(mean, 1.0), servers).figures()
-    except ValueError:  # too close to saturation for the truncated chain
-        return None
-    return f.p_wait, f.wq
+    return p_wait, zone.correction / (servers / m - lam)
 
 
 def wait_tail(zone: ZoneDemand, servers: float, t: np.ndarray) -> np.ndarray:
-    """``P(Q > t)`` for the queueing wait ``Q`` (``1`` for ``t < 0``). A wait, given it
-    happens, is ``1 + Geometric`` with the law's conditional mean (discrete waits are whole
-    steps, at least one), so ``P(Q > t) = P(Q > 0) · (1 - 1/w)^t``."""
+    """``P(Q > t)`` for the queueing wait ``Q`` (``1`` for ``t < 0``):
+    ``P(Q > 0) · exp(-t / E[Q | Q > 0])``, the M/M/c law."""
     p_wait, cond = wait_law(zone, servers)
     if not math.isfinite(cond):
         return np.ones_like(t, dtype=float)
-    stay = 1 - 1 / cond
-    return np.where(t < 0, 1.0, p_wait * stay ** np.maximum(t, 0))
+    if cond <= 0:
+        return np.where(t < 0, 1.0, 0.0)
+    return np.where(t < 0, 1.0, p_wait * np.exp(-np.maximum(t, 0) / cond))
 
 
-def fixed_part(zone: ZoneDemand, kind: str) -> np.ndarray:
-    """The law of the time that no capacity shortens: flight (wait), flight + service (response)."""
+def fixed_part(zone: ZoneDemand, kind: str, rng_seed: int = 0) -> np.ndarray:
+    """Samples of the time that no capacity shortens: network delay (wait), network plus
+    service (response); the two paired by a fixed shuffle so the sample stays reproducible."""
     flight = np.asarray(zone.flight)
-    return flight if kind in ("wait", "wait_mean") else np.convolve(flight, zone.service)
+    if kind in ("wait", "wait_mean"):
+        return flight
+    service = np.random.default_rng(rng_seed).permutation(np.asarray(zone.service))
+    n = min(len(flight), len(service))
+    return flight[:n] + service[:n] if n else np.zeros(1)
 
 
 def exceed_probability(zone: ZoneDemand, servers: float, kind: str, threshold: float) -> float:
-    """``P(fixed + Q > threshold)``, summing the queueing tail over the fixed part's law."""
+    """``P(fixed + Q > threshold)``, averaging the queueing tail over the fixed part's sample."""
     fixed = fixed_part(zone, kind)
-    x = np.arange(len(fixed))
-    return float(fixed @ wait_tail(zone, servers, threshold - x))
+    return float(np.mean(wait_tail(zone, servers, threshold - fixed)))
 
 
 def predicted(zone: ZoneDemand, servers: int, o: Objective) -> float:
@@ -273,9 +251,8 @@ def predicted(zone: ZoneDemand, servers: int, o: Objective) -> float:
     if o.kind == "wait_mean":
         if lam * m >= servers:
             return math.inf
-        flight = np.asarray(zone.flight)
         p_wait, cond = wait_law(zone, servers)
-        return float(flight @ np.arange(len(flight))) + p_wait * cond
+        return float(np.mean(zone.flight)) + p_wait * cond
     return exceed_probability(zone, servers, o.kind, o.target)
 
 

@@ -115,7 +115,7 @@ def _budget(
 def _utilisation(model: ArenaModel) -> dict[str, float]:
     """Mean share of busy slots per zone over the scenario's day (not the drain after it)."""
     frame = model.zone_load_frame()
-    day = frame[frame["step"] <= model.scenario.steps]
+    day = frame[frame["time_s"] <= model.scenario.duration]
     return {str(k): float(v) for k, v in day.groupby("zone")["utilisation"].mean().items()}
 
 

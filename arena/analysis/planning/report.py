@@ -46,7 +46,7 @@ def format_plan(plan: Plan) -> str:
         + ", ".join(str(o) for o in plan.objectives)
         + f"  ({100 * plan.confidence:g}% intervals over held-out seeds "
         f"{plan.verify_seeds[0]}..{plan.verify_seeds[-1]})",
-        f"{'zone':<20} {'today':>5} {'theory':>6} {'plan':>5} {'unif':>5} {'λ/step':>7} "
+        f"{'zone':<20} {'today':>5} {'theory':>6} {'plan':>5} {'unif':>5} {'λ/s':>7} "
         f"{'svc':>5}  {'utilisation':<20} {'wait p' + pct:<18} {'drop rate':<24}",
     ]
     for z in plan.zones:
@@ -156,7 +156,7 @@ def plan_figure(plan: Plan) -> Figure:
     for o in plan.objectives:
         if o.kind == "wait":
             ax2.axhline(o.target, color="#aa3333", ls="--", lw=1, label=f"target {o}")
-    ax2.set_ylabel("wait (steps)")
+    ax2.set_ylabel("wait (s)")
     twin = ax2.twinx()
     twin.plot(x, [z.utilisation.mean for z in plan.zones], "s", color="#555555", ms=4)
     twin.set_ylabel("utilisation (squares)")

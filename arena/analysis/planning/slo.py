@@ -4,9 +4,11 @@ Every objective is a budget of the same shape, ``Σ_z numerator_z <= share · Σ
 over the zones (or per zone, for the ``zone_`` metrics), which is what lets the capacity search
 tell *which* zone a slot should go to:
 
-- ``wait_pNN <= T`` (steps from arrival to the start of service, over served intents, as
-  ``run`` reports it): at most ``1 - NN/100`` of the served intents wait more than ``T``;
-- ``response_pNN <= T``: the same for arrival to the end of service (flight, wait and service);
+- ``wait_pNN <= T`` (time from arrival to the start of service, network delay included, over
+  served intents): at most ``1 - NN/100`` of the served intents wait more than ``T``;
+- ``latency_pNN <= T`` (also ``response_pNN``): the same for arrival to the end of service
+  (network, wait and service), e.g. ``latency_p99<=2s``. Times are durations (``"250ms"``,
+  ``"2s"``; a bare number is seconds);
 - ``wait_mean <= T``: the waits sum to at most ``T`` per served intent;
 - ``drop_rate <= r``: at most ``r`` of the arrivals are dropped (any reason);
 - ``zone_wait_pNN`` / ``zone_response_pNN``: the quantile holds in every zone on its own.
@@ -21,6 +23,9 @@ from dataclasses import dataclass
 
 from capabilities import PacketFlowError
 
+from ...errors import ScenarioError
+from ...workload import parse_duration
+
 
 class PlanError(PacketFlowError):
     """A capacity plan cannot be made as asked: a bad objective, an objective no capacity can
@@ -28,8 +33,10 @@ class PlanError(PacketFlowError):
 
 
 _SLO = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|=<|<|>=|>|==|=)\s*(\S+)\s*$")
-_QUANTILE = re.compile(r"^(zone_)?(wait|response)_p(\d{1,2}(?:\.\d{1,3})?)$")
-KNOWN = "wait_pNN, response_pNN, zone_wait_pNN, zone_response_pNN, wait_mean, drop_rate"
+_QUANTILE = re.compile(r"^(zone_)?(wait|response|latency)_p(\d{1,2}(?:\.\d{1,3})?)$")
+KNOWN = (
+    "latency_pNN (= response_pNN), wait_pNN, zone_latency_pNN, zone_wait_pNN, wait_mean, drop_rate"
+)
 
 
 @dataclass(frozen=True)
@@ -71,24 +78,20 @@ def parse_slo(text: object) -> Objective:
     metric, op, value = m.groups()
     if op not in ("<=", "=<"):
         raise PlanError(f"--slo {shown!r}: only upper bounds ('<=') can be planned for")
-    try:
-        target = float(value)
-    except ValueError:
-        raise PlanError(f"--slo {shown!r}: target {value[:20]!r} is not a number") from None
-    if not math.isfinite(target):
-        raise PlanError(f"--slo {shown!r}: target must be a finite number, got {value[:20]}")
+    target = _target(metric, value, shown)
     q = _QUANTILE.match(metric)
     if q is not None:
         zone, kind, pct = q.groups()
+        kind = "response" if kind == "latency" else kind
         quantile = float(pct) / 100
         if not 0 < quantile < 1:
             raise PlanError(f"--slo {shown!r}: the percentile must be between 0 and 100")
         if target < 0:
-            raise PlanError(f"--slo {shown!r}: a time target must be >= 0 steps, got {target:g}")
+            raise PlanError(f"--slo {shown!r}: a time target must be >= 0 s, got {target:g}")
         return Objective(metric, target, kind, quantile, per_zone=zone is not None)
     if metric == "wait_mean":
         if target < 0:
-            raise PlanError(f"--slo {shown!r}: a time target must be >= 0 steps, got {target:g}")
+            raise PlanError(f"--slo {shown!r}: a time target must be >= 0 s, got {target:g}")
         return Objective(metric, target, "wait_mean")
     if metric == "drop_rate":
         if not 0 < target < 1:
@@ -98,6 +101,23 @@ def parse_slo(text: object) -> Objective:
             )
         return Objective(metric, target, "drop_rate")
     raise PlanError(f"--slo {shown!r}: unknown metric {metric[:30]!r}; expected one of {KNOWN}")
+
+
+def _target(metric: str, value: str, shown: str) -> float:
+    """A time target in seconds (``"2s"``, ``"250ms"``; a bare number is seconds), or a
+    plain number for ``drop_rate``."""
+    if metric != "drop_rate":
+        try:
+            return parse_duration(value, file=None, field="--slo")
+        except ScenarioError as exc:
+            raise PlanError(f"--slo {shown!r}: {exc.problem}") from None
+    try:
+        target = float(value)
+    except ValueError:
+        raise PlanError(f"--slo {shown!r}: target {value[:20]!r} is not a number") from None
+    if not math.isfinite(target):
+        raise PlanError(f"--slo {shown!r}: target must be a finite number, got {value[:20]}")
+    return target
 
 
 def parse_slos(texts: Iterable[object]) -> tuple[Objective, ...]:

@@ -36,7 +36,7 @@ def sweep(
     address: str | None = None,
     workers: int | None = None,
     results: str | Path | None = None,
-    steps: int | None = None,
+    duration: float | None = None,
     embedder: EmbedderSource = None,
     overlays: Sequence[str | Path] = (),
     collect: Collect = None,
@@ -48,8 +48,8 @@ def sweep(
     ``grid`` maps scenario override paths (``physics.temperature``, ``arrivals.rate``,
     ``router``, ...) to the values to try. ``backend`` is ``"serial"``, ``"processes"`` (a spawn
     pool of ``workers``) or ``"dask"`` (a ``LocalCluster`` of ``workers`` (default 2)
-    single-threaded processes, or the scheduler at ``address``). ``steps`` caps each run
-    (default: the scenario's steps, then drain). ``embedder`` must be importable by the workers
+    single-threaded processes, or the scheduler at ``address``). ``duration`` (seconds) caps each run
+    (default: the scenario's duration, then drain). ``embedder`` must be importable by the workers
     (a dotted path or a module-level factory); ``None`` is the default MiniLM embedder.
     ``overlays`` (files) are merged over a scenario file before the grid's overrides.
     ``collect`` (a picklable ``model -> {column: value}``) adds its figures to every row.
@@ -72,7 +72,7 @@ def sweep(
         scenario,
         grid,
         seeds,
-        steps=steps,
+        duration=duration,
         embedder=embedder,
         overlays=overlays,
         collect=collect,

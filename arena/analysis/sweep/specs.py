@@ -26,7 +26,7 @@ Collect = Callable[[ArenaModel], Mapping[str, Any]] | None
 
 FIGURES = (
     "router",
-    "steps_run",
+    "simulated_s",
     "arrived",
     "completed",
     "dropped",
@@ -42,10 +42,14 @@ FIGURES = (
     "capability_accuracy",
     "scored_intents",
     "served_well",
+    "latency_mean",
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
     "wait_mean",
     "wait_p50",
     "wait_p95",
-    "wait_max",
+    "wait_p99",
     "utilisation_mean",
     "utilisation_max",
     "oos_precision",
@@ -70,7 +74,7 @@ class RunSpec:
     scenario: str | Scenario
     overrides: tuple[tuple[str, Any], ...]
     seed: int | None
-    steps: int | None = None
+    duration: float | None = None
     embedder: EmbedderSource = None
     overlays: tuple[str, ...] = ()
     rate_scale: float = 1.0
@@ -101,7 +105,7 @@ def grid_specs(
     grid: Mapping[str, Sequence[Any]],
     seeds: Iterable[int | None],
     *,
-    steps: int | None = None,
+    duration: float | None = None,
     embedder: EmbedderSource = None,
     overlays: Sequence[str | Path] = (),
     collect: Collect = None,
@@ -134,7 +138,7 @@ def grid_specs(
             source,
             tuple(zip(keys, combo)),
             seed,
-            steps,
+            duration,
             embedder,
             layers,
             rate_scale=scale,
@@ -220,7 +224,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         model = ArenaModel(
             sc, seed=spec.seed, embedder=embedder_for(spec.embedder), rate_scale=spec.rate_scale
         )
-        model.run(spec.steps)
+        model.run(spec.duration)
     except Exception as exc:  # say which run failed, wherever it ran (the note is pickled too)
         exc.add_note(f"in sweep run {', '.join(spec.key())}")
         raise
@@ -239,12 +243,13 @@ def flatten_summary(s: Mapping[str, Any]) -> dict[str, Any]:
     """The scalar figures of a run summary (see :data:`FIGURES`), missing ones as NaN."""
     util = [u for u in s.get("zone_utilisation", {}).values() if u.get("mean") is not None]
     flat: dict[str, Any] = {k: s.get(k) for k in FIGURES if k in s}
-    flat["steps_run"] = s.get("steps")  # not "steps": that is the scenario field a grid may set
     for reason, n in s.get("dropped_by_reason", {}).items():
         flat[f"dropped_{reason}"] = n
-    wait = s.get("wait_steps", {})
-    for k in ("mean", "p50", "p95", "max"):
-        flat[f"wait_{k}"] = wait.get(k)
+    flat["simulated_s"] = s.get("duration_s")  # model time (the row's duration_s is wall time)
+    for name in ("latency", "wait"):  # milliseconds
+        times = s.get(f"{name}_ms", {})
+        for k in ("mean", "p50", "p95", "p99"):
+            flat[f"{name}_{k}"] = times.get(k)
     flat["utilisation_mean"] = sum(u["mean"] for u in util) / len(util) if util else None
     flat["utilisation_max"] = max((u["max"] for u in util), default=None)
     oos = s.get("out_of_scope", {})

@@ -40,7 +40,7 @@ class Evaluator:
     fixed: tuple[tuple[str, Any], ...] = ()
     overlays: tuple[str, ...] = ()
     rate_scale: float = 1.0
-    steps: int | None = None
+    duration: float | None = None
     embedder: EmbedderSource = None
     on_batch: Callable[[Evaluator], None] | None = None
     points: list[dict[str, Any]] = field(default_factory=list)  # one row per evaluated point
@@ -51,7 +51,13 @@ class Evaluator:
     def spec(self, values: dict[str, float | int], seed: int) -> RunSpec:
         overrides = (*self.fixed, *((f"physics.{k}", v) for k, v in values.items()))
         return RunSpec(
-            self.source, overrides, seed, self.steps, self.embedder, self.overlays, self.rate_scale
+            self.source,
+            overrides,
+            seed,
+            self.duration,
+            self.embedder,
+            self.overlays,
+            self.rate_scale,
         )
 
     def scores(

@@ -8,11 +8,11 @@ Grammar (whitespace ignored)::
     factor     := NUMBER | NAME | '-' factor | '(' expr ')'
     constraint := expr ('<=' | '>=') expr
 
-``NAME`` is a metric of a run's row (:data:`arena.analysis.sweep.FIGURES`, e.g. ``wait_p95``)
+``NAME`` is a metric of a run's row (:data:`arena.analysis.sweep.FIGURES`, e.g. ``wait_p95``, times in ms)
 or a derived one (:data:`DERIVED`: ``drop_rate``, ``accuracy``, ...). Expressions evaluate on
 NumPy arrays, so a whole population is scored at once.
 
-Two forms: a weighted score (``accuracy - 2*drop_rate - 0.01*wait_p95``, maximised) or an
+Two forms: a weighted score (``accuracy - 2*drop_rate - 0.00001*wait_p95``, maximised) or an
 objective to maximise or minimise under constraints (``drop_rate<=0.01``), each violated
 constraint subtracting ``penalty × violation`` from the score.
 """

@@ -47,7 +47,7 @@ def tune(
     overrides: Mapping[str, Any] | Sequence[str] = (),
     overlays: Sequence[str | Path] = (),
     rate_scale: float = 1.0,
-    steps: int | None = None,
+    duration: float | None = None,
     popsize: int = 5,
     maxiter: int = 10,
     budget: int | None = None,
@@ -98,7 +98,7 @@ def tune(
             fixed,
             tuple(str(Path(o).resolve()) for o in overlays),
             rate_scale,
-            steps,
+            duration,
             embedder,
             on_batch=lambda ev: _tick(bar, ev),
         )
@@ -141,7 +141,7 @@ def tune(
         rate_scale=rate_scale,
         overrides=[f"{k}={v}" for k, v in fixed],
         overlays=[str(o) for o in overlays],
-        steps=steps,
+        duration=duration,
     )
     if out is not None:
         result.write(out)

@@ -47,7 +47,7 @@ def test_zone_load_draws_each_zones_occupancy_queue_and_capacity(model, tmp_path
     assert path.stat().st_size > 10_000
 
 
-def test_utilisation_heatmap_is_the_zone_by_step_utilisation(model, tmp_path):
+def test_utilisation_heatmap_is_the_zone_by_time_utilisation(model, tmp_path):
     frame = model.zone_load_frame()
     fig = plots.utilisation_heatmap(frame)
     ax = fig.axes[0]
@@ -57,12 +57,12 @@ def test_utilisation_heatmap_is_the_zone_by_step_utilisation(model, tmp_path):
     )
     np.testing.assert_allclose(shown, expected)
     assert [t.get_text() for t in ax.get_yticklabels()] == model.zone_names
-    assert ax.get_xlabel() == "step" and "utilisation" in fig.axes[1].get_ylabel()
+    assert ax.get_xlabel() == "time (s)" and "utilisation" in fig.axes[1].get_ylabel()
     fig.savefig(tmp_path / "heat.png")
     assert (tmp_path / "heat.png").stat().st_size > 5_000
 
 
-def test_snapshot_shows_every_zone_and_the_intents_in_flight(model, tmp_path):
+def test_snapshot_shows_every_zone_and_the_intents_in_it(model, tmp_path):
     fig = plots.arena_snapshot(model)
     ax = fig.axes[0]
     gids = [p.get_gid() for p in ax.patches]
@@ -71,7 +71,12 @@ def test_snapshot_shows_every_zone_and_the_intents_in_flight(model, tmp_path):
     for z in model.zones:
         assert f"{z.name}\n{z.occupancy}/{z.capacity}" in texts
     dots = ax.collections[0].get_offsets() if ax.collections else np.empty((0, 2))
-    assert len(model.swarm) > 0 and len(dots) == len(model.swarm)
+    in_zones = sum(z.occupancy + z.queue_length for z in model.zones)
+    assert in_zones > 0 and len(dots) == in_zones
+    # each dot lies inside its zone's capture radius
+    _, xy, zone = plots.intents_in_zones(model)
+    dist = np.hypot(*(xy - model.zone_xy[zone]).T)
+    assert (dist <= np.array([z.radius for z in model.zones])[zone] + 1e-6).all()
     assert ax.get_xlabel() == "x (space units)"
     fig.savefig(tmp_path / "snap.png")
     assert (tmp_path / "snap.png").stat().st_size > 5_000
@@ -129,7 +134,7 @@ def test_pareto_plots_one_marker_per_run_per_router_and_the_front():
     # semantic_argmax (5, 0.8) is beaten by physics (4, 0.9); the other three form the front
     assert front.get_xdata().tolist() == [3.0, 4.0, 6.0]
     assert front.get_ydata().tolist() == [0.1, 0.9, 0.95]
-    assert ax.get_xlabel() == "p95 wait (steps)" and "routing accuracy" in ax.get_ylabel()
+    assert ax.get_xlabel() == "p95 wait (ms)" and "routing accuracy" in ax.get_ylabel()
 
 
 def _bbox(artist, fig):

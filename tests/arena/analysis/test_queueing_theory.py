@@ -1,7 +1,14 @@
-"""Queueing theory as a correctness check of the arena (issue #8).
+"""Queueing theory as a correctness check of the arena (issues #8 and #20).
 
 With the physics bypassed, a zone is a multi-server FIFO queue, so its long-run mean wait and
-utilisation are known. How the discrete arena maps onto Erlang's continuous M/M/c:
+utilisation are known. Since #20 the arena runs in continuous time (events at their exact times,
+whatever the tick), so it is held to Erlang's continuous M/M/c directly, and to ``ciw`` — both
+replaying the arena's own arrivals and services (every wait equal) and on its own random numbers
+(mean and p95 wait within 3% or the pair's confidence interval), at a tick of a tenth of the
+mean service time and at a tick equal to it.
+
+The discrete chain below (:class:`arena.queueing.DiscreteMMc`) is what the capacity planner
+still uses on a 1 s grid; its own tests stay:
 
 - Time is in steps. Arrivals are Poisson(λ) per step, service is Geometric(1/mean) steps (the
   discrete memoryless law, so the zone's population is a Markov chain), finished services free
@@ -30,6 +37,7 @@ import os
 import ciw
 import numpy as np
 import pytest
+import scipy.stats
 from fakes import BagOfWordsEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -134,19 +142,30 @@ def test_five_percent_is_tight_enough_to_catch_plausible_bugs(rho):
 
 
 # -- the arena: one zone, physics bypassed ------------------------------------------------------
-def queue_scenario(rate: float, mean: float, servers: int, steps: int, zones: int, seed: int):
+def queue_scenario(
+    rate: float,
+    mean: float,
+    servers: int,
+    duration: float,
+    zones: int,
+    seed: int,
+    tick: float | None = None,
+    service: dict | None = None,
+):
     """``zones`` identical, independent single-zone queues in one model: the ``random`` router
-    thins the Poisson(rate x zones) arrivals uniformly, so each zone sees Poisson(rate)."""
+    thins the Poisson(rate x zones) arrivals uniformly, so each zone sees Poisson(rate).
+    Service is exponential with ``mean`` seconds unless ``service`` says otherwise."""
     data = {
         "name": "mmc",
         "seed": seed,
-        "steps": steps,
+        "duration": duration,
+        "clock": {"tick": tick if tick is not None else mean / 10},
         "space": {"width": 100, "height": 100},
         "capabilities": [
             {
                 "name": f"desk_{i}",
                 "intent": "answer questions",
-                "service_time": {"distribution": "geometric", "mean": mean},
+                "service_time": service or {"distribution": "exponential", "mean": mean},
             }
             for i in range(zones)
         ],
@@ -168,71 +187,68 @@ def queue_scenario(rate: float, mean: float, servers: int, steps: int, zones: in
 
 def run_arena(scenario, **kw) -> ArenaModel:
     model = ArenaModel(scenario, embedder=BagOfWordsEmbedder(), check_conservation=False, **kw)
-    model.run()  # the scenario's steps of arrivals, then until every intent is served
+    model.run()  # the scenario's arrivals, then until every intent is served
     assert model.summary().dropped == 0 and model.lost() == 0
     return model
 
 
-def measured(model: ArenaModel, warm_up: int) -> dict[str, float]:
-    """Mean wait of the intents that arrived after the warm-up, and mean utilisation over the
-    steps from the warm-up to the last arrival step, as the DataCollector recorded it."""
+def waits_by_zone(model: ArenaModel, warm_up: float) -> list[np.ndarray]:
     L = model.ledger
     keep = L.arrival > warm_up
-    load = model.zone_load_frame()
-    window = load[(load["step"] > warm_up) & (load["step"] <= model.scenario.steps)]
-    return {
-        "wq": float((L.start - L.arrival)[keep].mean()),
-        "p_wait": float(((L.start - L.arrival)[keep] > 0).mean()),
-        "utilisation": float(window["utilisation"].mean()),
-        "intents": int(keep.sum()),
-    }
+    return [(L.start - L.reach)[keep & (L.zone == z)] for z in range(len(model.zone_names))]
 
 
-# (rho, servers, zones, steps): lengths chosen so that 5% >= 3 standard errors (rho 0.9: by
-# default utilisation only; its wait needs the long mode)
-ONE_ZONE = {
-    "rho=0.5,c=1": (0.5, 1, 24, 17_500),
-    "rho=0.7,c=1": (0.7, 1, 24, 24_500),
-    "rho=0.9,c=2": (0.9, 2, 32, 50_000) if LONG else (0.9, 2, 16, 2_500),
-}
-MEAN_SERVICE = 2  # steps; the exact chain makes a coarse step fine (see the module docstring)
-WARM_UP = 300
+def batch_ci(values: np.ndarray) -> tuple[float, float]:
+    """Mean and half-width of a 95% interval over independent replications."""
+    values = np.asarray(values, dtype=float)
+    half = scipy.stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean()), float(half)
 
 
-@pytest.mark.parametrize("case", ONE_ZONE)
-def test_one_zone_matches_erlang_c_within_five_percent(case):
-    rho, c, zones, steps = ONE_ZONE[case]
+RHO_CASES = {"rho=0.5": (0.5, 2), "rho=0.8": (0.8, 2)}
+MEAN_SERVICE = 2.0  # seconds
+
+
+@pytest.mark.parametrize("tick_share", [0.1, 1.0])
+@pytest.mark.parametrize("case", RHO_CASES)
+def test_one_zone_matches_erlang_c(case, tick_share):
+    """Utilisation and mean wait of 16 independent M/M/c zones against Erlang C: within 5%
+    or 3 standard errors of the replications, at a tick of 1/10 of the mean service time and
+    at a tick equal to it (no discretisation error: events keep their exact times)."""
+    rho, c = RHO_CASES[case]
     lam = rho * c / MEAN_SERVICE
-    chain = DiscreteMMc(lam, MEAN_SERVICE, c)
-    theory = chain.figures()
     erlang = mmc(lam, 1 / MEAN_SERVICE, c)
-    se = chain.standard_errors((steps - WARM_UP) * zones)
-    wait_tolerance = max(TOLERANCE, 3 * se["wq"] / theory.wq)
-    assert 3 * se["utilisation"] / theory.utilisation <= TOLERANCE
-    if rho < 0.9 or LONG:
-        assert wait_tolerance == TOLERANCE, "run too short for a 5% check to mean anything"
-
-    got = measured(run_arena(queue_scenario(lam, MEAN_SERVICE, c, steps, zones, seed=11)), WARM_UP)
-
-    assert got["utilisation"] == pytest.approx(erlang.utilisation, rel=TOLERANCE)
-    assert got["wq"] == pytest.approx(theory.wq, rel=wait_tolerance)
-    assert got["wq"] == pytest.approx(
-        erlang.wq * geometric_service_correction(MEAN_SERVICE), rel=wait_tolerance + 0.01
+    model = run_arena(
+        queue_scenario(lam, MEAN_SERVICE, c, 3_000, 16, seed=11, tick=tick_share * MEAN_SERVICE)
     )
-    assert got["p_wait"] == pytest.approx(theory.p_wait, rel=wait_tolerance)
+    per_zone = [w.mean() for w in waits_by_zone(model, 200)]
+    wq, half = batch_ci(per_zone)
+    assert wq == pytest.approx(erlang.wq, rel=max(TOLERANCE, 1.5 * half / erlang.wq))
+    util = model.summary().zone_utilisation
+    mean_util = np.mean([u["mean"] for u in util.values()])
+    assert mean_util == pytest.approx(erlang.utilisation, rel=TOLERANCE)
+
+
+def test_a_service_shorter_than_the_tick_is_served_at_its_own_length():
+    """A 20 ms service under a 1 s tick: latency is 20 ms, not a tick."""
+    model = run_arena(
+        queue_scenario(
+            5.0,
+            0.02,
+            4,
+            60,
+            1,
+            seed=3,
+            tick=1.0,
+            service={"distribution": "constant", "mean": "20ms"},
+        )
+    )
+    s = model.summary()
+    assert s.latency_ms.p50 == pytest.approx(20.0) and s.latency_ms.p99 == pytest.approx(20.0)
+    assert s.wait_ms.p99 == 0
 
 
 # -- ciw: the same queue in an independent simulator --------------------------------------------
-class DeparturesFirst(ciw.Simulation):
-    """ciw breaks ties between simultaneous events at random; the arena's step frees finished
-    slots before admitting the step's arrivals, so do the same: at equal times, service nodes
-    (departures) go before the arrival node."""
-
-    def find_next_active_node(self):
-        arrivals = self.nodes[0]
-        return min(self.active_nodes, key=lambda nd: (nd.next_event_date, nd is arrivals))
-
-
 class OverflowArrivals(ciw.ArrivalNode):
     """Each arrival joins node 1 (zone A) if it has a free server, else node 2 (zone B)."""
 
@@ -241,17 +257,17 @@ class OverflowArrivals(ciw.ArrivalNode):
         self.send_individual(a if a.number_of_individuals < a.c else b, next_individual)
 
 
-def arrivals_per_step(model: ArenaModel, steps: int) -> list[int]:
-    counts = np.bincount(model.ledger.arrival, minlength=steps + 1)
-    assert counts[0] == 0  # Mesa counts steps from 1; ciw's first arrival is at time 1
-    return [int(x) for x in counts[1:]]
+def arrival_gaps(model: ArenaModel) -> list[float]:
+    """The arena's inter-arrival gaps (ciw's first arrival comes one gap after time 0)."""
+    t = np.sort(model.ledger.arrival)
+    return np.diff(t, prepend=0.0).tolist()
 
 
-def service_times_in_start_order(model: ArenaModel, zone: int) -> list[int]:
+def service_times_in_start_order(model: ArenaModel, zone: int) -> list[float]:
     L = model.ledger
     rows = np.flatnonzero(L.zone == zone)
     rows = rows[np.lexsort((rows, L.start[rows]))]
-    return [int(x) for x in (L.end - L.start)[rows]]
+    return (L.end - L.start)[rows].tolist()
 
 
 def ciw_waits(sim: ciw.Simulation) -> tuple[np.ndarray, np.ndarray]:
@@ -263,61 +279,74 @@ def ciw_waits(sim: ciw.Simulation) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def test_ciw_replaying_the_arenas_arrivals_and_services_reproduces_every_wait():
-    """Zero-variance agreement: same inputs, same FIFO multi-server queue, same waits."""
-    lam, c, steps = 0.9 * 3 / 3, 3, 3_000
-    model = run_arena(queue_scenario(lam, 3, c, steps, zones=1, seed=5))
+@pytest.mark.parametrize("tick_share", [0.1, 1.0])
+@pytest.mark.parametrize("service", ["exponential", "lognormal"])
+def test_ciw_replaying_the_arenas_arrivals_and_services_reproduces_every_wait(service, tick_share):
+    """Zero-variance agreement: same inputs, same FIFO multi-server queue, same waits, to
+    floating-point rounding, whatever the tick (M/M/c and M/G/c with lognormal service)."""
+    lam, c, mean = 0.9, 3, 3.0
+    law = (
+        {"distribution": "exponential", "mean": mean}
+        if service == "exponential"
+        else {"distribution": "lognormal", "median": "2s", "p99": "20s"}
+    )
+    model = run_arena(
+        queue_scenario(lam, mean, c, 2_500, 1, seed=5, tick=tick_share * mean, service=law)
+    )
     network = ciw.create_network(
-        arrival_distributions=[ciw.dists.Deterministic(1.0)],
-        batching_distributions=[ciw.dists.Sequential([*arrivals_per_step(model, steps), 0])],
+        arrival_distributions=[ciw.dists.Sequential([*arrival_gaps(model), 1e12])],
         service_distributions=[ciw.dists.Sequential(service_times_in_start_order(model, 0))],
         number_of_servers=[c],
     )
-    sim = DeparturesFirst(network)
-    sim.simulate_until_max_time(model.steps + 1)
+    sim = ciw.Simulation(network)
+    sim.simulate_until_max_time(float(model.ledger.end.max()) + 1)
     waits, _ = ciw_waits(sim)
     L = model.ledger
-    assert len(waits) == len(L) > 2_000
-    assert (waits > 0).mean() > 0.3, "the queue must actually build up"
-    np.testing.assert_array_equal(waits, L.start - L.arrival)
+    order = np.argsort(L.arrival, kind="stable")
+    assert len(waits) == len(L) > 1_500
+    assert (waits > 1e-9).mean() > 0.3, "the queue must actually build up"
+    np.testing.assert_allclose(waits, (L.start - L.arrival)[order], atol=1e-6)
 
 
-def test_ciw_on_its_own_random_numbers_matches_the_chain():
-    rho, c = 0.5, 2
-    lam = rho * c / MEAN_SERVICE
-    steps = 345_000
-    chain = DiscreteMMc(lam, MEAN_SERVICE, c)
-    theory = chain.figures()
-    assert 3 * chain.standard_errors(steps - WARM_UP)["wq"] / theory.wq <= TOLERANCE
-    network = ciw.create_network(
-        arrival_distributions=[ciw.dists.Deterministic(1.0)],
-        batching_distributions=[ciw.dists.Poisson(lam)],
-        service_distributions=[ciw.dists.Geometric(1 / MEAN_SERVICE)],
-        number_of_servers=[c],
-    )
-    ciw.seed(7)
-    sim = DeparturesFirst(network)
-    sim.simulate_until_max_time(steps)
-    records = [r for r in sim.get_all_records() if r.arrival_date > WARM_UP]
-    wq = np.mean([r.waiting_time for r in records])
-    busy = sum(r.service_time for r in records) / ((steps - WARM_UP) * c)
-    assert wq == pytest.approx(theory.wq, rel=TOLERANCE)
-    assert busy == pytest.approx(theory.utilisation, rel=TOLERANCE)
+def test_ciw_on_its_own_random_numbers_matches_the_arena():
+    """Independent random numbers: mean and p95 wait of the arena and of ciw agree within 3% or
+    the confidence interval of the pair (replications of each)."""
+    rho, c, mean = 0.8, 2, MEAN_SERVICE
+    lam = rho * c / mean
+    arena = waits_by_zone(run_arena(queue_scenario(lam, mean, c, 2_000, 12, seed=21)), 200)
+    ciw_runs = []
+    for rep in range(12):
+        network = ciw.create_network(
+            arrival_distributions=[ciw.dists.Exponential(lam)],
+            service_distributions=[ciw.dists.Exponential(1 / mean)],
+            number_of_servers=[c],
+        )
+        ciw.seed(100 + rep)
+        sim = ciw.Simulation(network)
+        sim.simulate_until_max_time(2_000)
+        ciw_runs.append(
+            np.array([r.waiting_time for r in sim.get_all_records() if r.arrival_date > 200])
+        )
+    for stat in (np.mean, lambda w: np.percentile(w, 95)):
+        a, ha = batch_ci([stat(w) for w in arena])
+        b, hb = batch_ci([stat(w) for w in ciw_runs])
+        assert abs(a - b) <= max(0.03 * b, np.hypot(ha, hb)), (a, b, ha, hb)
 
 
 # -- two zones: the physics routes to a parallel zone when the first is full --------------------
-def overflow_scenario(rate: float, mean: float, primary: int, secondary: int, steps: int, seed):
+def overflow_scenario(rate: float, mean: float, primary: int, secondary: int, duration, seed):
     """Zones A and B host capabilities with the same meaning; intents enter inside A, so the
-    physics captures them there at once when A has a free slot; when A is full they overflow
-    to B (a free slot) or, via ``spill_margin``, join B's queue. A itself has no queue."""
+    physics captures them there at once when A has a free server; when A is full they overflow
+    to B (a free server) or, via ``spill_margin``, join B's queue. A itself has no queue."""
     cap = {
         "intent": "answer questions",
-        "service_time": {"distribution": "geometric", "mean": mean},
+        "service_time": {"distribution": "exponential", "mean": mean},
     }
     data = {
         "name": "overflow",
         "seed": seed,
-        "steps": steps,
+        "duration": duration,
+        "clock": {"tick": mean / 10},
         "space": {"width": 100, "height": 100},
         "entry": [31, 50],
         "capabilities": [{"name": "desk_a", **cap}, {"name": "desk_b", **cap}],
@@ -348,53 +377,32 @@ def overflow_scenario(rate: float, mean: float, primary: int, secondary: int, st
 OVERFLOW_PHYSICS = Physics(repulsion=0.0, spill_margin=0.5, noise=0.0)
 
 
-def test_physics_overflow_matches_the_two_zone_chain():
-    """Blocking of A and both utilisations within 5% (>= 3 standard errors); B's mean wait
-    within 3 standard errors (5% would take ~350k steps of physics, minutes: B's exact queueing
-    is checked intent by intent against ciw below instead)."""
-    lam, primary, secondary, steps = 2.5, 4, 4, 15_000
-    chain = DiscreteOverflow(lam, MEAN_SERVICE, primary, secondary)
-    theory = chain.figures()
-    se = chain.standard_errors(steps - WARM_UP)
-    for figure in ("blocking", "utilisation_a", "utilisation_b"):
-        assert 3 * se[figure] / getattr(theory, figure) <= TOLERANCE, figure
-    wait_tolerance = max(TOLERANCE, 3 * se["wq_b"] / theory.wq_b)
-
+def test_physics_overflow_blocks_as_erlang_b():
+    """A has no queue, so the share of arrivals it turns away is Erlang B of its offered load
+    (exact for Poisson arrivals, whatever B does), and its utilisation follows."""
+    lam, primary, secondary = 2.5, 4, 4
     model = run_arena(
-        overflow_scenario(lam, MEAN_SERVICE, primary, secondary, steps, seed=3),
+        overflow_scenario(lam, MEAN_SERVICE, primary, secondary, 6_000, seed=3),
         physics=OVERFLOW_PHYSICS,
     )
     L = model.ledger
-    keep = L.arrival > WARM_UP
-    in_b = keep & (L.zone == 1)
-    wait = L.start - L.arrival
-    # captured in the step they arrive (no flight time); A never queues; B is reached only by
-    # overflow (an immediate capture there is flagged; a spill into B's queue is not)
+    keep = L.arrival > 200
+    wait = L.start - L.reach
     assert (wait[L.zone == 0] == 0).all() and not L.overflow[L.zone == 0].any()
-    assert L.overflow[(L.zone == 1) & (wait == 0)].all()
-    load = model.zone_load_frame()
-    window = load[(load["step"] > WARM_UP) & (load["step"] <= steps)]
-    util = window.groupby("zone")["utilisation"].mean()
-    assert in_b.sum() / keep.sum() == pytest.approx(theory.blocking, rel=TOLERANCE)
-    assert util["a"] == pytest.approx(theory.utilisation_a, rel=TOLERANCE)
-    assert util["b"] == pytest.approx(theory.utilisation_b, rel=TOLERANCE)
-    assert wait[in_b].mean() == pytest.approx(theory.wq_b, rel=wait_tolerance)
-    # the discrete step is why blocking is below Erlang B (tested to converge above)
-    assert in_b.sum() / keep.sum() < erlang_b(primary, lam * MEAN_SERVICE)
+    blocking = erlang_b(primary, lam * MEAN_SERVICE)
+    assert (keep & (L.zone == 1)).sum() / keep.sum() == pytest.approx(blocking, rel=TOLERANCE)
+    util_a = model.summary().zone_utilisation["a"]["mean"]
+    assert util_a == pytest.approx(lam * MEAN_SERVICE * (1 - blocking) / primary, rel=TOLERANCE)
 
 
 def test_ciw_overflow_network_reproduces_every_intents_zone_and_wait():
-    lam, primary, secondary, steps = 1.0, 2, 2, 3_000
+    lam, primary, secondary = 1.0, 2, 2
     model = run_arena(
-        overflow_scenario(lam, MEAN_SERVICE, primary, secondary, steps, seed=8),
+        overflow_scenario(lam, MEAN_SERVICE, primary, secondary, 2_000, seed=8),
         physics=OVERFLOW_PHYSICS,
     )
     network = ciw.create_network(
-        arrival_distributions=[ciw.dists.Deterministic(1.0), None],
-        batching_distributions=[
-            ciw.dists.Sequential([*arrivals_per_step(model, steps), 0]),
-            ciw.dists.Deterministic(0),
-        ],
+        arrival_distributions=[ciw.dists.Sequential([*arrival_gaps(model), 1e12]), None],
         service_distributions=[
             ciw.dists.Sequential(service_times_in_start_order(model, 0)),
             ciw.dists.Sequential(service_times_in_start_order(model, 1)),
@@ -403,11 +411,12 @@ def test_ciw_overflow_network_reproduces_every_intents_zone_and_wait():
         queue_capacities=[0, float("inf")],
         routing=[[0.0, 0.0], [0.0, 0.0]],
     )
-    sim = DeparturesFirst(network, arrival_node_class=OverflowArrivals)
-    sim.simulate_until_max_time(model.steps + 1)
+    sim = ciw.Simulation(network, arrival_node_class=OverflowArrivals)
+    sim.simulate_until_max_time(float(model.ledger.end.max()) + 1)
     waits, nodes = ciw_waits(sim)
     L = model.ledger
-    assert len(waits) == len(L) > 2_000
-    assert (nodes == 2).mean() > 0.2 and (waits > 0).mean() > 0.05, "B must overflow and queue"
-    np.testing.assert_array_equal(nodes - 1, L.zone)
-    np.testing.assert_array_equal(waits, L.start - L.arrival)
+    order = np.argsort(L.arrival, kind="stable")
+    assert len(waits) == len(L) > 1_500
+    assert (nodes == 2).mean() > 0.2 and (waits > 1e-9).mean() > 0.05, "B must overflow and queue"
+    np.testing.assert_array_equal(nodes - 1, L.zone[order])
+    np.testing.assert_allclose(waits, (L.start - L.arrival)[order], atol=1e-6)

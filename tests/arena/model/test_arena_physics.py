@@ -212,7 +212,7 @@ def test_out_of_scope_intents_go_to_the_fallback_zone_when_there_is_one():
 
 def test_in_flight_intents_that_never_arrive_expire_with_a_reason():
     model = make(physics=Physics(attraction=0.0, max_flight_steps=5))
-    model.run(steps=12)
+    model.run(duration=12)
     s = model.summary().to_dict()
     assert s["completed"] == 0
     assert s["dropped_by_reason"]["expired"] > 0

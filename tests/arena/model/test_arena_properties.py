@@ -98,7 +98,7 @@ def test_same_seed_gives_the_same_summary_bit_for_bit(p):
     runs = []
     for _ in range(2):
         model = ArenaModel(parse_scenario(build(p), file="prop.yaml"), embedder=EMBEDDER)
-        model.run(steps=35)
+        model.run(duration=35)
         runs.append(json.dumps(model.summary().to_dict(), sort_keys=True))
         frame = model.zone_load_frame()
         runs.append(frame.to_csv(index=False))
@@ -124,6 +124,6 @@ def test_different_seeds_give_different_runs():
     }
     a = ArenaModel(parse_scenario(build(p), file="p.yaml"), embedder=EMBEDDER)
     b = ArenaModel(parse_scenario(build(p), file="p.yaml"), embedder=EMBEDDER, seed=2)
-    a.run(steps=30)
-    b.run(steps=30)
+    a.run(duration=30)
+    b.run(duration=30)
     assert json.dumps(a.summary().to_dict()) != json.dumps(b.summary().to_dict())

@@ -106,7 +106,7 @@ def test_the_physics_repulsion_reads_the_same_stale_board():
     kernel = model._step_kernel
 
     def recording(arrays, load, *args):
-        seen.append((model.steps, load.copy(), model.zone_load()))
+        seen.append((model.now, load.copy(), model.zone_load()))
         return kernel(arrays, load, *args)
 
     model._step_kernel = recording
@@ -114,7 +114,7 @@ def test_the_physics_repulsion_reads_the_same_stale_board():
     stale = [(t, load, live) for t, load, live in seen if not np.allclose(load, live)]
     assert stale, "the live load never differed from the board's"
     for t, load, _ in seen:  # within a period the physics sees one posting
-        posted = [p for s, p, _ in seen if s // 10 == t // 10]
+        posted = [p for s, p, _ in seen if int(s // 10) == int(t // 10)]
         np.testing.assert_array_equal(load, posted[0])
 
 

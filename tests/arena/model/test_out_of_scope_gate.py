@@ -38,6 +38,14 @@ def test_the_learned_class_score_needs_a_learned_head():
         ArenaModel(sc, embedder=BagOfWordsEmbedder())
 
 
+def test_the_energy_mahalanobis_score_needs_a_learned_head():
+    sc = parse_scenario(fallback_zone_data(out_of_scope_score="energy_mahalanobis"), file="s.yaml")
+    with pytest.raises(
+        ScenarioError, match=r"attraction\.out_of_scope_score: 'energy_mahalanobis' needs"
+    ):
+        ArenaModel(sc, embedder=BagOfWordsEmbedder())
+
+
 def test_best_zone_gate_sends_what_no_routable_zone_attracts_to_the_fallback():
     sc = parse_scenario(fallback_zone_data(), file="s.yaml")
     sc = sc.replace(physics=sc.physics.replace(out_of_scope_threshold=0.35))

@@ -182,6 +182,18 @@ def test_a_board_shows_the_load_posted_every_period_and_a_delay_lags():
     assert instant.occupancy is occ  # fresh information is the live array itself
 
 
+def test_a_board_posts_at_multiples_of_its_period_in_seconds_whatever_the_tick():
+    occ, queue = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    board = LoadBoard(LoadInfo("board", period=0.5), occ, queue)
+    seen = []
+    for t in (0.0, 0.2, 0.4, 0.5, 0.9, 1.3, 1.6):  # irregular ticks (quiet ones skipped)
+        occ[0] = round(10 * t)
+        board.post(t)
+        seen.append((int(board.occupancy[0]), board.posted_at))
+    assert seen == [(0, 0.0), (0, 0.0), (0, 0.0), (5, 0.5), (5, 0.5), (13, 1.0), (16, 1.5)]
+    assert board.next_post(1.6) == 2.0
+
+
 @pytest.mark.parametrize(
     "kw", [{"mode": "sometimes"}, {"mode": "board", "period": 0}, {"mode": "delayed", "delay": -1}]
 )

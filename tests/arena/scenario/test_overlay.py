@@ -64,7 +64,7 @@ def test_load_scenario_applies_overlays_in_order_then_overrides(tmp_path, scenar
     b = overlay(tmp_path, {"physics": {"temperature": 0.07}, "steps": 12}, "b.yaml")
     sc = load_scenario(scenario_file, overlays=[a, b])
     assert (sc.physics.temperature, sc.physics.candidates, sc.physics.repulsion) == (0.07, 2, 2.0)
-    assert sc.steps == 12
+    assert sc.duration == 12  # the old steps: N is N seconds
     sc = load_scenario(scenario_file, overlays=[a, b], overrides=["physics.temperature=0.3"])
     assert sc.physics.temperature == 0.3
     assert load_scenario(scenario_file).physics.temperature == 0.2  # the file is unchanged

@@ -38,7 +38,7 @@ BROKEN = [
     ("zones.0.colour", "red", "zones[0].colour", "unknown key"),
     ("zones.0.position", [50, 500], "zones[0].position[1]", "<= 100"),
     ("zones.0.name", DELETE, "zones[0].name", "required field is missing"),
-    ("capabilities.0.service_time", 0, "capabilities[0].service_time", ">= 1"),
+    ("capabilities.0.service_time", 0, "capabilities[0].service_time", "above 0s"),
     (
         "capabilities.0.service_time",
         {"distribution": "gaussian", "mean": 2},
@@ -47,9 +47,10 @@ BROKEN = [
     ),
     ("capabilities.1.faults", {"failure_rate": 1.5}, "capabilities[1].faults.failure_rate", "<= 1"),
     ("capabilities.0.name", "bank desk", "capabilities[0].name", "identifier"),
-    ("arrivals.rate", -1, "arrivals.rate", ">= 0"),
-    ("arrivals.process", "bursty", "arrivals.process", "'poisson' or 'constant'"),
-    ("arrivals.schedule", [[0, 5], [10]], "arrivals.schedule[1]", "[step, rate]"),
+    ("arrivals.rate", -1, "arrivals.rate", "at least 0/s"),
+    ("arrivals.rate", "12 per second", "arrivals.rate", 'a rate like "12/s"'),
+    ("arrivals.process", "bursty", "arrivals.process", "poisson, constant, mmpp, diurnal"),
+    ("arrivals.schedule", [[0, 5], [10]], "arrivals.schedule[1]", "[time, rate]"),
     (
         "arrivals.source",
         {"file": "missing.json", "split": ["val"]},

@@ -102,10 +102,13 @@ def test_load_info_is_read_and_checked():
     assert parse_scenario(base_data()).load_info == LoadInfo()
     sc = parse_scenario(base_data(load_info={"mode": "board", "period": 5}))
     assert sc.load_info == LoadInfo("board", period=5)
+    sc = parse_scenario(base_data(load_info={"mode": "delayed", "delay": "250ms"}))
+    assert sc.load_info == LoadInfo("delayed", delay=0.25)
     for bad, field in (
         ({"mode": "psychic"}, "load_info.mode"),
         ({"mode": "board", "period": 0}, "load_info.period"),
-        ({"mode": "delayed", "delay": 1.5}, "load_info.delay"),
+        ({"mode": "delayed", "delay": "-1.5s"}, "load_info.delay"),
+        ({"mode": "delayed", "delay": "soon"}, "load_info.delay"),
         ({"lag": 2}, "load_info.lag"),
     ):
         with pytest.raises(ScenarioError) as info:

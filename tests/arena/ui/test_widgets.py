@@ -17,7 +17,7 @@ from capabilities import PacketFlowError
 
 
 def panel(**kw) -> PhysicsPanel:
-    return PhysicsPanel(scenario(), steps=20, embedder=BagOfWordsEmbedder(), **kw)
+    return PhysicsPanel(scenario(), duration=20, embedder=BagOfWordsEmbedder(), **kw)
 
 
 def test_one_control_per_physics_parameter_with_its_range_and_meaning():
@@ -46,14 +46,15 @@ def test_moving_a_slider_changes_the_models_physics_and_the_figures():
     before_model = p.model
     before_png = (p.zone_load_image.value, p.snapshot_image.value)
     before_xy = p.figures["snapshot"].axes[0].collections[0].get_offsets().copy()
-    old = p.sliders["attraction"].value
-    new = 1.0 if old > 2.0 else 10.0  # a clearly different pull, whatever the default
-    p.sliders["attraction"].value = new
+    old = p.sliders["temperature"].value
+    new = 2.0 if old < 1.0 else 0.01  # a clearly different choice, whatever the default
+    p.sliders["temperature"].value = new
     assert p.redraws == 2
     assert p.model is not before_model
-    assert p.model.physics.attraction == new
-    assert p.model.physics.replace(attraction=old) == before_model.physics
-    # another pull: intents move differently, so the snapshot changed and so did its image
+    assert p.model.physics.temperature == pytest.approx(new)
+    assert p.model.physics.replace(temperature=old) == before_model.physics
+    # another temperature: intents choose other zones, so the snapshot and its image changed
+    assert (p.model.ledger.zone != before_model.ledger.zone).any()
     after_xy = p.figures["snapshot"].axes[0].collections[0].get_offsets()
     assert after_xy.shape != before_xy.shape or (after_xy != before_xy).any()
     assert p.snapshot_image.value != before_png[1]

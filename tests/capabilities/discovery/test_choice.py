@@ -25,8 +25,7 @@ def test_auto_is_the_fast_embedder_when_its_extra_is_installed(monkeypatch):
     monkeypatch.delenv(choice.EMBEDDER_ENV, raising=False)
     notes = []
     chosen = choose_embedder(note=notes.append)
-    assert isinstance(chosen, OnnxMiniLMEmbedder)
-    assert chosen.name == "all-MiniLM-L6-v2@onnx-int8"
+    assert isinstance(chosen, OnnxMiniLMEmbedder) and chosen.graph == "auto"
     assert notes == []
 
 
@@ -57,8 +56,13 @@ def test_asking_for_fast_without_the_extra_is_a_clear_error(monkeypatch):
 def test_the_environment_variable_chooses_and_bad_values_are_refused(monkeypatch):
     monkeypatch.setenv(choice.EMBEDDER_ENV, "plain")
     assert isinstance(choose_embedder(), SentenceTransformerEmbedder)
+    monkeypatch.setenv(choice.EMBEDDER_ENV, "INT8")
+    if not choice.missing_fast_requirements():
+        assert choose_embedder().graph == "int8"
     monkeypatch.setenv(choice.EMBEDDER_ENV, "turbo")
-    with pytest.raises(EmbeddingError, match=r"PACKETFLOW_EMBEDDER='turbo'.*auto, fast, plain"):
+    with pytest.raises(
+        EmbeddingError, match=r"PACKETFLOW_EMBEDDER='turbo'.*auto, fast, int8, plain"
+    ):
         choose_embedder()
 
 
@@ -66,7 +70,9 @@ def test_one_cache_keeps_each_models_vectors_apart(tmp_path):
     """The cache is keyed by model name: after both models embed the same texts into one cache
     directory, each reopened cache returns its own model's vectors, never the other's."""
     pytest.importorskip("onnxruntime")
-    plain, fast = SentenceTransformerEmbedder(), OnnxMiniLMEmbedder()
+    # the int8 graph: its vectors differ from the plain model's enough that mixing would show
+    # (the default float32 graph's are within 1e-5, but are keyed apart the same way)
+    plain, fast = SentenceTransformerEmbedder(), OnnxMiniLMEmbedder(graph="int8")
     want = {e.name: e.encode(TEXTS) for e in (plain, fast)}
     for e in (plain, fast):
         CachedEmbedder(e, EmbeddingCache(tmp_path)).encode(TEXTS)

@@ -19,7 +19,7 @@ def shadowed_by(scenario: Scenario, key: str) -> str | None:
     arrivals = scenario.arrivals
     if key == "arrivals.rate" and arrivals.schedule and arrivals.schedule[0][0] == 0:
         return (
-            "arrivals.schedule sets the rate from step 0, so arrivals.rate is never used "
+            "arrivals.schedule sets the rate from its start, so arrivals.rate is never used "
             "(vary the schedule, or use --rate-scale)"
         )
     if key == "load_info.period" and scenario.load_info.mode != "board":

@@ -145,8 +145,10 @@ def zone_load_frame(view: ArenaView, interval: float | None = None) -> pd.DataFr
     for it and the figures are exact whatever the tick."""
     dt = interval or view.report_interval()
     L = view.ledger
-    end_time = max(view.now, float(np.nanmax(L.end)) if len(L) and np.isfinite(L.end).any() else 0)
-    edges = np.arange(dt, end_time + dt, dt) if end_time > 0 else np.array([dt])
+    end_time = view.now  # what has happened: a capped run's later ends are not in the table
+    # every interval's end, the last one at the model's time (a shorter interval, if need be)
+    edges = np.arange(dt, end_time - 1e-9, dt) if end_time > 0 else np.zeros(0)
+    edges = np.append(edges, end_time if end_time > 0 else dt)
     admitted = np.isfinite(L.start)
     dropped = (L.reason >= 0) & (L.zone >= 0)
     rows: list[pd.DataFrame] = []

@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ScenarioError
-from .units import format_duration
+from .service import MIN_SERVICE_S
+from .units import MAX_DURATION_S, format_duration
 
 Tokens = np.ndarray | None
 
@@ -56,9 +57,11 @@ class LLMService:
         output_tokens: np.ndarray,
         cached_blocks: np.ndarray | int = 0,
     ) -> np.ndarray:
-        """Seconds each request holds its server: its TTFT plus decoding every output token."""
+        """Seconds each request holds its server: its TTFT plus decoding every output token
+        (kept in ``[MIN_SERVICE_S, MAX_DURATION_S]`` like every service model's draws)."""
         tout = np.asarray(output_tokens, dtype=np.float64)
-        return self.ttft(input_tokens, cached_blocks) + self.decode_per_token * tout
+        seconds = self.ttft(input_tokens, cached_blocks) + self.decode_per_token * tout
+        return np.clip(seconds, MIN_SERVICE_S, MAX_DURATION_S)
 
     def blocks(self, input_tokens: np.ndarray) -> np.ndarray:
         """Blocks a prompt of ``input_tokens`` spans (for requests without trace hash ids)."""

@@ -46,11 +46,13 @@ def llm_d_scores(view: ZoneState, cand: np.ndarray, ok: np.ndarray) -> dict[str,
     """The three llm-d scorers, ``(m, k)`` each in [0, 1], over candidates ``cand`` (``ok``
     marks the eligible ones; the queue scorer's min-max runs over those).
 
-    Followed from kubernetes-sigs/gateway-api-inference-extension (which llm-d's scheduler
-    extends), ``pkg/epp/scheduling/framework/plugins/scorer/queue.go`` (min-max of the waiting
-    queue, a neutral 1 when all queues are equal), ``.../scorer/kvcache_utilization.go``
-    (``1 - KVCacheUsagePercent``) and ``.../plugins/multi/prefix/plugin.go`` (``matchLen /
-    total`` prefix blocks, 0 for a request without blocks)."""
+    Followed from kubernetes-sigs/gateway-api-inference-extension v1.3.1 (the endpoint picker
+    llm-d's inference scheduler extends), under ``pkg/epp/scheduling/framework/plugins/``:
+    ``scorer/queue.go`` (min-max of the waiting queue, a neutral 1 when all queues are equal),
+    ``scorer/kvcache_utilization.go`` (``1 - KVCacheUsagePercent``) and
+    ``multi/prefix/plugin.go`` (``matchLen / total`` prefix blocks, 0 for a request without
+    blocks); the weighted sum and max-score pick as ``framework/weighted_scorer.go`` and the
+    max-score picker do."""
     m, k = cand.shape
     rows = np.arange(m)[:, None]
     queue = view.queue_length[cand].astype(np.float64)

@@ -21,7 +21,7 @@ queue does: freed blocks are queued tail first), which keeps the cached runs pre
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -87,16 +87,22 @@ class PrefixCache:
 
 
 class PrefixFleet:
-    """The prefix caches of ``n_replicas`` replicas (``capacity`` blocks each) and an index
+    """The prefix caches of ``n_replicas`` replicas (``capacity`` blocks each, or one size per
+    replica) and an index
     block -> bit mask of the replicas holding it, so that the matched prefix of many requests
     on every replica comes out of one pass over their blocks (:meth:`matched`)."""
 
-    def __init__(self, n_replicas: int, capacity: int):
+    def __init__(self, n_replicas: int, capacity: int | Sequence[int]):
         if not 1 <= int(n_replicas) <= MAX_FLEET_REPLICAS:
             raise ValueError(
                 f"a prefix fleet holds 1 to {MAX_FLEET_REPLICAS} replicas, got {n_replicas}"
             )
-        self.caches = [PrefixCache(capacity) for _ in range(int(n_replicas))]
+        sizes = [capacity] * int(n_replicas) if not isinstance(capacity, Sequence) else capacity
+        if len(sizes) != int(n_replicas):
+            raise ValueError(
+                f"{n_replicas} replicas need {n_replicas} capacities, got {len(sizes)}"
+            )
+        self.caches = [PrefixCache(c) for c in sizes]
         self._holders: dict[int, int] = {}  # block -> bit mask of replicas
 
     def __len__(self) -> int:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ScenarioError
-from ..physics import LoadBoard, LoadInfo, PrefixView
+from ..physics import HEAD_BLOCKS, LoadBoard, LoadInfo, PrefixView
 from ..workload import MAX_FLEET_REPLICAS, LLMService, PrefixFleet
 
 if TYPE_CHECKING:  # annotations only
@@ -123,12 +123,13 @@ class LLMZones:
         matched = np.zeros((m, Z), dtype=np.int64)
         matched[:, self.llm_zones] = self.fleet.matched(hashes, offsets)
         lengths = np.diff(offsets)
-        key = np.full(m, -1, dtype=np.int64)  # the first block's hash: the affinity key
-        has = lengths > 0
-        key[has] = np.abs(hashes[offsets[:-1][has]])
+        head = np.full((m, HEAD_BLOCKS), -1, dtype=np.int64)  # the leading blocks' hashes
+        for j in range(HEAD_BLOCKS):  # a loop over block positions, not requests
+            has = lengths > j
+            head[has, j] = hashes[offsets[:-1][has] + j]
         return PrefixView(
             matched=matched,
             blocks=lengths,
-            key=key,
+            head=head,
             kv_utilisation=self.kv_board.occupancy,
         )

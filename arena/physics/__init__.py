@@ -25,6 +25,7 @@ from .llm_routers import (
     HashRing,
     LlmDRouter,
     PrefixAffinityRouter,
+    affinity_keys,
     llm_d_scores,
 )
 from .out_of_scope import (
@@ -44,6 +45,7 @@ from .out_of_scope import (
 from .params import Physics
 from .plugins import ENTRY_POINT_GROUP, make_router, router_class, unknown_router_problem
 from .routers import (
+    HEAD_BLOCKS,
     ROUTER_TYPES,
     PrefixView,
     Router,
@@ -68,6 +70,7 @@ __all__ = [
     "ENERGY_MAHALANOBIS_MIX",
     "ENTRY_POINT_GROUP",
     "HAVE_NUMBA",
+    "HEAD_BLOCKS",
     "LLM_D_DEFAULT_WEIGHTS",
     "LOAD_INFO_MODES",
     "OUT_OF_SCOPE_SCORES",
@@ -95,6 +98,7 @@ __all__ = [
     "Workspace",
     "ZoneState",
     "accuracy_threshold",
+    "affinity_keys",
     "binomial_interval",
     "choose_threshold",
     "cross_validated_margin",

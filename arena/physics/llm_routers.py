@@ -7,8 +7,8 @@
   KV-cache utilisation (1 - used fraction); the weighted sum with llm-d's published defaults
   prefix 3, queue 2, kv 2 or the scenario's ``router_params``. Pick: the highest total, ties
   at random (llm-d's max-score picker).
-- ``prefix_affinity``: consistent hashing of the request's affinity key (session id, else its
-  first prefix block) onto the replicas of its service, with bounded loads (Mirrokni, Thorup &
+- ``prefix_affinity``: consistent hashing of the request's affinity key (its first
+  ``key_blocks`` prefix blocks) onto the replicas of its service, with bounded loads (Mirrokni, Thorup &
   Zadimoghaddam, "Consistent Hashing with Bounded Loads", SODA 2018): walk the ring clockwise
   from the key and skip a replica whose load would pass ``(1 + eps)`` x its share of the load.
 - ``category``: the vLLM Semantic Router shape: the request's semantic class (the group of its
@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import RouterError
 from .baselines import check_margin, check_top_k, eligible_zones, join_least_loaded, seen_counts
-from .routers import Router, ZoneState, register_router
+from .routers import HEAD_BLOCKS, Router, ZoneState, register_router
 
 #: llm-d's published default scorer weights (prefix-cache, queue, kv-cache utilisation)
 LLM_D_DEFAULT_WEIGHTS = {"prefix": 3.0, "queue": 2.0, "kv": 2.0}
@@ -114,6 +114,19 @@ def mix64(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+def affinity_keys(head: np.ndarray, n: int) -> np.ndarray:
+    """One non-negative int64 key per request from its first ``n`` block hashes (``head``,
+    -1 past a request's end), chained as block hashes are; -1 for a request without blocks."""
+    head = np.asarray(head, dtype=np.int64)
+    key = np.full(head.shape[0], -1, dtype=np.int64)
+    for j in range(min(n, head.shape[1])):  # a loop over block positions, not requests
+        h = head[:, j]
+        present = h >= 0
+        chained = mix64(np.where(key >= 0, key * 31 + h, h)).view(np.int64) & np.int64(2**62 - 1)
+        key = np.where(present, chained, key)
+    return key
+
+
 class HashRing:
     """A consistent-hash ring of ``zones`` with ``vnodes`` points each (hashed from the zone's
     index, so a zone keeps its points when others join or leave) and, per ring point, the
@@ -145,16 +158,27 @@ class HashRing:
 
 class PrefixAffinityRouter(Router):
     """Consistent hashing with bounded loads (see the module doc); ``eps`` is the slack above
-    the mean, ``vnodes`` the ring points per replica."""
+    the mean, ``vnodes`` the ring points per replica, ``key_blocks`` how many leading blocks
+    make the key (1: the first block, the textbook choice; on a trace whose requests all open
+    with one system prompt, as Mooncake's, that key is one value for all and 2 is the
+    conversation)."""
 
     name = "prefix_affinity"
 
-    def __init__(self, eps: float = 0.25, vnodes: int = 64) -> None:
+    def __init__(self, eps: float = 0.25, vnodes: int = 64, key_blocks: int = 1) -> None:
         if isinstance(eps, bool) or not isinstance(eps, int | float) or not 0 < eps <= 10:
             raise ValueError(f"eps must be a number in (0, 10], got {eps!r}")
         if isinstance(vnodes, bool) or not isinstance(vnodes, int) or not 1 <= vnodes <= 4096:
             raise ValueError(f"vnodes must be an integer in [1, 4096], got {vnodes!r}")
-        self.eps, self.vnodes = float(eps), vnodes
+        if (
+            isinstance(key_blocks, bool)
+            or not isinstance(key_blocks, int)
+            or not 1 <= key_blocks <= HEAD_BLOCKS
+        ):
+            raise ValueError(
+                f"key_blocks must be an integer in [1, {HEAD_BLOCKS}], got {key_blocks!r}"
+            )
+        self.eps, self.vnodes, self.key_blocks = float(eps), vnodes, key_blocks
         self._rings: dict[tuple[int, ...], HashRing] = {}
 
     def _ring(self, zones: np.ndarray) -> HashRing:
@@ -172,9 +196,9 @@ class PrefixAffinityRouter(Router):
                 "trace with hash ids); this scenario gives none"
             )
         m = sims.shape[0]
-        keys = np.asarray(pv.key, dtype=np.int64).copy()
+        keys = affinity_keys(pv.head, self.key_blocks)
         none = keys < 0
-        if none.any():  # no session, no blocks: any replica is as good as another
+        if none.any():  # no blocks: any replica is as good as another
             keys[none] = model.rng.integers(0, 2**62, size=int(none.sum()))
         group = model.zone_group[sims.argmax(axis=1)]
         base = seen_counts(model)

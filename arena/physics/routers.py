@@ -44,21 +44,26 @@ class ZoneState(Protocol):
     prefix: PrefixView | None  # the requests' prefixes and the caches (LLM zones), else None
 
 
+#: leading block hashes per request in :attr:`PrefixView.head`
+HEAD_BLOCKS = 4
+
+
 @dataclass(frozen=True, slots=True)
 class PrefixView:
     """What an LLM-aware router may read of the step's requests and the replicas' caches.
 
     ``matched`` ``(m, Z)``: leading prompt blocks of each intent cached on each zone (0 on a
     zone without a cache); ``blocks`` ``(m,)``: each intent's prompt length in blocks;
-    ``key`` ``(m,)`` int64: its affinity key (session id, else first block hash; -1 for none);
-    ``kv_utilisation`` ``(Z,)``: the fraction of each zone's cache in use. The model builds it
+    ``head`` ``(m, HEAD_BLOCKS)`` int64: the hashes of its first blocks, -1 past its end (what
+    affinity keys are made of); ``kv_utilisation`` ``(Z,)``: the fraction of each zone's KV
+    blocks held by the requests it serves, as the load board shows it. The model builds it
     (from :class:`~arena.workload.prefix_cache.PrefixFleet`); this layer only reads arrays, so
     routers never import the cache.
     """
 
     matched: np.ndarray
     blocks: np.ndarray
-    key: np.ndarray
+    head: np.ndarray
     kv_utilisation: np.ndarray
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from arena.errors import RouterError, ScenarioError
-from arena.physics import PrefixView, RouterView, make_router
+from arena.physics import HEAD_BLOCKS, PrefixView, RouterView, affinity_keys, make_router
 
 
 def view(queue, *, occ=None, cap=None, groups=None, prefix=None, seed=0) -> RouterView:
@@ -27,12 +27,15 @@ def view(queue, *, occ=None, cap=None, groups=None, prefix=None, seed=0) -> Rout
 
 
 def prefix(matched, blocks, kv, key=None) -> PrefixView:
+    """A prefix view whose requests open with block ``key`` (0, 1, 2... by default)."""
     matched = np.asarray(matched)
     m = matched.shape[0]
+    head = np.full((m, HEAD_BLOCKS), -1, dtype=np.int64)
+    head[:, 0] = np.arange(m) if key is None else np.asarray(key)
     return PrefixView(
         matched=matched,
         blocks=np.asarray(blocks),
-        key=np.arange(m) if key is None else np.asarray(key),
+        head=head,
         kv_utilisation=np.asarray(kv, dtype=float),
     )
 
@@ -150,3 +153,13 @@ def test_category_sends_an_unclaimed_request_to_the_fallback_pool():
     sims = np.array([[0.30, 0.2, 0.1], [0.9, 0.2, 0.1]])
     got = make_router("category", {"min_similarity": 0.5}).choose(view(queue, groups=groups), sims)
     assert got.tolist() == [2, 0]  # the first is under 0.5: every zone; the second keeps its class
+
+
+def test_affinity_keys_chain_the_leading_blocks():
+    head = np.array([[0, 7, -1, -1], [0, 8, 9, -1], [0, -1, -1, -1], [-1, -1, -1, -1]])
+    one, two = affinity_keys(head, 1), affinity_keys(head, 2)
+    assert one[0] == one[1] == one[2] >= 0 and one[3] == -1  # a shared system prompt: one key
+    assert len({two[0], two[1], two[2]}) == 3 and two[3] == -1  # the conversation tells apart
+    assert two[2] == one[2]  # a one-block request keys by its one block
+    with pytest.raises(ScenarioError, match="key_blocks"):
+        make_router("prefix_affinity", {"key_blocks": HEAD_BLOCKS + 1})

@@ -7,12 +7,16 @@ import json
 
 import numpy as np
 import pytest
-from arena_fixtures import base_data
+from arena_fixtures import base_data, scenario
 from fakes import BagOfWordsEmbedder
 
 from arena.errors import ScenarioError
 from arena.model import ArenaModel
+from arena.model.ledger import Ledger
+from arena.model.llm import LLMZones
+from arena.physics import LoadInfo
 from arena.scenario import parse_scenario
+from arena.workload import LLMService
 
 FAKE = BagOfWordsEmbedder()
 LLM = {
@@ -106,8 +110,6 @@ def test_a_tiny_cache_hits_less(tmp_path):
 
 
 def test_a_run_without_llm_zones_keeps_its_summary_keys():
-    from arena_fixtures import scenario
-
     model = ArenaModel(scenario(), embedder=FAKE)
     for _ in range(10):
         model.step()
@@ -128,3 +130,18 @@ def test_llm_needs_tokens_and_one_cache_per_zone(tmp_path):
     data["zones"][0]["quality"] = {"travel_desk": 0.5}
     with pytest.raises(ScenarioError, match=r"zones\[0\]\.capabilities: .*one prefix cache"):
         ArenaModel(parse_scenario(data, file="unit.yaml", base_dir=tmp_path), embedder=FAKE)
+
+
+def test_kv_use_is_posted_on_a_board_as_stale_as_load_info():
+    model = LLMService(0.001, 0.01, 0.0, block_tokens=16, cache_blocks=10)
+    zones = LLMZones([model, None, model], None, None, LoadInfo(mode="board", period=1.0))
+    L = Ledger(8)
+    rows = L.append(np.zeros(2, np.int32), np.zeros(2, np.int32), np.zeros(2))
+    L.set(rows, zone=np.array([0, 2]), start=np.array([0.0, 0.5]), end=np.array([5.0, 5.0]))
+    L.set(rows, input_tokens=np.array([30, 40]), output_tokens=np.array([2, 8]))
+    zones.post(0.0, L, rows)
+    np.testing.assert_allclose(zones.view(rows).kv_utilisation, [0.2, 0.0, 0.0])  # 2 of 10
+    zones.post(0.6, L, rows)  # the second request started at 0.5; the board posts each second
+    np.testing.assert_allclose(zones.view(rows).kv_utilisation, [0.2, 0.0, 0.0])
+    zones.post(1.0, L, rows)
+    np.testing.assert_allclose(zones.view(rows).kv_utilisation, [0.2, 0.0, 0.3])  # 48 tokens

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arena.errors import ScenarioError
 from arena.workload import LLMService, PrefixFleet, parse_service_model
@@ -95,3 +97,29 @@ def test_a_bad_llm_spec_is_one_line_naming_the_field(spec, field):
         parse_service_model(spec, file="s.yaml", field="service_time")
     assert err.value.field == field
     assert "\n" not in str(err.value) and str(err.value).startswith(f"s.yaml: {field}: ")
+
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["1ms", "0", "-2ms", "nan", "1e400s", "12 ms"]),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(spec=st.dictionaries(st.sampled_from([*SPEC, "other"]), values, max_size=6))
+def test_any_llm_spec_is_a_model_or_one_line_naming_a_field(spec):
+    try:
+        model = parse_service_model({"llm": spec}, file="s.yaml", field="service_time")
+    except ScenarioError as err:
+        assert "\n" not in str(err) and err.field.startswith("service_time.llm")
+        return
+    assert isinstance(model, LLMService)
+    for name in ("prefill_per_token", "decode_per_token", "overhead"):
+        value = getattr(model, name)
+        assert np.isfinite(value) and value >= 0
+    assert model.block_tokens >= 1 and model.cache_blocks >= 1

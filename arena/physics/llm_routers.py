@@ -192,7 +192,7 @@ class PrefixAffinityRouter(Router):
         pv = model.prefix
         if pv is None:
             raise RouterError(
-                "prefix_affinity needs each request's prefix or session (LLM zones fed by a "
+                "prefix_affinity needs each request's prefix blocks (LLM zones fed by a "
                 "trace with hash ids); this scenario gives none"
             )
         m = sims.shape[0]

@@ -295,7 +295,7 @@ class ArenaBuild:
         the Poisson/constant rate schedule, times ``rate_scale``), its source row and tokens."""
         sc = self.scenario
         arr = sc.arrivals
-        n_in = n_out = None
+        n_in = n_out = trace = None
         if arr.trace is not None:
             trace = load_trace(arr.trace, self.rate_scale, self.rng, sc.file)
             keep = trace.times < sc.duration
@@ -311,16 +311,22 @@ class ArenaBuild:
         kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat)
         m = len(kept)
         zeros = np.zeros(m, dtype=np.int32)
+        hashes = offsets = None
+        if trace is not None and trace.hash_ids is not None and trace.hash_offsets is not None:
+            offsets = trace.hash_offsets[: m + 1]  # the kept arrivals are the trace's first m
+            hashes = trace.hash_ids[: int(offsets[-1])]
         return ArrivalStream(
             times=kept,
             text=text.astype(np.int32),
             input_tokens=n_in[:m].astype(np.int32) if n_in is not None else zeros,
             output_tokens=n_out[:m].astype(np.int32) if n_out is not None else zeros,
             ran_dry_at=dry,
+            hash_ids=hashes,
+            hash_offsets=offsets,
         )
 
     def check_tokens(self, have_tokens: bool) -> None:
-        """A service time sized by tokens (``per_token``) needs arrivals that carry them."""
+        """A service time sized by tokens (``per_token``, ``llm``) needs arrivals that carry them."""
         if have_tokens:
             return
         for i, c in enumerate(self.scenario.capabilities):
@@ -328,7 +334,7 @@ class ArenaBuild:
                 raise ScenarioError(
                     self.scenario.file,
                     f"capabilities[{i}].service_time",
-                    f"capability {c.name!r}: per_token needs the requests' tokens; replay a "
+                    f"capability {c.name!r}: per_token and llm need the requests' tokens; replay a "
                     "trace that has them (arrivals.trace, format azure_llm or mooncake)",
                 )
 

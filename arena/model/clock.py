@@ -15,6 +15,7 @@ waiting for it then), so :meth:`CallClock.busy` is the call's service time in se
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +34,22 @@ class CallClock:
         self.abandoned = 0.0
         self.input_tokens = 0  # of the request being served (per-token service models)
         self.output_tokens = 0
+        self.cached_blocks = 0  # its prefix hit on an LLM replica (the llm service model)
+        self.first_token = math.nan  # seconds into the call of its first token (llm only)
 
     def __call__(self) -> float:
         return self.start + self.elapsed
 
-    def begin(self, start: float, input_tokens: int = 0, output_tokens: int = 0) -> None:
-        """A new call starts at ``start`` (seconds), serving a request of these tokens."""
+    def begin(
+        self, start: float, input_tokens: int = 0, output_tokens: int = 0, cached_blocks: int = 0
+    ) -> None:
+        """A new call starts at ``start`` (seconds), serving a request of these tokens whose
+        ``cached_blocks`` leading prompt blocks the replica holds."""
         self.start = float(start)
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
+        self.cached_blocks = cached_blocks
+        self.first_token = math.nan
         self.elapsed = 0.0
         self.abandoned = 0.0
 

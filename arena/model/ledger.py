@@ -6,7 +6,8 @@ routing and latency, and the conservation check can count states independently o
 structures. Times are float seconds from the run's start (units exist only at the edges):
 ``arrival`` (at the gateway), ``reach`` (at the zone, after network delay; also the time of a
 drop), ``start`` and ``end`` of service. ``input_tokens`` / ``output_tokens`` come from a trace
-(0 without one) and size per-token service times.
+(0 without one) and size per-token service times; on an LLM replica, ``cached_tokens`` is the
+prompt its prefix cache held and ``first_token`` the time of the first output token.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _COLUMNS: dict[str, tuple[type, int]] = {
     "end": (np.float64, np.nan),
     "input_tokens": (np.int32, 0),
     "output_tokens": (np.int32, 0),
+    "cached_tokens": (np.int32, 0),  # prompt tokens an LLM replica's prefix cache held
+    "first_token": (np.float64, np.nan),  # time of the first output token (LLM zones only)
     "reason": (np.int8, -1),
     "outcome": (np.int8, 0),
     "overflow": (np.bool_, False),

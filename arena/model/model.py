@@ -41,6 +41,7 @@ from ..physics.fast import select_kernel
 from ..scenario import Scenario, build_registry, check_run_options
 from .build import ArenaBuild
 from .ledger import Ledger
+from .llm import LLMZones, zone_llm_models
 from .service import ZoneService
 from .source import warn_ran_dry
 from .state import ArenaState
@@ -102,6 +103,10 @@ class ArenaModel(ArenaBuild, mesa.Model):
             self.zone_capacity, self.zone_queue_limit, max(1024, len(self.arrivals))
         )
         self.board = LoadBoard(scenario.load_info, self.state.occupancy, self.state.queue_length)
+        a = self.arrivals
+        self.llm = LLMZones(
+            zone_llm_models(scenario), a.hash_ids, a.hash_offsets, scenario.load_info, scenario.file
+        )
         self.service = ZoneService(
             self.state,
             engine=self.engine,
@@ -114,6 +119,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
             texts=self.source_texts,
             fallback_index=self.fallback_index,
             served=self.capability_served,
+            llm=self.llm,
         )
         self.view = ArenaView(self)
         self.swarm = Swarm(self.k)
@@ -170,6 +176,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         if st.now != t0:  # quiet ticks were skipped: catch the zones up
             st.advance(t0)
         self.board.post(t0)
+        self.llm.post(t0, st.ledger, st.active_rows())
         self._arrive(t0, t1)
         st.advance(t1)
         dry = self.arrivals.ran_dry_at
@@ -241,7 +248,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
             self._launch(rows, top.T, tsim.T)
             self._fly()
         else:
-            self._admit(rows, self._choose(sims))
+            self._admit(rows, self._choose(sims, rows))
 
     def _admit(
         self,
@@ -254,8 +261,9 @@ class ArenaModel(ArenaBuild, mesa.Model):
         reach = self.ledger.arrival[rows] + self.zone_delay[zones]
         self.service.admit(rows, zones, reach, alt, alt_sim)
 
-    def router_view(self) -> RouterView:
-        """What a router may read this step (load as the board shows it)."""
+    def router_view(self, rows: np.ndarray | None = None) -> RouterView:
+        """What a router may read this step (load as the board shows it; the prefix state of
+        the intents ``rows`` on LLM zones)."""
         return RouterView(
             rng=self.rng,
             routable_zones=self.routable_zones,
@@ -266,11 +274,12 @@ class ArenaModel(ArenaBuild, mesa.Model):
             zone_xy=self.zone_xy,
             entry=self.entry,
             step=int(self.tick_index),
+            prefix=self.llm.view(rows) if rows is not None else None,
         )
 
-    def _choose(self, sims: np.ndarray) -> np.ndarray:
-        """The router's zones for these intents, checked: one routable zone index per intent."""
-        zones = np.asarray(self.router.choose(self.router_view(), sims))
+    def _choose(self, sims: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The router's zones for intents ``rows``, checked: one routable zone index each."""
+        zones = np.asarray(self.router.choose(self.router_view(rows), sims))
         m = sims.shape[0]
         if (
             zones.shape != (m,)

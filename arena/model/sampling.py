@@ -4,7 +4,8 @@ Why a buffer: a call asks for one service time, but drawing one number at a time
 ``scipy.stats`` costs tens of microseconds; drawing 4,096 at once from the model's RNG and
 handing them out in order costs a fraction of a microsecond per call and keeps runs
 reproducible for a seed. A model sized by tokens (``per_token``) is evaluated per call with the
-tokens of the request being served (the call clock carries them).
+tokens of the request being served (the call clock carries them); an ``llm`` model also with
+the replica's prefix hit, and it notes the call's time to first token on the clock.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..workload import LLMService
 
 if TYPE_CHECKING:  # annotations only
     from .clock import CallClock
@@ -28,10 +31,16 @@ class ServiceSampler:
         self.clock = clock
         self.extra = float(extra)
         self.by_tokens = bool(getattr(model, "needs_tokens", False))
+        self.llm = isinstance(model, LLMService)
         self._buffer = np.zeros(0)
         self._next = 0
 
     def __call__(self) -> float:
+        if self.llm:  # sized by tokens and the replica's prefix hit; its TTFT noted on the clock
+            c = self.clock
+            tin, tout = np.array([c.input_tokens]), np.array([c.output_tokens])
+            c.first_token = c.elapsed + float(self.model.ttft(tin, c.cached_blocks)[0])
+            return float(self.model.service(tin, tout, c.cached_blocks)[0]) + self.extra
         if self.by_tokens:
             value = self.model.sample(
                 self.rng,

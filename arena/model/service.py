@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # annotations only
 
     from ..physics import LoadBoard, Physics
     from .clock import CallClock
+    from .llm import LLMZones
     from .state import ArenaState
 
 OUTCOME_CODES = {"ok": 1, "degraded": 2, "failed": 3}
@@ -49,6 +50,7 @@ class ZoneService:
         texts: Sequence[str],
         fallback_index: int,
         served: np.ndarray,
+        llm: LLMZones | None = None,
     ):
         self.state = state
         self.engine = engine
@@ -61,6 +63,7 @@ class ZoneService:
         self.texts = texts
         self.fallback_index = fallback_index
         self.served = served  # per capability: intents it started serving
+        self.llm = llm  # the prefix caches of LLM zones (None: no zone has one)
 
     def admit(
         self,
@@ -157,9 +160,14 @@ class ZoneService:
         L = st.ledger
         text = int(L.text[row])
         cap = int(self.text_best_cap[text, zone])
-        self.clock.begin(start, int(L.input_tokens[row]), int(L.output_tokens[row]))
+        tin = int(L.input_tokens[row])
+        hit = self.llm.book(row, zone) if self.llm is not None else 0
+        self.clock.begin(start, tin, int(L.output_tokens[row]), hit)
         result = self.engine.run(self.capability_names[cap], {"text": self.texts[text]})
         end = start + self.clock.busy()
+        if hit or np.isfinite(self.clock.first_token):  # an LLM call: its TTFT and its hit
+            cached = min(hit * int(self.llm.block_tokens[zone]), tin) if self.llm else 0
+            L.set(row, first_token=start + self.clock.first_token, cached_tokens=cached)
         st.queues.occupy(zone, reach, start, end)
         self.served[cap] += 1
         L.set(

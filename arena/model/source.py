@@ -29,6 +29,8 @@ class ArrivalStream:
     output_tokens: np.ndarray
     ran_dry_at: float | None = None
     cursor: int = 0
+    hash_ids: np.ndarray | None = None  # prefix-block hashes, ragged (a trace's layout)
+    hash_offsets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.times)

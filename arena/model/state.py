@@ -121,6 +121,10 @@ class ArenaState:
             self.step_completions += done
             self._active = a[code != COMPLETED]
 
+    def active_rows(self) -> np.ndarray:
+        """The admitted rows not yet completed (as of the last :meth:`advance`)."""
+        return self._active
+
     def last_end(self) -> float:
         """When the last admitted intent finishes (``now`` if none is active)."""
         a = self._active

@@ -4,7 +4,7 @@ Computed from the run's view (its ledger's exact times) only, so the same scenar
 the same summary, bit for bit (no wall-clock figures in it). Times are reported in milliseconds
 (``latency_ms``: arrival to end of service; ``wait_ms``: reaching the zone to start of service;
 ``network_ms``: gateway to zone; ``service_ms``), each as ``{mean, p50, p95, p99}``, overall and
-per zone.
+per zone; with LLM zones also ``ttft_ms`` (arrival to first token) and ``cache_hit_rate``.
 """
 
 from __future__ import annotations
@@ -90,12 +90,16 @@ class RunSummary:
     embedder_sha256: str | None  # the embedder artefact's hash: the same vectors everywhere
     arrivals_ran_dry_s: float | None = None  # the source's rows ran out then (no repeat)
     out_of_scope: OutOfScope | None = None  # only when the source has out-of-scope labels
+    ttft_ms: Millis | None = None  # arrival to first token, on LLM zones (docs/llm.md)
+    cache_hit_rate: float | None = None  # prompt tokens served from prefix caches / all
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON, keys in summary.json's order (``out_of_scope`` only when set)."""
+        """Plain data for JSON, keys in summary.json's order (``out_of_scope``, ``ttft_ms`` and
+        ``cache_hit_rate`` only when set)."""
         out = dataclasses.asdict(self)
-        if self.out_of_scope is None:
-            del out["out_of_scope"]
+        for key in ("out_of_scope", "ttft_ms", "cache_hit_rate"):
+            if getattr(self, key) is None:
+                del out[key]
         return out
 
     def format(self) -> str:
@@ -164,7 +168,22 @@ def summarise(view: ArenaView) -> RunSummary:
         out_of_scope=_out_of_scope(L.fallback, is_oos, labelled)
         if view.label_is_oos.any() and labelled.any()
         else None,
+        **_llm_figures(L, done),
     )
+
+
+def _llm_figures(L: Any, done: np.ndarray) -> dict[str, Any]:
+    """TTFT (arrival to first token: network, queueing wait, overhead and uncached prefill)
+    over completed LLM calls, and the share of their prompt tokens the prefix caches held;
+    nothing when no LLM zone served (the keys stay out of summary.json)."""
+    llm = done & np.isfinite(L.first_token)
+    if not llm.any():
+        return {}
+    prompt = int(L.input_tokens[llm].sum())
+    return {
+        "ttft_ms": Millis.of((L.first_token - L.arrival)[llm]),
+        "cache_hit_rate": _r(L.cached_tokens[llm].sum() / prompt) if prompt else None,
+    }
 
 
 def _per_zone(
@@ -268,6 +287,12 @@ def format_summary(s: RunSummary) -> str:
         lines.append(
             f"latency ms p50 {lat.p50:.1f}  p95 {lat.p95:.1f}  p99 {lat.p99:.1f}  "
             f"(wait p95 {w.p95:.1f}, network mean {s.network_ms.mean:.1f})"
+        )
+    if s.ttft_ms is not None and s.ttft_ms.p50 is not None:
+        t = s.ttft_ms
+        lines.append(
+            f"ttft ms p50 {t.p50:.1f}  p95 {t.p95:.1f}  p99 {t.p99:.1f}  "
+            f"cache hit rate {s.cache_hit_rate}"
         )
     if s.arrivals_ran_dry_s is not None:
         lines.append(f"arrivals ran out of source rows at {s.arrivals_ran_dry_s:g} s")

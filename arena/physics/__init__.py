@@ -6,6 +6,7 @@ learned softmax head), ``out_of_scope`` (the gate's scores, threshold choice, in
 ``shift_scores`` (scores that hold on new kinds of request: energy, Mahalanobis distances,
 nearest neighbour, their mix), ``routers`` (the :class:`Router` interface, its registry and built-ins),
 ``baselines`` (power of d, join-shortest-queue and argmax-then-spill among eligible zones),
+``llm_routers`` (the practitioners' LLM routers: ``llm_d``, ``prefix_affinity``, ``category``),
 ``board`` (stale load information), ``plugins`` (routers by dotted path or entry point).
 """
 
@@ -20,6 +21,15 @@ from .baselines import (
     top_candidates,
 )
 from .board import LOAD_INFO_MODES, LoadBoard, LoadInfo
+from .llm_routers import (
+    LLM_D_DEFAULT_WEIGHTS,
+    CategoryRouter,
+    HashRing,
+    LlmDRouter,
+    PrefixAffinityRouter,
+    affinity_keys,
+    llm_d_scores,
+)
 from .out_of_scope import (
     OUT_OF_SCOPE_SCORES,
     GateFigures,
@@ -37,7 +47,9 @@ from .out_of_scope import (
 from .params import Physics
 from .plugins import ENTRY_POINT_GROUP, make_router, router_class, unknown_router_problem
 from .routers import (
+    HEAD_BLOCKS,
     ROUTER_TYPES,
+    PrefixView,
     Router,
     RouterView,
     ZoneState,
@@ -60,19 +72,26 @@ __all__ = [
     "ENERGY_MAHALANOBIS_MIX",
     "ENTRY_POINT_GROUP",
     "HAVE_NUMBA",
+    "HEAD_BLOCKS",
+    "LLM_D_DEFAULT_WEIGHTS",
     "LOAD_INFO_MODES",
     "OUT_OF_SCOPE_SCORES",
     "ROUTER_TYPES",
     "ArgmaxSpillRouter",
+    "CategoryRouter",
     "EnergyMahalanobis",
     "GateFigures",
     "GaussianReference",
+    "HashRing",
     "HeadSettings",
     "JoinShortestQueueRouter",
+    "LlmDRouter",
     "LoadBoard",
     "LoadInfo",
     "Physics",
     "PowerOfDRouter",
+    "PrefixAffinityRouter",
+    "PrefixView",
     "Router",
     "RouterView",
     "SoftmaxHead",
@@ -81,6 +100,7 @@ __all__ = [
     "Workspace",
     "ZoneState",
     "accuracy_threshold",
+    "affinity_keys",
     "binomial_interval",
     "choose_threshold",
     "cross_validated_margin",
@@ -89,6 +109,7 @@ __all__ = [
     "in_scope_score",
     "join_least_loaded",
     "knn_similarity",
+    "llm_d_scores",
     "make_router",
     "mix_or_fit",
     "out_of_fold_proba",

@@ -129,7 +129,7 @@ class PowerOfDRouter(Router):
     def __init__(self, d: int = 2, top_k: int = 0, margin: float | None = None) -> None:
         if isinstance(d, bool) or not isinstance(d, int) or d < 1:
             raise ValueError(f"d must be an integer >= 1, got {d!r}")
-        self.d, self.top_k, self.margin = d, _top_k(top_k), _margin(margin)
+        self.d, self.top_k, self.margin = d, check_top_k(top_k), check_margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
@@ -148,7 +148,7 @@ class JoinShortestQueueRouter(Router):
     name = "jsq_top_k"
 
     def __init__(self, top_k: int = 0, margin: float | None = None) -> None:
-        self.top_k, self.margin = _top_k(top_k), _margin(margin)
+        self.top_k, self.margin = check_top_k(top_k), check_margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
@@ -161,7 +161,7 @@ class ArgmaxSpillRouter(Router):
     name = "argmax_spill"
 
     def __init__(self, top_k: int = 0, margin: float | None = None) -> None:
-        self.top_k, self.margin = _top_k(top_k), _margin(margin)
+        self.top_k, self.margin = check_top_k(top_k), check_margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
@@ -185,13 +185,15 @@ class ArgmaxSpillRouter(Router):
         return out
 
 
-def _top_k(v: int) -> int:
+def check_top_k(v: int) -> int:
+    """A ``top_k`` router parameter, checked (0: no cap)."""
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ValueError(f"top_k must be an integer >= 0 (0: no cap), got {v!r}")
     return v
 
 
-def _margin(v: float | None) -> float | None:
+def check_margin(v: float | None) -> float | None:
+    """A ``margin`` router parameter, checked (None: no widening)."""
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v) or v < 0:

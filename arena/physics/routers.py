@@ -41,6 +41,30 @@ class ZoneState(Protocol):
     occupancy: np.ndarray  # (Z,) slots in use, as the load board shows them
     queue_length: np.ndarray  # (Z,) intents waiting, as the load board shows them
     zone_group: np.ndarray  # (Z,) the service (group) of each zone: replicas share one
+    prefix: PrefixView | None  # the requests' prefixes and the caches (LLM zones), else None
+
+
+#: leading block hashes per request in :attr:`PrefixView.head`
+HEAD_BLOCKS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixView:
+    """What an LLM-aware router may read of the step's requests and the replicas' caches.
+
+    ``matched`` ``(m, Z)``: leading prompt blocks of each intent cached on each zone (0 on a
+    zone without a cache); ``blocks`` ``(m,)``: each intent's prompt length in blocks;
+    ``head`` ``(m, HEAD_BLOCKS)`` int64: the hashes of its first blocks, -1 past its end (what
+    affinity keys are made of); ``kv_utilisation`` ``(Z,)``: the fraction of each zone's KV
+    blocks held by the requests it serves, as the load board shows it. The model builds it
+    (from :class:`~arena.workload.prefix_cache.PrefixFleet`); this layer only reads arrays, so
+    routers never import the cache.
+    """
+
+    matched: np.ndarray
+    blocks: np.ndarray
+    head: np.ndarray
+    kv_utilisation: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +74,9 @@ class RouterView:
     ``occupancy`` and ``queue_length`` come from the load board (stale when the scenario says
     so); ``zone_group`` (``(Z,)`` ints) tells replicas apart from different services; ``zone_xy``
     and ``entry`` give where zones are; ``step`` is the model's step; ``rng`` is the model's
-    seeded generator (use it, not a global one, so runs stay reproducible).
+    seeded generator (use it, not a global one, so runs stay reproducible). ``prefix`` is
+    None unless the zones are LLM replicas with prefix caches (:class:`PrefixView`): one
+    optional field, so every existing router and plug-in reads the view unchanged.
     """
 
     rng: np.random.Generator
@@ -62,6 +88,7 @@ class RouterView:
     zone_xy: np.ndarray
     entry: np.ndarray
     step: int
+    prefix: PrefixView | None = None
 
 
 class Router:

@@ -50,7 +50,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--router",
         help="physics, semantic_argmax, power_of_d, jsq_top_k, argmax_spill, least_loaded, "
-        "random, round_robin, or a plug-in as package.module:ClassName (docs/routers.md)",
+        "random, round_robin, llm_d, prefix_affinity, category, or a plug-in as "
+        "package.module:ClassName (docs/routers.md)",
     )
     p.add_argument("--seed", type=SEED, help="override the scenario's seed")
     p.add_argument("--out", default="out", help="directory for summary.json, CSV and plots")

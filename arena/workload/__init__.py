@@ -1,7 +1,8 @@
 """What arrives and how long it takes, independent of the arena.
 
 Units at the edges (:mod:`.units`), service-time models (:mod:`.service`), arrival processes
-(:mod:`.arrivals`), real traces (:mod:`.traces`) and latency fitting (:mod:`.fit`). Time is a
+(:mod:`.arrivals`), real traces (:mod:`.traces`), latency fitting (:mod:`.fit`), and LLM replicas: prefix caches
+(:mod:`.prefix_cache`) and their service time (:mod:`.llm_service`). Time is a
 float number of seconds inside. This layer imports only ``arena.errors``, ``capabilities`` and
 third-party libraries, so the scenario and the model can both build on it.
 """
@@ -18,6 +19,8 @@ from .arrivals import diurnal_times, mmpp_times, piecewise_times, poisson_times,
 from .fit import CANDIDATES, Candidate, FitReport, fit_latencies
 from .fit_plot import plot_fit
 from .latencies import read_latency_column
+from .llm_service import LLMService
+from .prefix_cache import MAX_FLEET_REPLICAS, PrefixCache, PrefixFleet
 from .service import (
     MIN_SERVICE_S,
     Constant,
@@ -51,6 +54,7 @@ __all__ = [
     "CANDIDATES",
     "DURATION_UNITS",
     "MAX_DURATION_S",
+    "MAX_FLEET_REPLICAS",
     "MAX_RATE_PER_S",
     "MIN_SERVICE_S",
     "SERVICE_DISTRIBUTIONS",
@@ -64,11 +68,14 @@ __all__ = [
     "FitReport",
     "Gamma",
     "Geometric",
+    "LLMService",
     "LogNormal",
     "MMPPProcess",
     "Pareto",
     "PerToken",
     "PoissonProcess",
+    "PrefixCache",
+    "PrefixFleet",
     "ServiceModel",
     "Trace",
     "TraceSpec",

@@ -3,7 +3,9 @@
 One parser for every form: a bare number or duration (``2``, ``"120ms"``) is a constant; a
 mapping picks its ``distribution`` and gives the numbers an engineer knows
 (``{distribution: lognormal, median: 120ms, p99: 2s}``) or raw parameters; ``{per_token: {base:
-30ms, input: 0.05ms, output: 12ms}}`` scales with the request's tokens. Every duration field goes
+30ms, input: 0.05ms, output: 12ms}}`` scales with the request's tokens; ``{llm: {prefill_per_token:
+0.1ms, decode_per_token: 12ms, overhead: 20ms, block_tokens: 512, cache_blocks: 4096}}`` is an LLM
+replica with a prefix cache (:mod:`~arena.workload.llm_service`). Every duration field goes
 through :func:`~arena.workload.units.parse_duration`; every error names the field at fault.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 
 from ..errors import ScenarioError
 from .latencies import read_latency_column
+from .llm_service import LLMService
 from .service import (
     Constant,
     Empirical,
@@ -75,6 +78,15 @@ class _Fields:
             bound = f"{'above' if open_low else 'at least'} {low:g} and at most {high:g}"
             raise self.fail(field, f"must be {bound}, got {value:g}")
         return value
+
+    def count(self, key: str, low: int, high: int) -> int:
+        """A whole number in ``[low, high]`` (a count of tokens or blocks)."""
+        value, field = self.need(key), f"{self.where}.{key}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(field, f"expected a whole number, got {value!r:.40}")
+        if not low <= value <= high:
+            raise self.fail(field, f"must be between {low} and {high}, got {value}")
+        return int(value)
 
     def text(self, key: str) -> str:
         value = self.need(key)
@@ -165,6 +177,31 @@ def _empirical(f: _Fields, base_dir: Path | None) -> ServiceModel:
     return Empirical(values, name, column, unit)
 
 
+#: the largest prefix cache a replica may declare, in blocks (2**24 blocks of 512 tokens: 8.6 G tokens)
+CACHE_BLOCKS_MAX = 1 << 24
+BLOCK_TOKENS_MAX = 1 << 16
+LLM_KEYS = ("prefill_per_token", "decode_per_token", "overhead", "block_tokens", "cache_blocks")
+
+
+def _llm(inner: Any, file: str | None, where: str) -> ServiceModel:
+    """``{llm: {...}}``: every key required, so a replica's figures are always stated."""
+    if not isinstance(inner, Mapping):
+        raise ScenarioError(file, where, f"expected a mapping, got {inner!r:.40}")
+    f = _Fields(inner, LLM_KEYS, file, where)
+    prefill = f.duration("prefill_per_token", allow_zero=True)
+    decode = f.duration("decode_per_token", allow_zero=True)
+    overhead = f.duration("overhead", allow_zero=True)
+    block_tokens = f.count("block_tokens", 1, BLOCK_TOKENS_MAX)
+    cache_blocks = f.count("cache_blocks", 1, CACHE_BLOCKS_MAX)
+    if prefill == decode == overhead == 0:
+        raise ScenarioError(
+            file,
+            where,
+            "give at least one of prefill_per_token, decode_per_token, overhead above 0",
+        )
+    return LLMService(prefill, decode, overhead, block_tokens, cache_blocks)
+
+
 Builder = Callable[[_Fields, Path | None], ServiceModel]
 _DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], Builder]] = {
     "constant": (("mean",), lambda f, _: Constant(f.duration("mean"))),
@@ -191,6 +228,10 @@ def parse_service_model(
         if isinstance(value, list | tuple | set):
             raise ScenarioError(file, field, f"expected a duration or a mapping, got {value!r:.40}")
         return Constant(parse_duration(value, file=file, field=field, allow_zero=False))
+    if "llm" in value:
+        if len(value) != 1:
+            raise ScenarioError(file, field, "llm stands alone (no other keys beside it)")
+        return _llm(value["llm"], file, f"{field}.llm")
     if "per_token" in value:
         if len(value) != 1:
             raise ScenarioError(file, field, "per_token stands alone (no other keys beside it)")
@@ -211,7 +252,7 @@ def parse_service_model(
         raise ScenarioError(
             file,
             f"{field}.distribution",
-            f"expected one of {', '.join(SERVICE_DISTRIBUTIONS)} (or per_token), got {dist!r:.40}",
+            f"expected one of {', '.join(SERVICE_DISTRIBUTIONS)} (or per_token, llm), got {dist!r:.40}",
         )
     keys, build = _DISTRIBUTIONS[dist]
     body = {k: v for k, v in value.items() if k != "distribution"}

@@ -27,8 +27,7 @@ from ..scenario import Scenario, load_dataset
 from .agents import CapabilityAgent, ZoneAgent
 from .clock import CallClock, with_service_time
 from .sampling import ServiceSampler
-from .source import ArrivalStream, assign_texts, poisson_schedule_times
-from .workload_bridge import bursty_times, load_trace
+from .source import ArrivalStream, draw_arrivals
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
@@ -291,52 +290,8 @@ class ArenaBuild:
         self.source_text_index = order.astype(np.int32)
 
     def draw_arrivals(self) -> ArrivalStream:
-        """Every arrival of the run at once: its time (a replayed trace, a bursty process or
-        the Poisson/constant rate schedule, times ``rate_scale``), its source row and tokens."""
-        sc = self.scenario
-        arr = sc.arrivals
-        n_in = n_out = trace = None
-        if arr.trace is not None:
-            trace = load_trace(arr.trace, self.rate_scale, self.rng, sc.file)
-            keep = trace.times < sc.duration
-            times = trace.times[keep]
-            if trace.has_tokens:
-                n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
-        elif arr.process in ("poisson", "constant"):
-            segments = [(a, b, r * self.rate_scale) for a, b, r in arr.segments(sc.duration)]
-            times = poisson_schedule_times(segments, self.rng, arr.process)
-        else:
-            times = bursty_times(arr, sc.duration, self.rate_scale, self.rng)
-        self.check_tokens(n_in is not None)
-        kept, text, dry = assign_texts(times, self.source_text_index, arr.repeat)
-        m = len(kept)
-        zeros = np.zeros(m, dtype=np.int32)
-        hashes = offsets = None
-        if trace is not None and trace.hash_ids is not None and trace.hash_offsets is not None:
-            offsets = trace.hash_offsets[: m + 1]  # the kept arrivals are the trace's first m
-            hashes = trace.hash_ids[: int(offsets[-1])]
-        return ArrivalStream(
-            times=kept,
-            text=text.astype(np.int32),
-            input_tokens=n_in[:m].astype(np.int32) if n_in is not None else zeros,
-            output_tokens=n_out[:m].astype(np.int32) if n_out is not None else zeros,
-            ran_dry_at=dry,
-            hash_ids=hashes,
-            hash_offsets=offsets,
-        )
-
-    def check_tokens(self, have_tokens: bool) -> None:
-        """A service time sized by tokens (``per_token``, ``llm``) needs arrivals that carry them."""
-        if have_tokens:
-            return
-        for i, c in enumerate(self.scenario.capabilities):
-            if c.service_time.needs_tokens:
-                raise ScenarioError(
-                    self.scenario.file,
-                    f"capabilities[{i}].service_time",
-                    f"capability {c.name!r}: per_token and llm need the requests' tokens; replay a "
-                    "trace that has them (arrivals.trace, format azure_llm or mooncake)",
-                )
+        """Every arrival of the run at once (see :func:`arena.model.source.draw_arrivals`)."""
+        return draw_arrivals(self.scenario, self.rng, self.rate_scale, self.source_text_index)
 
     def network_delays(self) -> np.ndarray:
         """Seconds from the entry point to each zone: ``network.base`` plus ``per_unit`` per

@@ -26,7 +26,7 @@ from mesa.experimental.continuous_space import ContinuousSpace
 
 from capabilities import Embedder, Engine, Registry
 
-from ..errors import ConservationError, RouterError
+from ..errors import RouterError
 from ..physics import (
     LoadBoard,
     Physics,
@@ -34,6 +34,7 @@ from ..physics import (
     RouterView,
     Swarm,
     Workspace,
+    choice_bias,
     make_router,
     top_candidates,
 )
@@ -307,24 +308,11 @@ class ArenaModel(ArenaBuild, mesa.Model):
         m = len(rows)
         x = np.full(m, self.entry[0], dtype=np.float32)
         y = np.full(m, self.entry[1], dtype=np.float32)
-        cbias = self._choice_bias(cand)
+        share = self.zone_capacity / self.zone_capacity[self.routable_zones].max()
+        cbias = choice_bias(self.physics, self.rng, cand, share)
         self.swarm.add(
             x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, 0, cbias
         )
-
-    def _choice_bias(self, cand: np.ndarray) -> np.ndarray | None:
-        """The fixed per-candidate logit bias of newly launched intents (None: no bias): a
-        Gumbel draw scaled by ``choice_noise`` and ``capacity_bias * log(capacity share)``."""
-        p = self.physics
-        if not (p.choice_noise or p.capacity_bias):
-            return None
-        bias = np.zeros(cand.shape, dtype=np.float32)
-        if p.choice_noise:
-            bias += (p.choice_noise * self.rng.gumbel(size=cand.shape)).astype(np.float32)
-        if p.capacity_bias:
-            share = self.zone_capacity / self.zone_capacity[self.routable_zones].max()
-            bias += (p.capacity_bias * np.log(share[cand])).astype(np.float32)
-        return bias
 
     def _fly(self) -> None:
         """Move the swarm until every intent reached a zone or flew ``max_flight_steps``
@@ -367,27 +355,12 @@ class ArenaModel(ArenaBuild, mesa.Model):
 
     def lost(self) -> int:
         """Intents unaccounted for: arrived minus every place an intent can be."""
-        c = self.counts()
-        return c["arrived"] - (
-            c["in_flight"] + c["queued"] + c["in_service"] + c["completed"] + c["dropped"]
-        )
+        return self.state.lost(routing=len(self.swarm))
 
     def assert_conservation(self, full: bool = True) -> None:
-        """Raise ConservationError unless the live counts account for every arrival and (with
-        ``full``) the ledger's census of states agrees with them exactly."""
-        c = self.counts()
-        if self.lost() != 0 or len(self.ledger) != c["arrived"]:
-            raise ConservationError(
-                f"t={self.state.now:.6f} s: conservation broken: live {c}, ledger rows "
-                f"{len(self.ledger)}"
-            )
-        if not full:
-            return
-        ledger = self.state.ledger_counts()
-        if any(ledger[s] != c[s] for s in ledger):
-            raise ConservationError(
-                f"t={self.state.now:.6f} s: conservation broken: live {c}, ledger {ledger}"
-            )
+        """Raise ConservationError unless every arrival is accounted for (and, with ``full``,
+        the ledger's census agrees): see :meth:`ArenaState.check_conservation`."""
+        self.state.check_conservation(routing=len(self.swarm), full=full)
 
     def run(
         self,

@@ -8,10 +8,15 @@ ticking through them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..errors import ScenarioError
+from ..scenario import ArrivalSpec, Scenario
+from ..workload import MMPPProcess, Trace, TraceSpec
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +99,81 @@ def poisson_schedule_times(
             out.append(start + first + np.arange(n) / rate)
             carry = expected - n
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def load_trace(
+    spec: TraceSpec, rate_scale: float, rng: np.random.Generator, file: str | None
+) -> Trace:
+    """The trace of ``spec``, windowed, sped up and scaled, then scaled by ``rate_scale``
+    (thinned or superposed copies, keeping its bursts)."""
+    trace = spec.load(rng, file=file)
+    return trace.scale(rate_scale, rng) if rate_scale != 1.0 else trace
+
+
+def bursty_times(
+    arr: ArrivalSpec, duration: float, rate_scale: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Arrival times of the scenario's bursty process over ``[0, duration)``, every rate
+    multiplied by ``rate_scale``."""
+    process = arr.bursty
+    assert process is not None  # the parser sets it for mmpp and diurnal
+    if rate_scale != 1.0:
+        if isinstance(process, MMPPProcess):
+            process = dataclasses.replace(
+                process, rates=tuple(r * rate_scale for r in process.rates)
+            )
+        else:
+            process = dataclasses.replace(process, rate=process.rate * rate_scale)
+    return process.times(0.0, duration, rng)
+
+
+def draw_arrivals(
+    sc: Scenario, rng: np.random.Generator, rate_scale: float, rows: np.ndarray
+) -> ArrivalStream:
+    """Every arrival of the run at once: its time (a replayed trace, a bursty process or
+    the Poisson/constant rate schedule, times ``rate_scale``), its source row (``rows``: the
+    day's order of the source's rows) and its tokens and prefix blocks (from a trace)."""
+    arr = sc.arrivals
+    n_in = n_out = trace = None
+    if arr.trace is not None:
+        trace = load_trace(arr.trace, rate_scale, rng, sc.file)
+        keep = trace.times < sc.duration
+        times = trace.times[keep]
+        if trace.has_tokens:
+            n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
+    elif arr.process in ("poisson", "constant"):
+        segments = [(a, b, r * rate_scale) for a, b, r in arr.segments(sc.duration)]
+        times = poisson_schedule_times(segments, rng, arr.process)
+    else:
+        times = bursty_times(arr, sc.duration, rate_scale, rng)
+    check_tokens(sc, n_in is not None)
+    kept, text, dry = assign_texts(times, rows, arr.repeat)
+    m = len(kept)
+    zeros = np.zeros(m, dtype=np.int32)
+    hashes = offsets = None
+    if trace is not None and trace.hash_ids is not None and trace.hash_offsets is not None:
+        offsets = trace.hash_offsets[: m + 1]  # the kept arrivals are the trace's first m
+        hashes = trace.hash_ids[: int(offsets[-1])]
+    return ArrivalStream(
+        times=kept,
+        text=text.astype(np.int32),
+        input_tokens=n_in[:m].astype(np.int32) if n_in is not None else zeros,
+        output_tokens=n_out[:m].astype(np.int32) if n_out is not None else zeros,
+        ran_dry_at=dry,
+        hash_ids=hashes,
+        hash_offsets=offsets,
+    )
+
+
+def check_tokens(sc: Scenario, have_tokens: bool) -> None:
+    """A service time sized by tokens (``per_token``, ``llm``) needs arrivals that carry them."""
+    if have_tokens:
+        return
+    for i, c in enumerate(sc.capabilities):
+        if c.service_time.needs_tokens:
+            raise ScenarioError(
+                sc.file,
+                f"capabilities[{i}].service_time",
+                f"capability {c.name!r}: per_token and llm need the requests' tokens; replay a "
+                "trace that has them (arrivals.trace, format azure_llm or mooncake)",
+            )

@@ -20,6 +20,7 @@ from collections import deque
 
 import numpy as np
 
+from ..errors import ConservationError
 from .ledger import (  # the states are 0-3 in lifecycle order (advance counts on it)
     COMPLETED,
     DROP_REASONS,
@@ -156,6 +157,26 @@ class ArenaState:
             "completed": int(self.completed),
             "dropped": int(self.dropped.sum()),
         }
+
+    def lost(self, routing: int = 0) -> int:
+        """Intents unaccounted for: arrived minus every place an intent can be."""
+        c = self.counts(routing)
+        return c["arrived"] - sum(c[k] for k in STATE_NAMES)
+
+    def check_conservation(self, routing: int = 0, full: bool = True) -> None:
+        """Raise ConservationError unless the live counts account for every arrival and (with
+        ``full``, O(arrivals)) the ledger's census of states agrees with them exactly."""
+        c = self.counts(routing)
+        if self.lost(routing) != 0 or len(self.ledger) != c["arrived"]:
+            raise ConservationError(
+                f"t={self.now:.6f} s: conservation broken: live {c}, ledger rows {len(self.ledger)}"
+            )
+        if full:
+            census = self.ledger_counts()
+            if any(census[s] != c[s] for s in census):
+                raise ConservationError(
+                    f"t={self.now:.6f} s: conservation broken: live {c}, ledger {census}"
+                )
 
     def ledger_counts(self) -> dict[str, int]:
         return dict(zip(STATE_NAMES, self.ledger.state_counts().tolist(), strict=True))

@@ -66,7 +66,7 @@ from .shift_scores import (
     zone_margin,
 )
 from .step import SwarmArrays, Workspace, step_swarm
-from .swarm import Swarm
+from .swarm import Swarm, choice_bias
 
 __all__ = [
     "ENERGY_MAHALANOBIS_MIX",
@@ -102,6 +102,7 @@ __all__ = [
     "accuracy_threshold",
     "affinity_keys",
     "binomial_interval",
+    "choice_bias",
     "choose_threshold",
     "cross_validated_margin",
     "energy",

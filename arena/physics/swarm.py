@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .params import Physics
 from .step import SwarmArrays
 
 _VECTORS = ("x", "y", "vx", "vy")
@@ -168,3 +169,19 @@ class Swarm:
             arr = getattr(self, "_" + name)
             arr[:, :m] = arr[:, : self.n][:, keep]
         self.n = m
+
+
+def choice_bias(
+    physics: Physics, rng: np.random.Generator, cand: np.ndarray, capacity_share: np.ndarray
+) -> np.ndarray | None:
+    """The fixed per-candidate logit bias of newly launched intents (None: no bias): a Gumbel
+    draw scaled by ``choice_noise`` and ``capacity_bias * log(capacity share)`` (a zone's
+    capacity over the largest routable zone's)."""
+    if not (physics.choice_noise or physics.capacity_bias):
+        return None
+    bias = np.zeros(cand.shape, dtype=np.float32)
+    if physics.choice_noise:
+        bias += (physics.choice_noise * rng.gumbel(size=cand.shape)).astype(np.float32)
+    if physics.capacity_bias:
+        bias += (physics.capacity_bias * np.log(capacity_share[cand])).astype(np.float32)
+    return bias

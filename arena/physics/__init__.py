@@ -17,6 +17,7 @@ from .baselines import (
     ArgmaxSpillRouter,
     JoinShortestQueueRouter,
     PowerOfDRouter,
+    eligible_zones,
     join_least_loaded,
     top_candidates,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "choice_bias",
     "choose_threshold",
     "cross_validated_margin",
+    "eligible_zones",
     "energy",
     "gate_figures",
     "in_scope_score",

@@ -44,16 +44,23 @@ def top_candidates(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def eligible_zones(
-    sims: np.ndarray, group: np.ndarray, top_k: int = 0, margin: float | None = None
+    sims: np.ndarray,
+    group: np.ndarray,
+    top_k: int = 0,
+    margin: float | None = None,
+    hosts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(m, k)`` candidate zones (eligible ones first, most similar first) and an ``(m, k)``
     mask of the eligible ones: the zones of the most similar zone's ``group`` (``(Z,)`` ints),
-    plus any zone within ``margin`` of the best similarity, at most ``top_k`` (0: all). The
-    most similar zone is always the first, and eligible."""
+    the zones that ``hosts`` (``(m, Z)`` bools) says can serve the intent's capability (lower-
+    quality hosts included), plus any zone within ``margin`` of the best similarity, at most
+    ``top_k`` (0: all). The most similar zone is always the first, and eligible."""
     m = sims.shape[0]
     rows = np.arange(m)
     best = sims.argmax(axis=1)
     ok = group[None, :] == group[best][:, None]
+    if hosts is not None:
+        ok |= hosts
     if margin is not None:
         ok |= sims >= sims[rows, best][:, None] - margin
     ok &= np.isfinite(sims)
@@ -132,7 +139,9 @@ class PowerOfDRouter(Router):
         self.d, self.top_k, self.margin = d, check_top_k(top_k), check_margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
-        cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
+        cand, ok = eligible_zones(
+            sims, model.zone_group, self.top_k, self.margin, getattr(model, "hosts", None)
+        )
         m, k = cand.shape
         keys = np.where(ok, model.rng.random((m, k)), np.inf)
         pick = np.argsort(keys, axis=1)[:, : self.d]
@@ -151,7 +160,9 @@ class JoinShortestQueueRouter(Router):
         self.top_k, self.margin = check_top_k(top_k), check_margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
-        cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
+        cand, ok = eligible_zones(
+            sims, model.zone_group, self.top_k, self.margin, getattr(model, "hosts", None)
+        )
         return join_least_loaded(cand, ok, seen_counts(model), model.zone_capacity)
 
 
@@ -164,7 +175,9 @@ class ArgmaxSpillRouter(Router):
         self.top_k, self.margin = check_top_k(top_k), check_margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
-        cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
+        cand, ok = eligible_zones(
+            sims, model.zone_group, self.top_k, self.margin, getattr(model, "hosts", None)
+        )
         m, k = cand.shape
         room = model.zone_capacity - (model.occupancy + model.queue_length)
         out = cand[:, 0].astype(np.intp)

@@ -94,7 +94,9 @@ class LlmDRouter(Router):
         self.top_k, self.margin = check_top_k(top_k), check_margin(margin)
 
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
-        cand, ok = eligible_zones(sims, model.zone_group, self.top_k, self.margin)
+        cand, ok = eligible_zones(
+            sims, model.zone_group, self.top_k, self.margin, getattr(model, "hosts", None)
+        )
         scores = llm_d_scores(model, cand, ok)
         total = sum(w * scores[name] for name, w in self.weights.items())
         total = np.where(ok, total, -np.inf)

@@ -42,6 +42,7 @@ class ZoneState(Protocol):
     queue_length: np.ndarray  # (Z,) intents waiting, as the load board shows them
     zone_group: np.ndarray  # (Z,) the service (group) of each zone: replicas share one
     prefix: PrefixView | None  # the requests' prefixes and the caches (LLM zones), else None
+    hosts: np.ndarray | None  # (m, Z) zones hosting each request's capability (any quality)
 
 
 #: leading block hashes per request in :attr:`PrefixView.head`
@@ -76,7 +77,10 @@ class RouterView:
     and ``entry`` give where zones are; ``step`` is the model's step; ``rng`` is the model's
     seeded generator (use it, not a global one, so runs stay reproducible). ``prefix`` is
     None unless the zones are LLM replicas with prefix caches (:class:`PrefixView`): one
-    optional field, so every existing router and plug-in reads the view unchanged.
+    optional field, so every existing router and plug-in reads the view unchanged. ``hosts``
+    (``(m, Z)`` bools, or None) says which zones host, at any quality, the capability that
+    would serve each intent at its most similar zone: a general intake standing in for a
+    specialist is a place it can be served, a wrong specialist is not.
     """
 
     rng: np.random.Generator
@@ -89,6 +93,7 @@ class RouterView:
     entry: np.ndarray
     step: int
     prefix: PrefixView | None = None
+    hosts: np.ndarray | None = None
 
 
 class Router:

@@ -14,6 +14,7 @@ from arena.physics import (
     LoadInfo,
     PowerOfDRouter,
     RouterView,
+    eligible_zones,
     join_least_loaded,
 )
 
@@ -200,3 +201,37 @@ def test_a_board_posts_at_multiples_of_its_period_in_seconds_whatever_the_tick()
 def test_bad_load_info_is_refused(kw):
     with pytest.raises(ValueError, match="load_info"):
         LoadInfo(**kw)
+
+
+def test_a_lower_quality_host_of_the_capability_is_eligible_a_wrong_specialist_is_not():
+    """#26: a general intake hosting the request's capability at lower quality is a place a
+    baseline may send it (the view's ``hosts``), however much less similar it looks; another
+    specialist is not, without a margin."""
+    sims = np.array([[0.9, 0.2, 0.5]])  # specialist, general intake (lower quality), other
+    group = np.array([0, 1, 2])
+    cand, ok = eligible_zones(sims, group)
+    assert cand[ok].tolist() == [0]
+    hosts = np.array([[True, True, False]])
+    cand, ok = eligible_zones(sims, group, hosts=hosts)
+    assert sorted(cand[ok].tolist()) == [0, 1]
+
+
+def test_the_model_tells_baselines_which_zones_host_each_requests_capability():
+    from arena_fixtures import base_data
+    from fakes import BagOfWordsEmbedder
+
+    from arena.model import ArenaModel
+    from arena.scenario import parse_scenario
+
+    data = base_data(steps=5)
+    first, second = data["zones"][0], data["zones"][1]
+    # the second zone also hosts the first zone's capability, at quality 0.5 (an intake)
+    second["capabilities"] = [*second["capabilities"], *first["capabilities"]]
+    second["quality"] = {c: 0.5 for c in first["capabilities"]}
+    model = ArenaModel(parse_scenario(data), embedder=BagOfWordsEmbedder())
+    model.run()
+    served = np.flatnonzero(model.ledger.zone == 0)
+    assert len(served)
+    hosts = model.hosts_of(served)
+    assert hosts[:, 0].all() and hosts[:, 1].all()  # the specialist and the intake
+    assert not hosts[:, 2:].any()  # no other zone hosts the first zone's capability

@@ -11,7 +11,7 @@ import dataclasses
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,7 +275,7 @@ def _plan_once(
         found = marginal_search(
             evaluator, analytic, search_seeds, max_rounds=max_rounds, confirm_seeds=confirm
         )
-        planned = found.best.capacities if found.best else tuple(found.history[-1]["proposal"])
+        planned = found.best.capacities if found.best else last_proposal(found.history)
         lap("search")
         factor, uniform_caps = None, None
         tried: list[Any] = []
@@ -371,3 +371,12 @@ def _prediction(
         "utilisation_at_plan": z.offered_load / planned,
         **{f"{o.metric}_at_plan": predicted(z, planned, o) for o in objectives},
     }
+
+
+def last_proposal(history: Sequence[Mapping[str, Any]]) -> tuple[int, ...]:
+    """The search's last proposal, when no candidate met the objectives (the history may end
+    with the confirmation's record, which proposes nothing)."""
+    for record in reversed(history):
+        if "proposal" in record:
+            return tuple(record["proposal"])
+    raise PlanError("the capacity search ran no round; nothing to propose")

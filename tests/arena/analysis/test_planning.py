@@ -432,3 +432,18 @@ def test_zone_figures_agree_with_the_run_summary_and_ride_on_sweep_rows():
         s.dropped,
         s.arrived,
     )
+
+
+def test_a_search_that_met_nothing_proposes_its_last_round_not_the_confirmation():
+    """The search's history ends with the confirmation's record when it found nothing feasible:
+    the plan is the last round's proposal (it was a KeyError)."""
+    from arena.analysis.planning.plan import last_proposal
+
+    history = [
+        {"round": 1, "proposal": [4, 5]},
+        {"round": 2, "proposal": [5, 6]},
+        {"confirm": [], "seeds": [4, 5]},
+    ]
+    assert last_proposal(history) == (5, 6)
+    with pytest.raises(PlanError, match="no round"):
+        last_proposal([{"confirm": []}])

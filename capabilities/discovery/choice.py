@@ -19,6 +19,7 @@ import importlib.util
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 from capabilities.discovery.embeddings import (
     CachedEmbedder,
@@ -38,7 +39,9 @@ def missing_fast_requirements() -> list[str]:
     return [m for m in FAST_REQUIREMENTS if importlib.util.find_spec(m) is None]
 
 
-def choose_embedder(kind: str | None = None, *, note=None) -> Embedder:
+def choose_embedder(
+    kind: str | None = None, *, note: Callable[[str], object] | None = None
+) -> Embedder:
     """The embedder for ``kind`` (``auto``/``fast``/``int8``/``plain``; None: ``$PACKETFLOW_EMBEDDER``,
     else ``auto``). ``auto`` is the fast one when its extra is installed; otherwise the plain
     model, and ``note`` (default: a line on stderr) is told why."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capabilities import default_cache_dir
+from capabilities import Embedder, default_cache_dir
 
 from ..errors import ScenarioError
 from ..model import ArenaModel
@@ -101,8 +101,8 @@ class OutOfScopeCalibrator:
         holdout_fraction: float = 0.5,
         folds: int = 5,
         seed: int = 0,
-        embedder=None,
-    ):
+        embedder: Embedder | None = None,
+    ) -> None:
         model = ArenaModel(scenario, embedder=embedder)
         if model.head is None or model.fallback_index < 0 or not model.label_is_oos.any():
             raise ScenarioError(

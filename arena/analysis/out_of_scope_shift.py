@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,6 +46,9 @@ from ..physics import (
     zone_attraction,
     zone_margin,
 )
+
+if TYPE_CHECKING:
+    from ..model import ArenaModel
 
 SHIFT_SCORES = (
     "best_zone",
@@ -95,8 +99,8 @@ class Fold:
     test: np.ndarray  # in-scope arrivals of kept zones that judge zone accuracy
     oos: np.ndarray  # arrivals labelled out of scope (never fitted on)
     routed_right: np.ndarray
+    features: np.ndarray  # the mix's (n, 2) features
     scores: dict[str, np.ndarray] = field(default_factory=dict)
-    features: np.ndarray | None = None  # the mix's (n, 2) features
 
     def unknown(self, zone: int) -> np.ndarray:
         return self.zone == zone
@@ -164,7 +168,9 @@ def score_fold(
     )
 
 
-def _accuracy_choice(score, is_oos, routed_right, target: float) -> float:
+def _accuracy_choice(
+    score: np.ndarray, is_oos: np.ndarray, routed_right: np.ndarray, target: float
+) -> float:
     return accuracy_threshold(score, routed_right, target)
 
 
@@ -359,7 +365,7 @@ def plain_head_fitter(data: ShiftData, settings: HeadSettings = HeadSettings()) 
     return fit
 
 
-def scenario_shift_data(model) -> tuple[ShiftData, list[str]]:
+def scenario_shift_data(model: ArenaModel) -> tuple[ShiftData, list[str]]:
     """The rows of a built :class:`arena.model.ArenaModel` with a learned head and a fallback
     zone (examples: the head's training rows; arrivals: the labelled source), embedded by the
     model's embedder through its cache; and the example texts (head cache keys)."""
@@ -384,7 +390,7 @@ def scenario_shift_data(model) -> tuple[ShiftData, list[str]]:
     return data, texts
 
 
-def cached_head_fitter(model, data: ShiftData, texts: Sequence[str]) -> FitHead:
+def cached_head_fitter(model: ArenaModel, data: ShiftData, texts: Sequence[str]) -> FitHead:
     """Heads trained through the head cache (``heads/`` under the embedding cache, keyed by
     their classes and rows), so a second run of the protocol loads them."""
     emb = model.registry.embedder

@@ -312,7 +312,7 @@ def _sizes(data: pd.DataFrame) -> np.ndarray:
     if "dropped" not in data:
         return np.full(len(data), 40.0)
     d = data["dropped"].fillna(0).to_numpy(dtype=float)
-    return 40.0 + (400.0 * d / d.max() if d.max() > 0 else 0.0)
+    return 40.0 + (400.0 * d / d.max() if d.max() > 0 else np.zeros_like(d))
 
 
 def _pareto_axes(ax: Axes, data: pd.DataFrame, x: str, y: str, by: str, front: np.ndarray) -> None:

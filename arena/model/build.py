@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
 
     from ..physics import Physics
+    from .model import ArenaModel
 
 ARENA_INPUTS = ("text",)
 
@@ -45,6 +46,7 @@ class ArenaBuild:
     physics: Physics
     rng: np.random.Generator
     steps: int
+    rate_scale: float
 
     def inject_faults(self) -> None:
         for spec in self.scenario.capabilities:
@@ -78,6 +80,15 @@ class ArenaBuild:
                 bound = cap.policy.bind(clock, sleep=clock.sleep)
                 self.registry.register(cap.replace(policy=bound), replace=True)
 
+    def whole_model(self) -> ArenaModel:
+        """This build as the model its agents belong to: ArenaBuild is ArenaModel's base only
+        (its steps run inside ``ArenaModel.__init__``), and an agent needs the whole model."""
+        from .model import ArenaModel  # loaded by now: .model imports this module first
+
+        if not isinstance(self, ArenaModel):
+            raise TypeError(f"{type(self).__name__}: the build steps run on an ArenaModel only")
+        return self
+
     def build_zones(self) -> None:
         sc = self.scenario
         positions = zone_layout(sc)
@@ -85,7 +96,7 @@ class ArenaBuild:
         for i, z in enumerate(sc.zones):
             self.zones.append(
                 ZoneAgent(
-                    self,
+                    self.whole_model(),
                     i,
                     z.name,
                     positions[i],
@@ -148,7 +159,9 @@ class ArenaBuild:
                     float(np.clip(zone.position[0] + r * math.cos(angle), 0, self.scenario.width)),
                     float(np.clip(zone.position[1] + r * math.sin(angle), 0, self.scenario.height)),
                 )
-                self.capability_agents.append(CapabilityAgent(self, int(ci), names[ci], zone, pos))
+                self.capability_agents.append(
+                    CapabilityAgent(self.whole_model(), int(ci), names[ci], zone, pos)
+                )
         self.capability_agent_of = {a.index: a for a in self.capability_agents}
         self.capability_served = np.zeros(len(names), dtype=np.int64)
         for cap in self.registry:
@@ -241,7 +254,9 @@ class ArenaBuild:
         every capability outside the fallback zone (embedded through the cache), or loaded
         from the cache where it keeps fitted mixes beside the heads."""
         assert self.head is not None
-        fallback = self.zone_caps[self.fallback_index] if self.fallback_index >= 0 else []
+        fallback: np.ndarray | list[int] = (
+            self.zone_caps[self.fallback_index] if self.fallback_index >= 0 else []
+        )
         in_cols = np.setdiff1d(np.arange(len(self.capability_names)), fallback)
 
         def rows() -> tuple[np.ndarray, np.ndarray]:
@@ -360,9 +375,8 @@ def zone_layout(sc: Scenario) -> list[tuple[float, float]]:
     cx, cy = sc.width / 2, sc.height / 2
     if sc.layout == "circle":
         for j, i in enumerate(auto):
-            r = (sc.zones[i].ring if sc.zones[i].ring is not None else 0.38) * min(
-                sc.width, sc.height
-            )
+            ring = sc.zones[i].ring
+            r = (ring if ring is not None else 0.38) * min(sc.width, sc.height)
             a = 2 * math.pi * j / max(1, len(auto)) + math.pi / 2
             out[i] = (cx + r * math.cos(a), cy + r * math.sin(a))
     else:

@@ -19,7 +19,7 @@ STATE_NAMES = ("in_flight", "queued", "in_service", "completed", "dropped")
 DROP_REASONS = ("out_of_scope", "queue_full", "expired")
 OUTCOMES = ("pending", "ok", "degraded", "failed")
 
-_COLUMNS: dict[str, tuple[type, int]] = {
+_COLUMNS: dict[str, tuple[type, float]] = {  # dtype, fill (ints and bools are floats to mypy)
     "text": (np.int32, -1),
     "label": (np.int32, -1),
     "arrival": (np.float64, np.nan),
@@ -49,7 +49,7 @@ class Ledger:
 
     def _grow(self, cap: int) -> None:
         for name, (dtype, fill) in _COLUMNS.items():
-            new = np.full(cap, fill, dtype=dtype)
+            new: np.ndarray = np.full(cap, fill, dtype=dtype)
             old = self._cols.get(name)
             if old is not None:
                 new[: self.n] = old[: self.n]

@@ -32,7 +32,7 @@ def zone_llm_models(sc: Scenario) -> list[LLMService | None]:
     by_cap = {c.name: c.service_time for c in sc.capabilities}
     out: list[LLMService | None] = []
     for zi, z in enumerate(sc.zones):
-        models = [by_cap[c] for c in z.capabilities if isinstance(by_cap.get(c), LLMService)]
+        models = [m for c in z.capabilities if isinstance(m := by_cap.get(c), LLMService)]
         geometry = {(m.block_tokens, m.cache_blocks) for m in models}
         if len(geometry) > 1:
             raise ScenarioError(
@@ -67,7 +67,8 @@ class LLMZones:
         self.slot[llm] = np.arange(len(llm))
         self.llm_zones = np.array(llm, dtype=np.intp)
         first = models[llm[0]] if llm else None
-        self.fleet = PrefixFleet(len(llm), [models[i].cache_blocks for i in llm]) if first else None
+        caches = [m.cache_blocks for m in models if m is not None]
+        self.fleet = PrefixFleet(len(llm), caches) if first else None
         self.block_tokens = np.array([m.block_tokens if m else 1 for m in models], np.int64)
         self.cache_blocks = np.array([m.cache_blocks if m else 1 for m in models], np.float64)
         self.hash_ids = np.zeros(0, np.int64) if hash_ids is None else hash_ids

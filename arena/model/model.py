@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -49,6 +49,9 @@ from .state import ArenaState
 from .summary import RunSummary, summarise
 from .view import ArenaView, zone_load_frame
 
+if TYPE_CHECKING:  # annotations only
+    import pandas as pd
+
 
 class ArenaModel(ArenaBuild, mesa.Model):
     """Route a scenario's intents through zones; see the module docstring for one step.
@@ -78,12 +81,11 @@ class ArenaModel(ArenaBuild, mesa.Model):
         self.scenario = scenario
         self.seed_value = scenario.seed if seed is None else seed
         self.physics = physics if physics is not None else scenario.physics
-        name = router or scenario.router
-        self.router = (
-            router
-            if isinstance(router, Router)
-            else make_router(name, scenario.router_params.get(name), file=scenario.file)
-        )
+        if isinstance(router, Router):
+            self.router = router
+        else:
+            name = router or scenario.router
+            self.router = make_router(name, scenario.router_params.get(name), file=scenario.file)
         self.rate_scale = rate_scale
         self.check_conservation = check_conservation
         self.tick = scenario.clock.tick
@@ -194,10 +196,8 @@ class ArenaModel(ArenaBuild, mesa.Model):
 
     @property
     def arrivals_left(self) -> bool:
-        return (
-            self.arrivals.next_time() is not None
-            and self.arrivals.next_time() < self.scenario.duration
-        )
+        next_time = self.arrivals.next_time()
+        return next_time is not None and next_time < self.scenario.duration
 
     def _next_tick(self, t1: float) -> int:
         """The next tick with work: the next arrival's, or the next board posting's while
@@ -404,7 +404,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
     def summary(self) -> RunSummary:
         return summarise(self.view)
 
-    def zone_load_frame(self, interval: float | None = None):
+    def zone_load_frame(self, interval: float | None = None) -> pd.DataFrame:
         """Per report interval and zone: occupancy, queue, utilisation, arrivals, completions,
         drops (see :func:`arena.model.view.zone_load_frame`)."""
         return zone_load_frame(self.view, interval)

@@ -76,6 +76,8 @@ class ZoneService:
     ) -> None:
         """Intents ``rows`` reach ``zones`` at times ``reach``; ``alt``/``alt_sim`` (k, m) are
         their candidate zones and similarities, for overflow and spill."""
+        if (alt is None) != (alt_sim is None):
+            raise ValueError("admit: alt and alt_sim are given together or not at all")
         if len(rows) == 0:
             return
         order = np.lexsort((rows, reach))
@@ -93,7 +95,7 @@ class ZoneService:
                 self._start(row, z, a, a, overflow)
                 started.append(row)
                 continue
-            if alt is not None:
+            if alt is not None and alt_sim is not None and best is not None:  # all or none
                 cz = self._overflow_zone(z, a, alt[:, i], alt_sim[:, i], best[i], p, seen_free)
                 if cz >= 0:
                     self._start(row, cz, a, a, True)

@@ -139,7 +139,7 @@ def draw_arrivals(
         trace = load_trace(arr.trace, rate_scale, rng, sc.file)
         keep = trace.times < sc.duration
         times = trace.times[keep]
-        if trace.has_tokens:
+        if trace.input_tokens is not None and trace.output_tokens is not None:  # has_tokens
             n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
     elif arr.process in ("poisson", "constant"):
         segments = [(a, b, r * rate_scale) for a, b, r in arr.segments(sc.duration)]

@@ -131,13 +131,21 @@ def summarise(view: ArenaView) -> RunSummary:
     # routing is right when the zone belongs to the group (any replica) of the label's home zone
     zone_group = view.zone_group[np.maximum(L.zone, 0)]
     util = _utilisation(view)
+    duration_s = _r(view.now)
+    if duration_s is None:  # the clock only advances by finite steps
+        raise ValueError(f"summarise: the run's clock is not finite ({view.now})")
     return RunSummary(
         scenario=view.scenario.name,
         router=view.router_name,
         seed=view.seed,
         steps=view.steps,
-        duration_s=_r(view.now),
-        **counts,
+        duration_s=duration_s,
+        arrived=counts["arrived"],
+        in_flight=counts["in_flight"],
+        queued=counts["queued"],
+        in_service=counts["in_service"],
+        completed=counts["completed"],
+        dropped=counts["dropped"],
         dropped_by_reason={r: int(view.dropped[i]) for i, r in enumerate(DROP_REASONS)},
         lost=int(view.lost()),
         drained=counts["in_flight"] + counts["queued"] + counts["in_service"] == 0,

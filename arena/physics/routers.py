@@ -33,16 +33,32 @@ import numpy as np
 
 class ZoneState(Protocol):
     """What a router may read: the zone figures the routers need. The model hands routers a
-    :class:`RouterView` (never itself), so a router sees load only as the load board shows it."""
+    :class:`RouterView` (never itself), so a router sees load only as the load board shows it.
+    Read-only (properties here), as the frozen :class:`RouterView` is."""
 
-    rng: np.random.Generator
-    routable_zones: np.ndarray  # indices of the zones a router may choose (not the fallback)
-    zone_capacity: np.ndarray  # (Z,) service slots
-    occupancy: np.ndarray  # (Z,) slots in use, as the load board shows them
-    queue_length: np.ndarray  # (Z,) intents waiting, as the load board shows them
-    zone_group: np.ndarray  # (Z,) the service (group) of each zone: replicas share one
-    prefix: PrefixView | None  # the requests' prefixes and the caches (LLM zones), else None
-    hosts: np.ndarray | None  # (m, Z) zones hosting each request's capability (any quality)
+    @property
+    def rng(self) -> np.random.Generator: ...
+
+    @property
+    def routable_zones(self) -> np.ndarray: ...  # zones a router may choose (not the fallback)
+
+    @property
+    def zone_capacity(self) -> np.ndarray: ...  # (Z,) service slots
+
+    @property
+    def occupancy(self) -> np.ndarray: ...  # (Z,) slots in use, as the load board shows them
+
+    @property
+    def queue_length(self) -> np.ndarray: ...  # (Z,) intents waiting, as the board shows them
+
+    @property
+    def zone_group(self) -> np.ndarray: ...  # (Z,) each zone's service: replicas share one
+
+    @property
+    def prefix(self) -> PrefixView | None: ...  # requests' prefixes and caches (LLM zones)
+
+    @property
+    def hosts(self) -> np.ndarray | None: ...  # (m, Z) zones hosting each request's capability
 
 
 #: leading block hashes per request in :attr:`PrefixView.head`

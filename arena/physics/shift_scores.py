@@ -54,7 +54,9 @@ def zone_margin(zone_scores: np.ndarray) -> np.ndarray:
     return top[:, -1] - top[:, -2]
 
 
-def knn_similarity(x: np.ndarray, reference: np.ndarray, k: int = 1, chunk: int = 2048):
+def knn_similarity(
+    x: np.ndarray, reference: np.ndarray, k: int = 1, chunk: int = 2048
+) -> np.ndarray:
     """Cosine similarity of each unit-norm row of ``x`` to its ``k``-th nearest row of
     ``reference`` (unit-norm too), in chunks so memory stays ``chunk x len(reference)``."""
     if not 1 <= k <= len(reference):
@@ -247,12 +249,12 @@ class EnergyMahalanobis:
     def load(cls, path: Path) -> EnergyMahalanobis:
         with np.load(path) as d:
             ref = GaussianReference(
-                **{
-                    f.name: float(d[f"ref_{f.name}"])
-                    if f.name == "background_const"
-                    else d[f"ref_{f.name}"]
-                    for f in fields(GaussianReference)
-                }
+                project=d["ref_project"],
+                mean_norms=d["ref_mean_norms"],
+                precision=d["ref_precision"],
+                relative=d["ref_relative"],
+                background_linear=d["ref_background_linear"],
+                background_const=float(d["ref_background_const"]),
             )
             return cls(
                 ref,

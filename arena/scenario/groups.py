@@ -8,7 +8,7 @@ helpers as every other field, so a bad value is the usual one-line error naming 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..physics import LOAD_INFO_MODES, LoadInfo, make_router
@@ -107,7 +107,7 @@ def parse_replicas(r: Reader, m: Mapping[str, Any], where: str, base: ZoneSpec) 
     return zones
 
 
-def check_quality(r: Reader, zones: list[ZoneSpec], where) -> dict[str, str]:
+def check_quality(r: Reader, zones: list[ZoneSpec], where: Callable[[int], str]) -> dict[str, str]:
     """Each quality names a capability its zone hosts; a capability's full-quality hosts are
     one group (its home). Returns capability -> home group. ``where(i)`` names zone ``i``."""
     home: dict[str, str] = {}

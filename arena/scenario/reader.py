@@ -10,6 +10,7 @@ is in ``docs/input_validation.md``.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import math
 from collections.abc import Mapping, Sequence
@@ -82,9 +83,9 @@ class Reader:
 
     def number(
         self,
-        m: Mapping[str, Any],
-        key: str,
-        path: str,
+        m: Mapping[builtins.str, Any],
+        key: builtins.str,
+        path: builtins.str,
         default: Any = ...,
         *,
         maximum: float,
@@ -107,7 +108,7 @@ class Reader:
     def check_number(
         self,
         v: Any,
-        where: str,
+        where: builtins.str,
         *,
         maximum: float,
         minimum: float | None = None,
@@ -132,13 +133,17 @@ class Reader:
             raise self.fail(where, f"must be <= {maximum:g}, got {show(v)}")
         return v
 
-    def bool(self, m: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    def bool(
+        self, m: Mapping[builtins.str, Any], key: builtins.str, path: builtins.str, default: bool
+    ) -> bool:
         v = m.get(key, default)
         if not isinstance(v, bool):
             raise self.fail(join_path(path, key), f"expected true or false, got {kind_of(v)}")
         return v
 
-    def str_list(self, m: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    def str_list(
+        self, m: Mapping[builtins.str, Any], key: builtins.str, path: builtins.str
+    ) -> tuple[builtins.str, ...]:
         v = m.get(key, ())
         if isinstance(v, str):
             v = [v]
@@ -146,7 +151,9 @@ class Reader:
             raise self.fail(join_path(path, key), f"expected a list of strings, got {kind_of(v)}")
         return tuple(v)
 
-    def get(self, m: Mapping[str, Any], key: str, path: str, default: Any) -> Any:
+    def get(
+        self, m: Mapping[builtins.str, Any], key: builtins.str, path: builtins.str, default: Any
+    ) -> Any:
         if key in m:
             return m[key]
         if default is ...:
@@ -233,8 +240,8 @@ def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], 
         node = raw
         parts = key.split(".")
         for i, part in enumerate(parts[:-1]):
-            if isinstance(node, list) and named_index(node, part) is not None:
-                node = node[named_index(node, part)]
+            if isinstance(node, list) and (at := named_index(node, part)) is not None:
+                node = node[at]
             elif isinstance(node, dict):
                 node = node.setdefault(part, {})
             else:
@@ -242,8 +249,8 @@ def apply_raw_overrides(raw: Any, overrides: Mapping[str, Any] | Sequence[str], 
                     file, ".".join(parts[: i + 1]), f"override {key!r} does not match the file"
                 )
         last = parts[-1]
-        if isinstance(node, list) and named_index(node, last) is not None:
-            node[named_index(node, last)] = value
+        if isinstance(node, list) and (at := named_index(node, last)) is not None:
+            node[at] = value
         elif isinstance(node, dict):
             node[last] = value
         else:

@@ -194,12 +194,12 @@ def check_references(
         if z.name in names:
             raise r.fail(f"{where(i)}.name", f"zone {z.name!r} is declared twice")
         names.add(z.name)
-        for j, c in enumerate(z.capabilities):
-            if c not in seen_caps:
-                close = difflib.get_close_matches(c, cap_names, n=1)
+        for j, cap in enumerate(z.capabilities):
+            if cap not in seen_caps:
+                close = difflib.get_close_matches(cap, cap_names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise r.fail(f"{where(i)}.capabilities[{j}]", f"unknown capability {c!r}{hint}")
-            hosted.setdefault(c, z.name)
+                raise r.fail(f"{where(i)}.capabilities[{j}]", f"unknown capability {cap!r}{hint}")
+            hosted.setdefault(cap, z.name)
         if not z.capabilities and not z.specialisation:
             raise r.fail(
                 where(i), f"zone {z.name!r} needs a specialisation text or hosted capabilities"

@@ -147,7 +147,9 @@ def _capacity_overrides(r: Reader, v: Any, where: str) -> dict[str, int]:
     return out
 
 
-def _check_override_names(r: Reader, overrides: Mapping[str, int], names: list[str], where: str):
+def _check_override_names(
+    r: Reader, overrides: Mapping[str, int], names: list[str], where: str
+) -> None:
     for zone in overrides:
         if zone not in names:
             close = difflib.get_close_matches(zone, names, n=1)

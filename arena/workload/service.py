@@ -318,7 +318,9 @@ class PerToken:
     jitter: float = 0.0
     needs_tokens: ClassVar[bool] = True
 
-    def _tokens(self, n: int | None, input_tokens: Tokens, output_tokens: Tokens):
+    def _tokens(
+        self, n: int | None, input_tokens: Tokens, output_tokens: Tokens
+    ) -> tuple[np.ndarray, np.ndarray]:
         if input_tokens is None or output_tokens is None:
             raise ScenarioError(
                 None,

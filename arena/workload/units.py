@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Callable
 
 from ..errors import ScenarioError
 
@@ -81,7 +82,7 @@ def _check_bounds(
     minimum: float,
     maximum: float,
     allow_zero: bool,
-    show,
+    show: Callable[[float], str],
     what: str,
 ) -> float:
     if math.isnan(amount):

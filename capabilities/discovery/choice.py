@@ -16,9 +16,10 @@ learned heads are keyed by it.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
-import sys
 import threading
+from collections.abc import Callable
 
 from capabilities.discovery.embeddings import (
     CachedEmbedder,
@@ -29,6 +30,8 @@ from capabilities.discovery.embeddings import (
 from capabilities.discovery.fast_embeddings import FAST_REQUIREMENTS, OnnxMiniLMEmbedder
 from capabilities.errors import EmbeddingError
 
+log = logging.getLogger(__name__)
+
 EMBEDDER_ENV = "PACKETFLOW_EMBEDDER"
 EMBEDDER_CHOICES = ("auto", "fast", "int8", "plain")
 
@@ -38,7 +41,9 @@ def missing_fast_requirements() -> list[str]:
     return [m for m in FAST_REQUIREMENTS if importlib.util.find_spec(m) is None]
 
 
-def choose_embedder(kind: str | None = None, *, note=None) -> Embedder:
+def choose_embedder(
+    kind: str | None = None, *, note: Callable[[str], object] | None = None
+) -> Embedder:
     """The embedder for ``kind`` (``auto``/``fast``/``int8``/``plain``; None: ``$PACKETFLOW_EMBEDDER``,
     else ``auto``). ``auto`` is the fast one when its extra is installed; otherwise the plain
     model, and ``note`` (default: a line on stderr) is told why."""
@@ -58,12 +63,8 @@ def choose_embedder(kind: str | None = None, *, note=None) -> Embedder:
     )
     if kind != "auto":
         raise EmbeddingError(f"{EMBEDDER_ENV}={kind}, but {why}")
-    (note or _stderr_note)(f"packetflow: using the plain sentence-transformers MiniLM: {why}")
+    (note or log.warning)(f"packetflow: using the plain sentence-transformers MiniLM: {why}")
     return SentenceTransformerEmbedder()
-
-
-def _stderr_note(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 _DEFAULT: CachedEmbedder | None = None

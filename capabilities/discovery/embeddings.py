@@ -18,22 +18,30 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from capabilities.errors import EmbeddingError
 from capabilities.sqlite import connect
 
+if TYPE_CHECKING:  # imported lazily at run time: loading torch costs seconds
+    from sentence_transformers import SentenceTransformer
+
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors; ``name`` identifies it in caches."""
+    """Turns texts into L2-normalised float32 vectors; ``name`` identifies it in caches.
 
-    name: str
-    dim: int
+    ``name`` and ``dim`` are read-only here so an embedder may compute them (a property)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -47,7 +55,7 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 _MODEL_LOCK = threading.Lock()
-_LOADED_MODELS: dict[str, object] = {}
+_LOADED_MODELS: dict[str, SentenceTransformer] = {}
 
 
 class SentenceTransformerEmbedder:
@@ -75,7 +83,7 @@ class SentenceTransformerEmbedder:
         """SHA-256 over the model directory's files (names and bytes): which weights ran."""
         return directory_sha256(Path(self._model_path or default_model_path()))
 
-    def _model(self):
+    def _model(self) -> SentenceTransformer:
         path = self._model_path or default_model_path()
         key = f"{path}@{self.device}"
         model = _LOADED_MODELS.get(key)
@@ -101,7 +109,10 @@ class SentenceTransformerEmbedder:
             getattr(model, "get_embedding_dimension", None)
             or model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:  # a model whose output width is unknown cannot fill a vector cache
+            raise EmbeddingError(f"embedding model at {path} does not report its dimension")
+        self.dim = int(dim)
         return model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -290,7 +301,7 @@ class CachedEmbedder:
             if (idx >= 0).all():
                 return idx
             missing: dict[str, bytes] = {}
-            for pos in np.flatnonzero(idx < 0):
+            for pos in np.flatnonzero(idx < 0).tolist():
                 t = texts[pos]
                 if not isinstance(t, str):
                     raise EmbeddingError(

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -50,6 +51,10 @@ from capabilities.discovery.onnx_build import (
 )
 from capabilities.discovery.onnx_choice import choose_graph
 from capabilities.errors import EmbeddingError
+
+if TYPE_CHECKING:  # the ``fast`` extra's packages, imported lazily at run time
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
 
 __all__ = ["FAST_REQUIREMENTS", "GRAPHS", "OnnxMiniLMEmbedder", "available_cores"]
 
@@ -105,7 +110,7 @@ class OnnxMiniLMEmbedder:
         self._base = DEFAULT_MODEL_NAME if model_dir is None else Path(model_dir).name
         self.dim = 384 if model_dir is None else 0
         self.last_timings: dict[str, float] = {}  # seconds per stage of the last encode()
-        self._tokenizer = None
+        self._tokenizer: Tokenizer | None = None
         self._max_length = 256
         self._resolved: tuple[str, Path, str] | None = None  # kind, graph file, its sha256
         self._lock = threading.Lock()
@@ -169,14 +174,17 @@ class OnnxMiniLMEmbedder:
         if isinstance(dim, int):  # known from the graph: every batch can go to the threads
             out, rest = np.empty((len(texts), dim), dtype=np.float32), batches
         else:  # a custom graph with a symbolic width: the first batch tells it
-            out = self._run_batch(sess, ids, lengths, batches[0], None, model_s)
+            pooled = self._pooled(sess, ids, lengths, batches[0], model_s)
+            self.dim = pooled.shape[1]
+            out = np.empty((len(ids), pooled.shape[1]), dtype=np.float32)
+            out[batches[0]] = pooled
             bar.update(len(batches[0]))
             rest = batches[1:]
         if workers > 1 and len(rest) > 1:
             pool = self._executor(workers)
             jobs = pool.map(lambda r: self._run_batch(sess, ids, lengths, r, out, model_s), rest)
-            for rows in jobs:
-                bar.update(rows)
+            for done in jobs:
+                bar.update(done)
         else:
             for rows in rest:
                 bar.update(self._run_batch(sess, ids, lengths, rows, out, model_s))
@@ -204,8 +212,15 @@ class OnnxMiniLMEmbedder:
         )
         return ids, lengths
 
-    def _run_batch(self, sess, ids, lengths, rows, out, model_s) -> np.ndarray | int:
-        """Run one batch; write its vectors into ``out`` (created from the first batch)."""
+    def _pooled(
+        self,
+        sess: ort.InferenceSession,
+        ids: np.ndarray,
+        lengths: np.ndarray,
+        rows: np.ndarray,
+        model_s: list[float],
+    ) -> np.ndarray:
+        """Run one batch: its pooled vectors, one row per row of ``rows``."""
         width = int(lengths[rows].max())
         batch = np.ascontiguousarray(ids[rows, :width])
         mask = (np.arange(width) < lengths[rows, None]).astype(np.int64)
@@ -215,12 +230,19 @@ class OnnxMiniLMEmbedder:
             {"input_ids": batch, "attention_mask": mask, "token_type_ids": np.zeros_like(batch)},
         )[0]
         model_s[0] += time.perf_counter() - start  # += on a float under the GIL: a rough sum
-        if out is None:
-            self.dim = pooled.shape[1]
-            out = np.empty((len(ids), pooled.shape[1]), dtype=np.float32)
-            out[rows] = pooled
-            return out
-        out[rows] = pooled
+        return pooled
+
+    def _run_batch(
+        self,
+        sess: ort.InferenceSession,
+        ids: np.ndarray,
+        lengths: np.ndarray,
+        rows: np.ndarray,
+        out: np.ndarray,
+        model_s: list[float],
+    ) -> int:
+        """Run one batch and write its vectors into their rows of ``out``; how many rows."""
+        out[rows] = self._pooled(sess, ids, lengths, rows, model_s)
         return len(rows)
 
     def _executor(self, workers: int) -> ThreadPoolExecutor:
@@ -229,7 +251,7 @@ class OnnxMiniLMEmbedder:
                 self._pool = ThreadPoolExecutor(workers, thread_name_prefix="onnx-embed")
             return self._pool
 
-    def _load_tokenizer(self):
+    def _load_tokenizer(self) -> Tokenizer:
         with self._lock:
             if self._tokenizer is None:
                 from tokenizers import Tokenizer

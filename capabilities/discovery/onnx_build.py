@@ -29,6 +29,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def vector_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float64) - b, axis=1).max(initial=0.0))
 
 
-def require(module: str):
+def require(module: str) -> ModuleType:
     """Import one of the ``fast`` extra's packages, or say how to install it."""
     try:
         return __import__(module)
@@ -177,7 +178,12 @@ def _export_fp32(src: Path, dest: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            token_type_ids: torch.Tensor,
+        ) -> torch.Tensor:
             hidden = self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state

@@ -8,7 +8,7 @@ makes a capability fail on purpose.
 from capabilities.resilience.breaker import CircuitBreaker
 from capabilities.resilience.clock import Clock, ManualClock
 from capabilities.resilience.counts import COUNTERS, resilience_counts
-from capabilities.resilience.faults import InjectedFault, with_faults
+from capabilities.resilience.faults import InjectedFault, RandomSource, with_faults
 from capabilities.resilience.policy import Policy
 from capabilities.resilience.retry import Retry, retry
 
@@ -19,6 +19,7 @@ __all__ = [
     "InjectedFault",
     "ManualClock",
     "Policy",
+    "RandomSource",
     "Retry",
     "resilience_counts",
     "retry",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from capabilities.errors import (
     PacketFlowError,
@@ -18,12 +18,19 @@ from capabilities.resilience.checks import check_number
 from capabilities.resilience.clock import Sleeper
 
 
+class RandomSource(Protocol):
+    """Where fault draws come from: anything whose ``random()`` is a float in [0, 1) — a
+    :class:`random.Random`, or a NumPy ``Generator`` (the arena's seeded stream)."""
+
+    def random(self) -> float: ...
+
+
 def with_faults(
     cap: Capability,
     *,
     failure_rate: float = 0.0,
     latency: float = 0.0,
-    rng: random.Random | None = None,
+    rng: RandomSource | None = None,
     sleep: Sleeper | None = None,
     error: Callable[[str], Exception] | None = None,
 ) -> Capability:

@@ -61,7 +61,7 @@ def scenario_data(rate: float) -> dict:
     return {
         "name": "bench_step",
         "seed": 7,
-        "duration": "1d",
+        "duration": 60,  # seconds: far more ticks than the timed steps need
         "clock": {"tick": "1s"},
         "space": {"width": SPACE, "height": SPACE},
         "capabilities": [

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ScenarioError
 from ..scenario import ArrivalSpec, Scenario
-from ..workload import MMPPProcess, Trace, TraceSpec
+from ..workload import MAX_ARRIVALS, MMPPProcess, Trace, TraceSpec
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,11 @@ def draw_arrivals(
             n_in, n_out = trace.input_tokens[keep], trace.output_tokens[keep]
     elif arr.process in ("poisson", "constant"):
         segments = [(a, b, r * rate_scale) for a, b, r in arr.segments(sc.duration)]
+        check_count(sc, sum(r * (b - a) for a, b, r in segments))
         times = poisson_schedule_times(segments, rng, arr.process)
     else:
+        assert arr.bursty is not None  # the parser sets it for mmpp and diurnal
+        check_count(sc, arr.bursty.mean_rate * rate_scale * sc.duration)
         times = bursty_times(arr, sc.duration, rate_scale, rng)
     check_tokens(sc, n_in is not None)
     kept, text, dry = assign_texts(times, rows, arr.repeat)
@@ -163,6 +166,18 @@ def draw_arrivals(
         hash_ids=hashes,
         hash_offsets=offsets,
     )
+
+
+def check_count(sc: Scenario, expected: float) -> None:
+    """Arrivals are drawn at once: a rate and duration asking for more than the generators'
+    cap is refused before any memory is taken (one line, naming both)."""
+    if expected > MAX_ARRIVALS:
+        raise ScenarioError(
+            sc.file,
+            "arrivals.rate",
+            f"~{expected:.3g} arrivals over the duration ({sc.duration:g} s); at most "
+            f"{MAX_ARRIVALS:.0e} per run: lower the rate or shorten the duration",
+        )
 
 
 def check_tokens(sc: Scenario, have_tokens: bool) -> None:

@@ -15,7 +15,14 @@ from .arrival_spec import (
     PoissonProcess,
     parse_arrival_process,
 )
-from .arrivals import diurnal_times, mmpp_times, piecewise_times, poisson_times, schedule_times
+from .arrivals import (
+    MAX_ARRIVALS,
+    diurnal_times,
+    mmpp_times,
+    piecewise_times,
+    poisson_times,
+    schedule_times,
+)
 from .fit import CANDIDATES, Candidate, FitReport, fit_latencies
 from .fit_plot import plot_fit
 from .latencies import read_latency_column
@@ -53,6 +60,7 @@ __all__ = [
     "ARRIVAL_PROCESSES",
     "CANDIDATES",
     "DURATION_UNITS",
+    "MAX_ARRIVALS",
     "MAX_DURATION_S",
     "MAX_FLEET_REPLICAS",
     "MAX_RATE_PER_S",

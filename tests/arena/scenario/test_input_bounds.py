@@ -13,7 +13,7 @@ from arena_fixtures import base_data
 
 from arena.errors import PhysicsError, ScenarioError
 from arena.physics import Physics
-from arena.scenario import MAX_DEPTH, load_scenario
+from arena.scenario import MAX_DEPTH, load_scenario, parse_scenario
 
 
 def _set(data, path, value):
@@ -246,3 +246,16 @@ def test_a_zones_from_file_that_is_not_utf8_or_a_directory_is_refused(tmp_path):
     (tmp_path / "zdir").mkdir()
     data["zones_from"] = {"file": "zdir"}
     refused(write(tmp_path, data), "zones_from.file", "is a directory")
+
+
+def test_a_rate_and_duration_asking_for_billions_of_arrivals_is_refused_before_drawing():
+    from fakes import BagOfWordsEmbedder
+
+    from arena.model import ArenaModel
+
+    data = base_data()
+    data.pop("steps", None)
+    data["duration"] = "30d"
+    data["arrivals"]["rate"] = "100000/s"
+    with pytest.raises(ScenarioError, match=r"arrivals.rate: ~2.59e\+11 arrivals.*at most 1e\+08"):
+        ArenaModel(parse_scenario(data, file="s.yaml"), embedder=BagOfWordsEmbedder())

@@ -6,7 +6,7 @@ each over independent replications (its own seeds), their relative difference, a
 interval of the pair (Welch: the half-widths of the two means combined). A cell passes when
 the difference is within 3% or within the pair's interval, whichever is wider.
 
-    python -m benchmarks.bench_ciw_agreement            # the table (a few minutes)
+    python -m benchmarks.bench_ciw_agreement --full     # the table (minutes)
     python -m benchmarks.bench_ciw_agreement --quick    # a smoke run
 """
 
@@ -23,6 +23,7 @@ from scipy import stats
 
 from arena.model import ArenaModel
 from arena.scenario import parse_scenario
+from benchmarks.timing import add_size_options, by_size
 
 SERVERS = 2
 MEAN = 1.0  # seconds of service on average
@@ -125,18 +126,23 @@ def compare(
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="short runs, 3 replications")
+    add_size_options(ap, "8 replications of 10,000 s (40,000 s at 0.95) per cell")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args(argv)
-    reps = 3 if args.quick else 8
+    reps = by_size(args, 2, 3, 8)
+    base = by_size(args, 300, 2_000, 10_000)
+    rhos = by_size(args, (0.8,), (0.5, 0.8, 0.95), (0.5, 0.8, 0.95))
+    laws = by_size(
+        args, ("exponential",), ("exponential", "lognormal"), ("exponential", "lognormal")
+    )
     rows = []
     started = time.perf_counter()
-    for rho in (0.5, 0.8, 0.95):
+    for rho in rhos:
         # the wait's correlation time grows like 1 / (1 - rho)^2: runs grow with it
-        duration = (2_000 if args.quick else 10_000) * (1 if rho < 0.9 else 4)
-        for law in ("exponential", "lognormal"):
+        duration = base * (1 if rho < 0.9 else 4)
+        for law in laws:
             reference = [ciw_waits(rho, law, duration, 1000 + r) for r in range(reps)]
             for share in (0.1, 1.0):
                 arena = [arena_waits(rho, law, share * MEAN, duration, 1 + r) for r in range(reps)]
@@ -152,15 +158,18 @@ def main(argv: list[str] | None = None) -> int:
                     f"(CI {100 * p['pair_ci']:.1f}%) {'ok' if p['pass'] else 'MISS'}",
                     flush=True,
                 )
-    print(
-        f"{len(rows)} cells, {sum(r['mean']['pass'] and r['p95']['pass'] for r in rows)} pass, "
-        f"{time.perf_counter() - started:.0f} s"
-    )
+    passing = sum(r["mean"]["pass"] and r["p95"]["pass"] for r in rows)
+    print(f"{len(rows)} cells, {passing} pass, {time.perf_counter() - started:.0f} s")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
-    return 0
+    return {
+        "cells": len(rows),
+        "cells_pass": passing,
+        "worst_mean_rel_diff": max(r["mean"]["rel_diff"] for r in rows),
+        "worst_p95_rel_diff": max(r["p95"]["rel_diff"] for r in rows),
+    }
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

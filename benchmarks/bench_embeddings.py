@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.timing import add_size_options, by_size
 from capabilities import (
     CachedEmbedder,
     EmbeddingCache,
@@ -362,13 +363,15 @@ def clinc150_main_job() -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="1,500 texts timed, all of CLINC150")
+    add_size_options(parser, "1,500 texts timed, all of CLINC150")
     parser.add_argument("--texts", type=int, help="validation texts to time (default 300/1500)")
     parser.add_argument("--repeats", type=int, default=3, help="turns per path (default 3)")
     parser.add_argument("--first-run", action="store_true", help="also time first runs (3.)")
     args = parser.parse_args(argv)
     data, domain_of = load_clinc150()
-    n_timed = args.texts or (1500 if args.full else 300)
+    n_timed = args.texts or by_size(args, 40, 300, 1500)
+    if args.quick:
+        args.repeats = 1
     val_texts = list(dict.fromkeys(t for t, _ in data["val"]))
     timed, warmup = val_texts[:n_timed], [t for t, _ in data["oos_val"][:64]]
     cpu, flags = cpu_flags()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from arena.model import ArenaModel
 from arena.scenario import parse_scenario
+from benchmarks.timing import add_size_options, by_size
 
 ROOT = Path(__file__).resolve().parents[1]
 MOONCAKE = ROOT.parent / "shared" / "data" / "mooncake" / "conversation_trace.jsonl"
@@ -102,11 +104,14 @@ def timed(
     }
 
 
-def main(full: bool = False) -> dict[str, Any]:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_size_options(parser, "the whole hour")
+    args = parser.parse_args(argv)
     if not MOONCAKE.is_file():
         print(f"skipped: {MOONCAKE} not found")
         return {}
-    window = None if full else ["0s", "10m"]
+    window = by_size(args, ["0s", "2m"], ["0s", "10m"], None)
     rows = {"baseline per_token + jsq_top_k": timed(NO_CACHE, "jsq_top_k", window)}
     for label, router, params in ROUTERS:
         rows[f"llm + {label}"] = timed(LLM, router, window, params)
@@ -123,10 +128,13 @@ def main(full: bool = False) -> dict[str, Any]:
             f"{name:40} {r['wall_s']:7.2f} {r['ratio']:7.2f} {r['completed']:6d} {ttft:>9} "
             f"{r['latency_p99_ms']:9.0f} {hit:>6}"
         )
-    return rows
+    return {
+        f"{name}: {key}": value
+        for name, r in rows.items()
+        for key, value in r.items()
+        if key in ("wall_s", "ratio", "ttft_p99_ms")
+    }
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--full", action="store_true", help="the whole hour")
-    main(parser.parse_args().full)
+    main()

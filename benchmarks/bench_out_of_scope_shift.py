@@ -32,6 +32,7 @@ from arena.analysis.out_of_scope_shift import (
 )
 from arena.model import ArenaModel
 from arena.scenario import load_scenario
+from benchmarks.timing import add_size_options
 
 HEADLINE = (
     "worst_recall",
@@ -121,8 +122,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--target", type=float, default=0.85, help="recall the shift point aims at")
     parser.add_argument("--inner", type=int, default=3, help="extra domains an inner fold removes")
     parser.add_argument("--zones", nargs="*", help="held-out domains (default: all)")
-    parser.add_argument("--full", action="store_true", help="the same run (it has one size)")
+    add_size_options(parser, "the same run as the default (it has one size)")
     args = parser.parse_args(argv)
+    if args.quick and not args.zones:  # a smoke run: one held-out domain
+        args.zones = ["banking"]
     model = ArenaModel(load_scenario(SCENARIO))
     data, texts = scenario_shift_data(model)
     zones = None

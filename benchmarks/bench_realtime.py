@@ -9,8 +9,8 @@ Both on ten zones with the baseline ``semantic_argmax`` router and with the phys
 (commit ``BASELINE``), fed the same arrivals per second as a schedule, run in a subprocess
 from ``git archive`` of that commit; where git or the commit is missing it is skipped, said so.
 
-    python -m benchmarks.bench_realtime            # the hour and the day (minutes)
-    python -m benchmarks.bench_realtime --quick    # the first 5 minutes of the hour
+    python -m benchmarks.bench_realtime --full     # the hour and the day (minutes)
+    python -m benchmarks.bench_realtime            # the hour; --quick: 2 minutes of it, no baseline
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from arena.model import ArenaModel
 from arena.scenario import parse_scenario
 from arena.workload import read_trace
+from benchmarks.timing import add_size_options, by_size
 
 ROOT = Path(__file__).resolve().parents[1]
 AZURE = ROOT.parent / "shared" / "data" / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv"
@@ -150,20 +151,21 @@ def run_old(tree: Path, per_second: np.ndarray, router: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="5 minutes of the Azure hour only")
+    add_size_options(ap, "the hour and a 1M-request day (the default: the hour)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the old step-based runs")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args(argv)
-    tree = None if args.no_baseline else old_tree()
-    if tree is None and not args.no_baseline:
+    no_baseline = args.no_baseline or args.quick  # quick: a smoke run of the new model only
+    tree = None if no_baseline else old_tree()
+    if tree is None and not no_baseline:
         print(f"baseline skipped: commit {BASELINE} is not in this clone's git history")
-    hour = 300.0 if args.quick else 3600.0
+    hour = by_size(args, 120.0, 3600.0, 3600.0)
     trace = read_trace(AZURE, "azure_llm", file=None, field="trace")
     times = trace.times[trace.times < hour]
-    cases = [("azure hour" if not args.quick else "azure 5 min", hour, "10ms", times)]
-    if not args.quick:
+    cases = [("azure hour" if not args.quick else "azure 2 min", hour, "10ms", times)]
+    if args.full:
         rng = np.random.default_rng(7)
         day = 86_400.0
         n = rng.poisson(1_000_000)
@@ -193,8 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         Path(f.name).unlink()
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    return 0
+    figures: dict[str, float] = {}
+    for r in rows:
+        key = f"{r['case'].replace(' ', '_')}_{r['router']}"
+        figures[f"{key}_cpu_s"] = r["new"]["cpu_s"]
+        if "old_over_new_cpu" in r:
+            figures[f"{key}_old_over_new"] = r["old_over_new_cpu"]
+    return figures
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

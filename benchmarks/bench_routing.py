@@ -153,7 +153,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         metavar="KEY=VALUE",
         help="scenario override for every run, e.g. physics.repulsion=0.5",
     )
-    parser.add_argument("--routers", default=",".join(ROUTER_TYPES), help="comma-separated routers")
+    # the LLM routers need LLM zones (prefix caches): bench_llm measures them
+    general = [r for r in ROUTER_TYPES if r not in ("llm_d", "prefix_affinity", "category")]
+    parser.add_argument("--routers", default=",".join(general), help="comma-separated routers")
     parser.add_argument(
         "--paired-seeds",
         type=int,

@@ -37,6 +37,7 @@ from arena.workload import (
     poisson_times,
     read_trace,
 )
+from benchmarks.timing import add_size_options, by_size
 
 from .timing import best_per_call
 
@@ -129,9 +130,9 @@ def bench_fit(repeats: int) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="10x the draws, more repeats")
+    add_size_options(parser, "10x the draws, more repeats")
     args = parser.parse_args(argv)
-    n, repeats = (10_000_000, 5) if args.full else (1_000_000, 3)
+    n, repeats = by_size(args, (100_000, 1), (1_000_000, 3), (10_000_000, 5))
     figures = bench_reads(repeats) | bench_sampling(n, repeats)
     figures |= bench_arrivals(n, repeats) | bench_fit(repeats)
     print(f"workload benchmark ({n:,} draws, best of {repeats}):")

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from scipy.stats import mannwhitneyu
 
-from arena.analysis.out_of_scope import OutOfScopeCalibrator
+from arena.analysis.gate_calibration import OutOfScopeCalibrator
 from arena.model import ArenaModel
 from arena.scenario import load_scenario
 from benchmarks.timing import add_size_options, by_size

@@ -1,5 +1,6 @@
 """Running and analysing the model: ``runner`` (:func:`run_scenario`), ``output`` (result
-files), ``plots`` (matplotlib figures), ``out_of_scope`` (the gate's calibration),
+files), ``plots`` (matplotlib figures), ``gate_calibration`` (the out-of-scope gate's calibration
+for a scenario),
 ``out_of_scope_shift`` (:func:`leave_one_zone_out`: the gate on kinds of request it never
 saw), ``queueing`` (the discrete-time queueing theory the
 arena is checked against), ``sweep`` (parameter sweeps on processes or Dask), ``tuning`` (:func:`tune`: the physics

@@ -14,7 +14,7 @@ Two changes make the gate generalise:
   fitted on thousands of honest scores rather than on a hundred.
 
 Everything here is NumPy on score arrays; the arena's model applies the threshold and
-:mod:`arena.analysis.out_of_scope` runs the calibration for a scenario.
+:mod:`arena.analysis.gate_calibration` runs the calibration for a scenario.
 """
 
 from __future__ import annotations

@@ -19,19 +19,18 @@ from typing import Any
 from ..errors import ScenarioError
 from .arrivals import check_arrival_weights, parse_arrivals
 from .files import read_yaml
-from .groups import parse_load_info, parse_router
 from .overlay import apply_overlays, owner_of, read_overlay
 from .reader import Bounds, Reader, apply_raw_overrides, duration_field, kind_of
+from .routing import parse_load_info, parse_router
 from .sections import (
-    check_references,
     parse_attraction,
     parse_capability,
     parse_dataset,
     parse_physics,
     parse_point,
-    parse_zone,
 )
 from .spec import CapabilitySpec, ClockSpec, ExamplesSpec, NetworkSpec, Scenario, ZoneSpec
+from .zones import check_references, parse_zone
 from .zones_from import parse_zones_from
 
 DEFAULT_TICK = 0.01  # 10 ms: fine enough that routing sees fresh load, coarse enough to be cheap

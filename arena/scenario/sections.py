@@ -3,7 +3,6 @@ arrivals, attraction, physics): raw data in, checked spec dataclasses out."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,12 @@ from ..errors import ScenarioError
 from ..physics import OUT_OF_SCOPE_SCORES, Physics
 from ..workload import ServiceModel, parse_service_model
 from .datasets import DatasetSpec
-from .groups import check_quality, parse_group, parse_quality, parse_ring
 from .reader import Bounds, Reader, duration_field, kind_of
 from .spec import (
     DEFAULT_HANDLER,
     AttractionSpec,
     CapabilitySpec,
     FaultSpec,
-    ZoneSpec,
 )
 
 
@@ -123,96 +120,6 @@ def build_policy(data: Mapping[str, Any], file: str | None, where: str) -> Polic
         return Policy.from_data(data)
     except (PacketFlowError, ValueError, TypeError) as exc:
         raise ScenarioError(file, where, str(exc).removeprefix("policy.")) from None
-
-
-ZONE_KEYS = (
-    "name",
-    "capacity",
-    "queue_limit",
-    "radius",
-    "position",
-    "specialisation",
-    "capabilities",
-    "fallback",
-    "group",
-    "quality",
-    "ring",
-)
-
-
-def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> ZoneSpec:
-    m = r.mapping(z, where, ZONE_KEYS)
-    spec = m.get("specialisation")
-    if spec is not None and (not isinstance(spec, str) or not spec.strip()):
-        raise r.fail(f"{where}.specialisation", f"expected a non-empty string, got {kind_of(spec)}")
-    return ZoneSpec(
-        name=r.str(m, "name", where),
-        capacity=int(r.number(m, "capacity", where, minimum=1, maximum=Bounds.COUNT, integer=True)),
-        queue_limit=int(
-            r.number(m, "queue_limit", where, 0, minimum=0, maximum=Bounds.COUNT, integer=True)
-        ),
-        radius=float(
-            r.number(
-                m,
-                "radius",
-                where,
-                min(width, height) * 0.06,
-                minimum=0,
-                exclusive_min=True,
-                maximum=Bounds.LENGTH,
-            )
-        ),
-        position=parse_point(r, m["position"], f"{where}.position", width, height)
-        if m.get("position") is not None
-        else None,
-        specialisation=spec,
-        capabilities=r.str_list(m, "capabilities", where),
-        fallback=r.bool(m, "fallback", where, False),
-        group=parse_group(r, m, where),
-        quality=parse_quality(r, m, where),
-        ring=parse_ring(r, m, where),
-    )
-
-
-def check_references(
-    r: Reader, zones: list[ZoneSpec], caps: list[CapabilitySpec], raw_zones: list, offset: int
-) -> None:
-    def where(i: int) -> str:
-        return f"zones[{i - offset}]" if i >= offset else f"zones_from (zone {zones[i].name!r})"
-
-    if not zones:
-        raise r.fail("zones", "a scenario needs at least one zone (zones or zones_from)")
-    cap_names = [c.name for c in caps]
-    seen_caps: set[str] = set()
-    for c in caps:
-        if c.name in seen_caps:
-            raise r.fail("capabilities", f"capability {c.name!r} is declared twice")
-        seen_caps.add(c.name)
-    names: set[str] = set()
-    hosted: dict[str, str] = {}
-    for i, z in enumerate(zones):
-        if z.name in names:
-            raise r.fail(f"{where(i)}.name", f"zone {z.name!r} is declared twice")
-        names.add(z.name)
-        for j, cap in enumerate(z.capabilities):
-            if cap not in seen_caps:
-                close = difflib.get_close_matches(cap, cap_names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise r.fail(f"{where(i)}.capabilities[{j}]", f"unknown capability {cap!r}{hint}")
-            hosted.setdefault(cap, z.name)
-        if not z.capabilities and not z.specialisation:
-            raise r.fail(
-                where(i), f"zone {z.name!r} needs a specialisation text or hosted capabilities"
-            )
-    if sum(z.fallback for z in zones) > 1:
-        raise r.fail("zones", "at most one zone can be the fallback")
-    check_quality(r, zones, where)  # several hosts: replicas of one group, or lower quality
-    unhosted = [c for c in cap_names if c not in hosted]
-    if unhosted:
-        raise r.fail(
-            "capabilities",
-            f"capability {unhosted[0]!r} is hosted by no zone; add it to a zone's capabilities",
-        )
 
 
 def parse_dataset(r: Reader, v: Any, where: str, base: Path) -> DatasetSpec:

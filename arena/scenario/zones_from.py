@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .files import MAX_DATA_BYTES, read_text
-from .groups import parse_replicas
 from .reader import Bounds, Reader, kind_of
 from .sections import parse_service_time
 from .spec import DEFAULT_HANDLER, CapabilitySpec, ZoneSpec
+from .zones import parse_replicas
 
 
 def parse_zones_from(r: Reader, v: Any, base: Path) -> tuple[list[ZoneSpec], list[CapabilitySpec]]:

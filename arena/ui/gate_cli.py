@@ -3,7 +3,7 @@ threshold calibrated for the user's own scenario, written as an overlay for ``ru
 
 Why a command: ``physics.out_of_scope_threshold`` defaults to 0 (the gate is off), and a
 threshold copied from another scenario means nothing for a new head and new data. This runs
-the project's own calibration (:class:`arena.analysis.out_of_scope.OutOfScopeCalibrator`:
+the project's own calibration (:class:`arena.analysis.gate_calibration.OutOfScopeCalibrator`:
 threshold from half the labelled arrivals with a cross-validated margin, judged on the other
 half) on the scenario as given, and prints what the gate does on the rows it never saw.
 """
@@ -61,7 +61,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from ..analysis.out_of_scope import OutOfScopeCalibrator
+    from ..analysis.gate_calibration import OutOfScopeCalibrator
 
     out = check_out_dir(args.out)
     sc = load_scenario(args.scenario, overrides=args.overrides, overlays=args.overlays)

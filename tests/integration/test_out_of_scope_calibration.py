@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from paths import CLINC150_DIR, SCENARIOS_DIR
 
-from arena.analysis.out_of_scope import OutOfScopeCalibrator, ScoredRows
+from arena.analysis.gate_calibration import OutOfScopeCalibrator, ScoredRows
 from arena.errors import ScenarioError
 from arena.model import ArenaModel
 from arena.physics import gate_figures

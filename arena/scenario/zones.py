@@ -1,19 +1,68 @@
-"""Scenario fields for parallel zones and routing information: zone groups (replicas), per-zone
-capability quality, ``zones_from.replicas``, ``load_info`` and ``router_params``.
-
-Why a module of its own: these fields are what makes load matter (two zones able to serve the
-same work, routers that see load late), and they are read with the same :class:`Reader`
-helpers as every other field, so a bad value is the usual one-line error naming the field.
+"""A zone's fields, parsed in one place: a spelled-out zone (:func:`parse_zone`), its group
+(replicas), ring and per-capability quality, ``zones_from.replicas`` (:func:`parse_replicas`)
+and the cross-zone quality check. Generated zones (:mod:`.zones_from`) and spelled-out ones use
+these same parsers, so a zone's field means one thing and fails with one message wherever it is
+written.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..physics import LOAD_INFO_MODES, LoadInfo, make_router
-from .reader import Bounds, Reader, duration_field, kind_of
-from .spec import ZoneSpec
+from .reader import Bounds, Reader, kind_of
+from .sections import parse_point
+from .spec import CapabilitySpec, ZoneSpec
+
+ZONE_KEYS = (
+    "name",
+    "capacity",
+    "queue_limit",
+    "radius",
+    "position",
+    "specialisation",
+    "capabilities",
+    "fallback",
+    "group",
+    "quality",
+    "ring",
+)
+
+
+def parse_zone(r: Reader, z: Any, where: str, width: float, height: float) -> ZoneSpec:
+    m = r.mapping(z, where, ZONE_KEYS)
+    spec = m.get("specialisation")
+    if spec is not None and (not isinstance(spec, str) or not spec.strip()):
+        raise r.fail(f"{where}.specialisation", f"expected a non-empty string, got {kind_of(spec)}")
+    return ZoneSpec(
+        name=r.str(m, "name", where),
+        capacity=int(r.number(m, "capacity", where, minimum=1, maximum=Bounds.COUNT, integer=True)),
+        queue_limit=int(
+            r.number(m, "queue_limit", where, 0, minimum=0, maximum=Bounds.COUNT, integer=True)
+        ),
+        radius=float(
+            r.number(
+                m,
+                "radius",
+                where,
+                min(width, height) * 0.06,
+                minimum=0,
+                exclusive_min=True,
+                maximum=Bounds.LENGTH,
+            )
+        ),
+        position=parse_point(r, m["position"], f"{where}.position", width, height)
+        if m.get("position") is not None
+        else None,
+        specialisation=spec,
+        capabilities=r.str_list(m, "capabilities", where),
+        fallback=r.bool(m, "fallback", where, False),
+        group=parse_group(r, m, where),
+        quality=parse_quality(r, m, where),
+        ring=parse_ring(r, m, where),
+    )
+
 
 REPLICA_KEYS = ("capacity", "queue_limit", "radius", "ring")
 
@@ -131,51 +180,42 @@ def check_quality(r: Reader, zones: list[ZoneSpec], where: Callable[[int], str])
     return home
 
 
-def parse_load_info(r: Reader, v: Any) -> LoadInfo:
-    """``load_info: {mode: instant | board | delayed, period: T, delay: D}``.
+def check_references(
+    r: Reader, zones: list[ZoneSpec], caps: list[CapabilitySpec], raw_zones: list, offset: int
+) -> None:
+    def where(i: int) -> str:
+        return f"zones[{i - offset}]" if i >= offset else f"zones_from (zone {zones[i].name!r})"
 
-    Defaults: ``mode: instant`` (routers see every zone's load as it is). ``board`` needs its
-    ``period`` (how often the board is posted) and ``delayed`` its ``delay`` (how old the
-    figures are) stated, as durations (``"500ms"``; a bare number is seconds): a silent default
-    would make them ``instant`` again at a fine tick."""
-    m = r.mapping(v, "load_info", ("mode", "period", "delay"))
-    mode = r.str(m, "mode", "load_info", "instant")
-    if mode not in LOAD_INFO_MODES:
-        raise r.fail(
-            "load_info.mode", f"expected one of {', '.join(LOAD_INFO_MODES)}, got {mode!r}"
-        )
-    needed = {
-        "board": ("period", "time between postings, e.g. 5s"),
-        "delayed": ("delay", "how old the figures are, e.g. 500ms"),
-    }
-    if mode in needed and needed[mode][0] not in m:
-        key, what = needed[mode]
-        raise r.fail(
-            f"load_info.{key}",
-            f"mode {mode!r} needs a {key} ({what}); without one it would be mode 'instant'",
-        )
-    return LoadInfo(
-        mode=mode,
-        period=duration_field(r, m, "period", "load_info", 1.0, positive=True),
-        delay=duration_field(r, m, "delay", "load_info", 0.0),
-    )
-
-
-def parse_router(r: Reader, top: Mapping[str, Any]) -> tuple[str, dict[str, dict[str, Any]]]:
-    """The router's name and ``router_params`` (router name -> constructor keywords), checked by
-    building the selected router once."""
-    router = r.str(top, "router", "", "physics")
-    raw = top.get("router_params", {})
-    if not isinstance(raw, Mapping):
-        raise r.fail(
-            "router_params", f"expected a mapping router -> parameters, got {kind_of(raw)}"
-        )
-    params: dict[str, dict[str, Any]] = {}
-    for name, p in raw.items():
-        if not isinstance(p, Mapping):
+    if not zones:
+        raise r.fail("zones", "a scenario needs at least one zone (zones or zones_from)")
+    cap_names = [c.name for c in caps]
+    seen_caps: set[str] = set()
+    for c in caps:
+        if c.name in seen_caps:
+            raise r.fail("capabilities", f"capability {c.name!r} is declared twice")
+        seen_caps.add(c.name)
+    names: set[str] = set()
+    hosted: dict[str, str] = {}
+    for i, z in enumerate(zones):
+        if z.name in names:
+            raise r.fail(f"{where(i)}.name", f"zone {z.name!r} is declared twice")
+        names.add(z.name)
+        for j, cap in enumerate(z.capabilities):
+            if cap not in seen_caps:
+                close = difflib.get_close_matches(cap, cap_names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise r.fail(f"{where(i)}.capabilities[{j}]", f"unknown capability {cap!r}{hint}")
+            hosted.setdefault(cap, z.name)
+        if not z.capabilities and not z.specialisation:
             raise r.fail(
-                f"router_params.{name}", f"expected a mapping of parameters, got {kind_of(p)}"
+                where(i), f"zone {z.name!r} needs a specialisation text or hosted capabilities"
             )
-        params[str(name)] = dict(p)
-    make_router(router, params.get(router), file=r.file, field="router")
-    return router, params
+    if sum(z.fallback for z in zones) > 1:
+        raise r.fail("zones", "at most one zone can be the fallback")
+    check_quality(r, zones, where)  # several hosts: replicas of one group, or lower quality
+    unhosted = [c for c in cap_names if c not in hosted]
+    if unhosted:
+        raise r.fail(
+            "capabilities",
+            f"capability {unhosted[0]!r} is hosted by no zone; add it to a zone's capabilities",
+        )

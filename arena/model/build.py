@@ -28,6 +28,7 @@ from .agents import CapabilityAgent, ZoneAgent
 from .clock import CallClock, with_service_time
 from .sampling import ServiceSampler
 from .source import ArrivalStream, draw_arrivals
+from .state import ArenaState
 
 if TYPE_CHECKING:  # annotations only
     from capabilities import Registry
@@ -47,6 +48,7 @@ class ArenaBuild:
     rng: np.random.Generator
     steps: int
     rate_scale: float
+    state: ArenaState  # set by the model once the zones are built
 
     def inject_faults(self) -> None:
         for spec in self.scenario.capabilities:
@@ -307,6 +309,16 @@ class ArenaBuild:
     def draw_arrivals(self) -> ArrivalStream:
         """Every arrival of the run at once (see :func:`arena.model.source.draw_arrivals`)."""
         return draw_arrivals(self.scenario, self.rng, self.rate_scale, self.source_text_index)
+
+    def hosts_of(self, rows: np.ndarray) -> np.ndarray:
+        """``(m, Z)``: the zones hosting, at any quality, the capability that serves each intent
+        at its most similar routable zone (where a baseline may send it: its replicas and
+        lower-quality hosts, never a wrong specialist)."""
+        text = self.state.ledger.text[rows]
+        sims = self.text_zone_sim[text]
+        best = np.where(self.routable_mask[None, :], sims, -np.inf).argmax(axis=1)
+        caps = self.text_best_cap[text, best]
+        return (self.cap_quality[:, caps].T > 0) & self.routable_mask[None, :]
 
     def network_delays(self) -> np.ndarray:
         """Seconds from the entry point to each zone: ``network.base`` plus ``per_unit`` per

@@ -279,16 +279,6 @@ class ArenaModel(ArenaBuild, mesa.Model):
             hosts=self.hosts_of(rows) if rows is not None else None,
         )
 
-    def hosts_of(self, rows: np.ndarray) -> np.ndarray:
-        """``(m, Z)``: the zones hosting, at any quality, the capability that serves each intent
-        at its most similar routable zone (where a baseline may send it: its replicas and
-        lower-quality hosts, never a wrong specialist)."""
-        text = self.ledger.text[rows]
-        sims = self.text_zone_sim[text]
-        best = np.where(self.routable_mask[None, :], sims, -np.inf).argmax(axis=1)
-        caps = self.text_best_cap[text, best]
-        return (self.cap_quality[:, caps].T > 0) & self.routable_mask[None, :]
-
     def _choose(self, sims: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The router's zones for intents ``rows``, checked: one routable zone index each."""
         zones = np.asarray(self.router.choose(self.router_view(rows), sims))

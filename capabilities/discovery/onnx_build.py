@@ -40,6 +40,8 @@ from capabilities.discovery.embeddings import (
 )
 from capabilities.errors import EmbeddingError
 
+log = logging.getLogger(__name__)
+
 ONNX_OPSET = 17
 FAST_REQUIREMENTS = ("onnxruntime", "onnx")  # the ``fast`` extra's import names
 VECTOR_TOLERANCE = 1e-5
@@ -117,11 +119,13 @@ def build_onnx_model(
             return target
         target_dir.mkdir(parents=True, exist_ok=True)
         stages = [s for s, need in (("export", not fp32.exists()), ("int8", quantize)) if need]
-        print(
-            f"packetflow: building the fast embedder once ({src.name} -> ONNX"
-            f"{' int8' if quantize else ''}, {len(stages)} stage(s), ~10-30 s) into {target_dir}",
-            file=sys.stderr,
-            flush=True,
+        log.info(
+            "packetflow: building the fast embedder once (%s -> ONNX%s, %d stage(s), ~10-30 s) "
+            "into %s",
+            src.name,
+            " int8" if quantize else "",
+            len(stages),
+            target_dir,
         )
         from tqdm.auto import tqdm
 

@@ -13,8 +13,8 @@ beside the graphs, so it is measured once per cache directory.
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -32,6 +32,8 @@ from capabilities.discovery.onnx_build import (
     vector_distance,
 )
 from capabilities.errors import EmbeddingError
+
+log = logging.getLogger(__name__)
 
 CHOICE_FILE = "choice.json"
 _REQUESTS = (
@@ -121,7 +123,7 @@ def choose_graph(
         f"{kind} graph, {per_s[kind]:,.0f} texts/s here against {per_s[other]:,.0f}/s for "
         f"{other}: {why}"
     )
-    print(f"packetflow: fast embedder uses the {reason}", file=sys.stderr, flush=True)
+    log.info("packetflow: fast embedder uses the %s", reason)
     choice = GraphChoice(kind, str(paths[kind]), per_s, deviation, reason)
     tmp = record.with_name(f"{record.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(asdict(choice), indent=1) + "\n")

@@ -8,8 +8,8 @@ of today's capacities are all re-run on held-out seeds, and those runs are what 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from .evaluate import Evaluation, Evaluator
 from .figures import Interval, interval
 from .search import marginal_search, uniform_search
 from .slo import Objective, PlanError, parse_slos
+
+log = logging.getLogger(__name__)
 
 VERIFY_SEED_BASE = 10_001  # held-out seeds: never used by the search
 
@@ -196,7 +198,7 @@ def plan_capacity(
         )
         notes.append(note)
         if progress:
-            print(f"plan: {note}", file=sys.stderr)
+            log.warning("plan: %s", note)
         seeds *= 2
     return dataclasses.replace(
         plan,

@@ -61,16 +61,20 @@ def graphs(errors: dict[str, float], slow: dict[str, float], calls: list[str]):
     return encode_with
 
 
-def test_int8_over_the_tolerance_loses_even_when_faster_and_one_line_says_why(fake_graphs, capsys):
+def test_int8_over_the_tolerance_loses_even_when_faster_and_one_line_says_why(
+    fake_graphs, capsys, caplog
+):
     model, out = fake_graphs
     calls: list[str] = []
+    caplog.set_level("INFO", logger="capabilities.discovery.onnx_choice")
     choice = choose_graph(
         graphs({"fp32": 3e-7, "int8": 0.04}, {"fp32": 0.02, "int8": 0.0}, calls), model, out
     )
     assert choice.kind == "fp32" and choice.path.endswith("model.onnx")
     assert choice.per_s["int8"] > choice.per_s["fp32"]
     assert choice.deviation["int8"] == pytest.approx(0.04)
-    err = capsys.readouterr().err.splitlines()
+    assert capsys.readouterr().err == ""  # library code logs, never prints
+    err = [r.getMessage() for r in caplog.records if r.name.endswith("onnx_choice")]
     assert len(err) == 1 and err[0].startswith("packetflow: fast embedder uses the fp32 graph")
     assert "0.04 " in err[0] and "tolerance" in err[0]
     recorded = json.loads((onnx_choice.graph_dir(model, out) / "choice.json").read_text())

@@ -7,7 +7,7 @@ A mixin of the model (construction only; nothing here runs during a step).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -84,12 +84,9 @@ class ArenaBuild:
 
     def whole_model(self) -> ArenaModel:
         """This build as the model its agents belong to: ArenaBuild is ArenaModel's base only
-        (its steps run inside ``ArenaModel.__init__``), and an agent needs the whole model."""
-        from .model import ArenaModel  # loaded by now: .model imports this module first
-
-        if not isinstance(self, ArenaModel):
-            raise TypeError(f"{type(self).__name__}: the build steps run on an ArenaModel only")
-        return self
+        (its steps run inside ``ArenaModel.__init__``), and an agent needs the whole model. A
+        cast, not an import: importing ``.model`` here would close an import circle."""
+        return cast("ArenaModel", self)
 
     def build_zones(self) -> None:
         sc = self.scenario

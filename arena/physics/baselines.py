@@ -178,24 +178,32 @@ class ArgmaxSpillRouter(Router):
         cand, ok = eligible_zones(
             sims, model.zone_group, self.top_k, self.margin, getattr(model, "hosts", None)
         )
-        m, k = cand.shape
         room = model.zone_capacity - (model.occupancy + model.queue_length)
-        out = cand[:, 0].astype(np.intp)
-        todo = np.arange(m)
-        for j in range(k):  # a loop over candidate ranks, not intents
-            if not todo.size:
-                break
-            sel = todo[ok[todo, j]]
-            z = cand[sel, j]
-            order = np.lexsort((sel, z))
-            sel, z = sel[order], z[order]
-            _, start, count = np.unique(z, return_index=True, return_counts=True)
-            rank = np.arange(len(z)) - np.repeat(start, count)
-            got = rank < room[z]
-            out[sel[got]] = z[got]
-            room -= np.bincount(z[got], minlength=len(room))
-            todo = np.setdiff1d(todo, sel[got], assume_unique=True)
-        return out
+        return first_with_room(cand, room, ok)
+
+
+def first_with_room(cand: np.ndarray, room: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray:
+    """Each intent's first candidate (``(m, k)``, in preference order; only where ``ok``) that
+    still has ``room`` (per zone), zones filled in arrival order; an intent no candidate has
+    room for keeps its first. A loop over candidate ranks, not over intents."""
+    m, k = cand.shape
+    room = np.array(room, copy=True)
+    out = cand[:, 0].astype(np.intp)
+    todo = np.arange(m)
+    for j in range(k):
+        if not todo.size:
+            break
+        sel = todo if ok is None else todo[ok[todo, j]]
+        z = cand[sel, j]
+        order = np.lexsort((sel, z))
+        sel, z = sel[order], z[order]
+        _, start, count = np.unique(z, return_index=True, return_counts=True)
+        rank = np.arange(len(z)) - np.repeat(start, count)
+        got = rank < room[z]
+        out[sel[got]] = z[got]
+        room -= np.bincount(z[got], minlength=len(room))
+        todo = np.setdiff1d(todo, sel[got], assume_unique=True)
+    return out
 
 
 def check_top_k(v: int) -> int:

@@ -29,7 +29,14 @@ import math
 import numpy as np
 
 from ..errors import RouterError
-from .baselines import check_margin, check_top_k, eligible_zones, join_least_loaded, seen_counts
+from .baselines import (
+    check_margin,
+    check_top_k,
+    eligible_zones,
+    first_with_room,
+    join_least_loaded,
+    seen_counts,
+)
 from .routers import HEAD_BLOCKS, Router, ZoneState, register_router
 
 #: llm-d's published default scorer weights (prefix-cache, queue, kv-cache utilisation)
@@ -221,25 +228,9 @@ class PrefixAffinityRouter(Router):
         is ``(1 + eps)`` x the replica's capacity share of the load the service will hold at
         the end of this step (the board's load plus this step's requests), rounded up, so
         the step's requests always fit."""
-        m, n = prefs.shape
-        total = base[zones].sum() + m
+        total = base[zones].sum() + len(prefs)
         bound = np.ceil((1.0 + self.eps) * total * cap / cap[zones].sum() - 1e-9)
-        room = np.maximum(bound - base, 0.0)
-        out = prefs[:, 0].astype(np.intp)
-        todo = np.arange(m)
-        for j in range(n):  # a loop over walk ranks, not over requests
-            if not todo.size:
-                break
-            z = prefs[todo, j]
-            order = np.lexsort((todo, z))
-            sel, z = todo[order], z[order]
-            _, start, count = np.unique(z, return_index=True, return_counts=True)
-            rank = np.arange(len(z)) - np.repeat(start, count)
-            got = rank < room[z]
-            out[sel[got]] = z[got]
-            room -= np.bincount(z[got], minlength=len(room))
-            todo = np.setdiff1d(todo, sel[got], assume_unique=True)
-        return out
+        return first_with_room(prefs, np.maximum(bound - base, 0.0))
 
 
 class CategoryRouter(Router):

@@ -213,3 +213,32 @@ def _agreement(sim: pd.DataFrame, live: pd.DataFrame) -> float | None:
     if both.empty:
         return None
     return float((both["zone_sim"] == both["zone_live"]).mean())
+
+
+def busy_share(rows: pd.DataFrame, capacity: int, duration_s: float) -> float:
+    """Server-seconds of service inside ``[0, duration_s]`` over ``capacity * duration_s``: the
+    fleet's utilisation, from a request table."""
+    return float(_busy(duration_s)(rows, rows).sum() / (capacity * duration_s))
+
+
+def rate_scale_for_load(
+    run: Callable[[float], tuple[pd.DataFrame, float]],
+    capacity: int,
+    load: float,
+    *,
+    rounds: int = 3,
+) -> float:
+    """The ``rate_scale`` at which the fleet's utilisation is ``load`` (0.8 = 80% of its servers
+    busy over the run). ``run(scale)`` simulates at a scale and returns its request table and
+    duration. Utilisation grows linearly with the rate until queues drop requests, so each
+    round rescales by ``load / measured`` (three rounds land within a percent or two)."""
+    if not (np.isfinite(load) and 0 < load < 1.5):
+        raise ValueError(f"load must be a share of capacity in (0, 1.5), got {load}")
+    scale = 1.0
+    for _ in range(rounds):
+        rows, duration_s = run(scale)
+        measured = busy_share(rows, capacity, duration_s)
+        if measured <= 0:
+            raise ValueError("rate_scale_for_load: the scenario keeps no server busy")
+        scale *= load / measured
+    return scale

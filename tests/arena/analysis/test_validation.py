@@ -89,3 +89,31 @@ def test_a_few_values_get_a_figure_but_no_interval_and_bad_duration_is_refused()
     assert all(r["ci"] is None for r in v.rows)
     with pytest.raises(ValueError, match="duration_s"):
         compare_requests(small, small, capacity=CAPACITY, duration_s=float("nan"))
+
+
+def test_the_rate_scale_for_a_load_brings_the_simulated_fleet_to_that_utilisation():
+    from arena_fixtures import base_data
+    from fakes import BagOfWordsEmbedder
+
+    from arena.analysis.validation import busy_share, rate_scale_for_load
+    from arena.model import ArenaModel, ArenaView, requests_frame
+    from arena.scenario import parse_scenario
+
+    data = base_data(steps=400)
+    for cap in data["capabilities"]:
+        cap["service_time"] = {"distribution": "exponential", "mean": "2s"}
+    for zone in data["zones"]:
+        zone["queue_limit"] = 50
+    scenario = parse_scenario(data, file="unit.yaml")
+    capacity = sum(z.capacity for z in scenario.zones)
+
+    def run(scale):
+        model = ArenaModel(scenario, embedder=BagOfWordsEmbedder(), rate_scale=scale)
+        model.run(scenario.duration)
+        return requests_frame(ArenaView(model)), scenario.duration
+
+    scale = rate_scale_for_load(run, capacity, 0.5)
+    rows, duration = run(scale)
+    assert busy_share(rows, capacity, duration) == pytest.approx(0.5, rel=0.05)
+    with pytest.raises(ValueError, match="load"):
+        rate_scale_for_load(run, capacity, float("inf"))

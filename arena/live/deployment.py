@@ -12,7 +12,9 @@ the gateway's address to report to, and the gateway learns the worker's from its
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import os
 import selectors
 import signal
@@ -25,8 +27,10 @@ from pathlib import Path
 from capabilities import PacketFlowError
 
 from ..physics import LoadInfo
-from .http import listening_socket
+from .http import Pool, TransportError, listening_socket
+from .lifecycle import scenario_args
 
+READY_S = 30.0  # every worker has reported to the board by then, or the start failed
 STARTUP_S = 60.0  # a process that has not said its port by then failed to start
 INSTANT_PERIOD = 0.01  # load_info instant: workers report every 10 ms (scenario seconds)
 
@@ -51,6 +55,9 @@ class Deployment:
     speed: float
     period: float
     router: str | None = None
+    rate_scale: float = 1.0
+    overrides: list[str] = field(default_factory=list)
+    overlays: list[str] = field(default_factory=list)
     gateway: subprocess.Popen[str] | None = None
     gateway_port: int = 0
     workers: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
@@ -71,15 +78,17 @@ class Deployment:
         """Start the gateway and the workers together (:meth:`wait_listening` waits for
         them). The gateway's socket is bound here and handed over, so the workers' first
         reports wait in its backlog while it starts: every process starts at once."""
-        common = ["--scenario", self.scenario_file, "--seed", str(self.seed)]
-        timing = ["--speed", repr(self.speed)]
+        common = scenario_args(
+            self.scenario_file, self.overrides, self.overlays, self.seed, self.speed
+        )
         router = ["--router", self.router] if self.router else []
+        router += ["--rate-scale", repr(self.rate_scale)]
         sock = listening_socket()
         self.gateway_port = sock.getsockname()[1]
         try:
             self.gateway = self._spawn(
                 "arena.live.gateway",
-                [*common, *timing, *router, "--fd", str(sock.fileno())],
+                [*common, *router, "--fd", str(sock.fileno())],
                 pass_fds=(sock.fileno(),),
             )
         finally:
@@ -88,7 +97,7 @@ class Deployment:
         for name in self.zones:
             self.workers[name] = self._spawn(
                 "arena.live.worker",
-                [*common, *timing, "--zone", name, "--board", board, "--period", repr(self.period)],
+                [*common, "--zone", name, "--board", board, "--period", repr(self.period)],
             )
 
     def wait_listening(self) -> None:
@@ -97,6 +106,31 @@ class Deployment:
         _read_port(self.gateway, "gateway")
         for name, proc in self.workers.items():
             _read_port(proc, f"worker {name!r}")
+
+    async def start_clock(self, wall_period: float) -> float:
+        """Wait until every zone has reported to the board, then start the run's clock at the
+        next multiple of ``wall_period`` on the monotonic clock (the workers report at those
+        multiples) and tell the gateway; returns that start, ``t0``."""
+        pool = Pool("127.0.0.1", self.gateway_port)
+        deadline = time.monotonic() + READY_S
+        try:
+            while True:
+                _, ready = await pool.request("GET", "/ready")
+                if ready["zones"] == ready["of"]:
+                    break
+                if time.monotonic() > deadline or self.died():
+                    raise DeploymentError(
+                        f"live: {ready['zones']} of {ready['of']} zones reported to the board "
+                        f"within {READY_S:g} s"
+                    )
+                await asyncio.sleep(0.02)
+            t0 = (math.floor(time.monotonic() / wall_period) + 1) * wall_period
+            await pool.request("POST", "/start", {"t0": t0})
+        except TransportError as exc:
+            raise DeploymentError(f"live: the gateway is unreachable: {exc}") from None
+        finally:
+            pool.close()
+        return t0
 
     def pids(self) -> list[int]:
         procs = [self.gateway, *self.workers.values()]

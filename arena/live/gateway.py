@@ -1,8 +1,8 @@
 """The gateway: one process that embeds and routes each request with the scenario's router and
 forwards it to the chosen zone worker over HTTP.
 
-``POST /request {id, text}`` waits in a micro-batch (every request arriving within
-``batch_ms``), which :class:`~arena.live.routing.LiveRouting` routes in one vectorised call (as
+``POST /request {id, text}`` waits in a micro-batch (every request read in the same pass of
+the event loop, or within ``--batch-ms``), which :class:`~arena.live.routing.LiveRouting` routes in one vectorised call (as
 the simulation routes a tick's arrivals); each routed request is forwarded to its zone's worker
 over a keep-alive connection and the answer holds its times: ``{id, zone, capability, outcome,
 reason, routed, queued, started, finished}`` (times on the host's monotonic clock). ``POST /board`` is the load board the workers
@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..model import DROP_REASONS
-from ..scenario import load_scenario
 from .http import Pool, TransportError, serve
-from .lifecycle import die_with_parent
+from .lifecycle import add_scenario_args, die_with_parent, load_from_args
 from .routing import LiveRouting
 
 
@@ -73,8 +72,12 @@ class Gateway:
         fut: asyncio.Future[tuple[int, int, str | None]] = (
             asyncio.get_running_loop().create_future()
         )
-        if not self.pending:
-            asyncio.get_running_loop().call_later(self.batch_s, self.flush)
+        if not self.pending:  # the batch: what arrives within batch_s (0: this loop pass)
+            loop = asyncio.get_running_loop()
+            if self.batch_s > 0:
+                loop.call_later(self.batch_s, self.flush)
+            else:
+                loop.call_soon(self.flush)
         self.pending.append((rid, text, fut))
         zone, cap, reason = await fut
         routed = self.now()
@@ -125,8 +128,8 @@ class Gateway:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    scenario = load_scenario(args.scenario)
-    routing = LiveRouting(scenario, seed=args.seed, router=args.router)
+    scenario = load_from_args(args)
+    routing = LiveRouting(scenario, seed=args.seed, router=args.router, rate_scale=args.rate_scale)
     gateway = Gateway(routing, time.monotonic(), args.speed, args.batch_ms / 1000.0)
     # the first route compiles the physics kernel and warms the embedder: before any request
     if len(routing.arrivals):
@@ -138,12 +141,16 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="arena.live.gateway")
-    p.add_argument("--scenario", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--speed", type=float, default=1.0, help="scenario seconds per wall second")
+    add_scenario_args(p)
+    p.add_argument("--rate-scale", type=float, default=1.0)
     p.add_argument("--router", default=None, help="override the scenario's router")
     p.add_argument("--fd", type=int, required=True, help="the listening socket handed over")
-    p.add_argument("--batch-ms", type=float, default=2.0, help="micro-batch window (wall ms)")
+    p.add_argument(
+        "--batch-ms",
+        type=float,
+        default=0.0,
+        help="micro-batch window in wall ms (0: the requests read in one pass of the event loop)",
+    )
     args = p.parse_args(argv)
     die_with_parent()
     asyncio.run(main_async(args))

@@ -34,8 +34,16 @@ class Decisions:
 class LiveRouting(ArenaModel):
     """The simulation's model as a router only (see the module docstring)."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, router: str | None = None):
-        super().__init__(scenario, seed=seed, router=router, check_conservation=False)
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        router: str | None = None,
+        rate_scale: float = 1.0,
+    ):
+        super().__init__(
+            scenario, seed=seed, router=router, rate_scale=rate_scale, check_conservation=False
+        )
         Z = len(self.zone_names)
         # what the workers last reported: the board routers read (as posted, never live)
         self.seen_occupancy = np.zeros(Z, dtype=np.int64)

@@ -16,8 +16,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,11 +30,10 @@ from ..scenario import Scenario, check_run_options, load_scenario
 from ..workload import parse_duration
 from .client import Replay
 from .deployment import Deployment, DeploymentError, report_period
-from .http import Pool, TransportError
+from .lifecycle import override_strings
 from .rows import RowStore, write_csv
 from .view import LiveView
 
-READY_S = 30.0  # every worker has reported to the board by then, or the start failed
 DRAIN_S = 30.0  # wall seconds the client waits for answers after the last arrival (at most)
 MAX_SPEED = 1000.0
 
@@ -84,15 +85,26 @@ def run_live(
     seed: int | None = None,
     kill: str | None = None,
     router: str | None = None,
+    rate_scale: float = 1.0,
+    overrides: Mapping[str, Any] | Sequence[str] = (),
+    overlays: Sequence[str | Path] = (),
 ) -> LiveResult:
     """Run ``scenario`` live (see the module docstring); ``duration`` bounds the arrivals
     sent (scenario seconds, default the scenario's), ``speed`` compresses time (service times,
     board periods and arrivals all run ``speed`` times faster; times are reported in scenario
-    seconds), ``kill`` is ``ZONE@TIME``."""
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(str(scenario))
-    if sc.file is None:
-        raise ScenarioError(None, None, "live needs a scenario read from a file (workers load it)")
-    check_run_options(sc.file, duration=duration, seed=seed)
+    seconds), ``kill`` is ``ZONE@TIME``; ``router``, ``rate_scale``, ``overrides`` and
+    ``overlays`` as for a simulated run. A :class:`Scenario` object must come from a file
+    (the processes load it from there, with the same overrides and overlays)."""
+    sets = override_strings(overrides)
+    layers = [str(o) for o in overlays]
+    if isinstance(scenario, Scenario):
+        if scenario.file is None:
+            raise ScenarioError(None, None, "live needs a scenario read from a file")
+        file = scenario.file
+    else:
+        file = str(scenario)
+    sc = load_scenario(file, overrides=sets, overlays=layers)
+    check_run_options(sc.file, duration=duration, seed=seed, rate_scale=rate_scale)
     speed = check_speed(speed, sc.file)
     killing = parse_kill(kill, sc)
     seed = sc.seed if seed is None else int(seed)
@@ -102,19 +114,23 @@ def run_live(
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)
     period = report_period(sc.load_info)
-    dep = Deployment(sc.file, [z.name for z in sc.zones], seed, speed, period, router)
+    dep = Deployment(
+        file, [z.name for z in sc.zones], seed, speed, period, router, rate_scale, sets, layers
+    )
     store: RowStore | None = None
     try:
         dep.start()
         dep.write_pids(out / "pids.json")
         # built while the processes start: the arrivals the client sends, the summary's tables
-        model = ArenaModel(sc, seed=seed, router=router, check_conservation=False)
+        model = ArenaModel(
+            sc, seed=seed, router=router, rate_scale=rate_scale, check_conservation=False
+        )
         a = model.arrivals
         end = sc.duration if duration is None else min(float(duration), sc.duration)
         n = int(np.searchsorted(a.times, end, side="left"))
         store = RowStore(db)
         dep.wait_listening()
-        t0 = asyncio.run(_ready(dep, period / speed))
+        t0 = asyncio.run(dep.start_clock(period / speed))
         texts = [model.source_texts[int(t)] for t in a.text[:n]]
         replay = Replay(dep.gateway_port, t0, speed, store.add)
         died = asyncio.run(_drive(dep, replay, a.times[:n], texts, a.text[:n], killing, speed))
@@ -133,29 +149,6 @@ def run_live(
     tmp.write_text(json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n")
     os.replace(tmp, out / "summary.json")
     return LiveResult(summary=summary, requests=rows, out=out, sent=replay.sent)
-
-
-async def _ready(dep: Deployment, wall_period: float) -> float:
-    """Wait until every zone reported to the board; tell the gateway the run's start."""
-    pool = Pool("127.0.0.1", dep.gateway_port)
-    deadline = time.monotonic() + READY_S
-    try:
-        while True:
-            _, ready = await pool.request("GET", "/ready")
-            if ready["zones"] == ready["of"]:
-                break
-            if time.monotonic() > deadline or dep.died():
-                raise DeploymentError(
-                    f"live: {ready['zones']} of {ready['of']} zones reported within {READY_S:g} s"
-                )
-            await asyncio.sleep(0.02)
-        t0 = (math.floor(time.monotonic() / wall_period) + 1) * wall_period
-        await pool.request("POST", "/start", {"t0": t0})
-    except TransportError as exc:
-        raise DeploymentError(f"live: the gateway is unreachable: {exc}") from None
-    finally:
-        pool.close()
-    return t0
 
 
 async def _drive(

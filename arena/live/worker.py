@@ -24,9 +24,8 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from ..scenario import load_scenario
 from .http import Pool, TransportError, serve
-from .lifecycle import die_with_parent, parse_address
+from .lifecycle import add_scenario_args, die_with_parent, load_from_args, parse_address
 from .zone_engine import ZoneEngine
 
 
@@ -100,7 +99,7 @@ async def report(zone: Zone, name: str, port: int, board: Pool, period: float) -
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    scenario = load_scenario(args.scenario)
+    scenario = load_from_args(args)
     names = [z.name for z in scenario.zones]
     zi = names.index(args.zone)
     spec = scenario.zones[zi]
@@ -116,12 +115,10 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="arena.live.worker")
-    p.add_argument("--scenario", required=True)
+    add_scenario_args(p)
     p.add_argument("--zone", required=True)
-    p.add_argument("--seed", type=int, required=True)
     p.add_argument("--board", required=True, help="the gateway's HOST:PORT")
     p.add_argument("--period", type=float, required=True, help="load report period (s)")
-    p.add_argument("--speed", type=float, default=1.0, help="scenario seconds per wall second")
     args = p.parse_args(argv)
     die_with_parent()
     asyncio.run(main_async(args))

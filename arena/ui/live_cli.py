@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from .args import DURATION, SEED, checked
+from .options import add_overlay_option, add_rate_scale_option, add_set_option
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -26,6 +27,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         metavar="ZONE@TIME",
         help="SIGKILL that zone's worker at that scenario time, e.g. technical_support@2s",
     )
+    add_rate_scale_option(p)
+    add_set_option(p)
+    add_overlay_option(p)
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -40,6 +44,9 @@ def run_cli(args: argparse.Namespace) -> int:
         seed=args.seed,
         kill=args.kill,
         router=args.router,
+        rate_scale=args.rate_scale,
+        overrides=args.overrides,
+        overlays=args.overlays,
     )
     print(format_summary(result.summary))
     print(f"wrote {result.out}/summary.json, requests.csv, requests.sqlite")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -135,13 +136,31 @@ def start_echo() -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.split()[1])
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds the processes ``pids`` have used (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    gateway: int, echo: int, bodies: list[dict[str, Any]], seconds: float, conc: int, n: int
+    dep: Deployment, echo: int, bodies: list[dict[str, Any]], seconds: float, conc: int, n: int
 ) -> dict[str, float]:
+    gateway = dep.gateway_port
     await latencies(gateway, bodies, 50)  # warm both paths (connections, caches)
     await latencies(echo, bodies, 50)
     f: dict[str, float] = {}
+    assert dep.gateway is not None
+    gw = [dep.gateway.pid]
+    workers = [p.pid for p in dep.workers.values()]
+    before = (cpu_seconds(gw), cpu_seconds(workers), time.process_time())
     f["gateway_requests_per_s"] = await throughput(gateway, bodies, seconds, conc)
+    after = (cpu_seconds(gw), cpu_seconds(workers), time.process_time())
+    served = f["gateway_requests_per_s"] * seconds
+    for key, b, a in zip(("gateway", "workers", "client"), before, after):
+        f[f"{key}_cpu_us_per_request"] = (a - b) / served * 1e6
     f["bare_requests_per_s"] = await throughput(echo, bodies, seconds, conc)
     g = await latencies(gateway, bodies, n) * 1000
     b = await latencies(echo, bodies, n) * 1000
@@ -180,9 +199,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             echo, echo_port = start_echo()
             dep.wait_listening()
             asyncio.run(dep.start_clock(period))
-            figures = asyncio.run(
-                measure(dep.gateway_port, echo_port, bodies, seconds, args.concurrency, n)
-            )
+            figures = asyncio.run(measure(dep, echo_port, bodies, seconds, args.concurrency, n))
         finally:
             dep.stop()
             if echo is not None:
@@ -200,6 +217,12 @@ def _print_table(f: dict[str, float]) -> None:
             "through the gateway",
             f"{f['gateway_requests_per_s']:,.0f} req/s",
             f"target >= {TARGET_PER_S:,.0f}: {met}",
+        ),
+        (
+            "CPU µs/request gateway / workers / client",
+            f"{f['gateway_cpu_us_per_request']:.0f} / {f['workers_cpu_us_per_request']:.0f} / "
+            f"{f['client_cpu_us_per_request']:.0f}",
+            "",
         ),
         ("bare loopback echo (baseline)", f"{f['bare_requests_per_s']:,.0f} req/s", ""),
         ("gateway / bare", f"{f['gateway_vs_bare_throughput']:.2f}x", "two hops vs one"),

@@ -34,12 +34,16 @@ class KeyedSampler:
     def __init__(self, model: Any, seed: int, capability: int, clock: CallClock, extra: float):
         self.model, self.seed, self.capability = model, seed, capability
         self.clock, self.extra = clock, float(extra)
-        self.rng = service_rng(seed, capability, 0)
+        self.request = 0
+        self.rng: np.random.Generator | None = None
 
     def begin(self, request: int) -> None:
-        self.rng = service_rng(self.seed, self.capability, request)
+        """Key the draws of the next call (the stream is made on its first draw only)."""
+        self.request, self.rng = request, None
 
     def __call__(self) -> float:
+        if self.rng is None:
+            self.rng = service_rng(self.seed, self.capability, self.request)
         c = self.clock
         tin, tout = np.array([c.input_tokens]), np.array([c.output_tokens])
         if isinstance(self.model, LLMService):  # no prefix cache live: a cold replica

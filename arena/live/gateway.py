@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import socket
 import time
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from ..model import DROP_REASONS
 from .http import Pool, TransportError, serve
 from .lifecycle import add_scenario_args, die_with_parent, load_from_args
 from .routing import LiveRouting
+
+log = logging.getLogger(__name__)
 
 
 class Gateway:
@@ -60,13 +63,20 @@ class Gateway:
     def board(self, body: dict[str, Any]) -> None:
         z = self.zone_index[body["zone"]]
         if z not in self.pools:
-            self.pools[z] = Pool("127.0.0.1", int(body["port"]))
+            self.pools[z] = Pool("127.0.0.1", int(body["port"]), lambda why: self.lost(z, why))
         occ, queue = int(body["occupancy"]), int(body["queue"])
         if self.delay > 0:  # load_info delayed: the figures reach the router that much later
             loop = asyncio.get_running_loop()
             loop.call_later(self.delay / self.speed, self.routing.report, z, occ, queue)
         else:
             self.routing.report(z, occ, queue)
+
+    def lost(self, zone: int, why: str) -> None:
+        """The breaker: a zone whose worker dropped a connection is down for the rest of the
+        run (the router no longer sees it; it shows full on the board)."""
+        if not self.routing.down[zone]:
+            self.routing.mark_down(zone)
+            log.warning("zone %s is down: %s", self.routing.zone_names[zone], why)
 
     async def request(self, rid: int, text: str) -> dict[str, Any]:
         fut: asyncio.Future[tuple[int, int, str | None]] = (
@@ -101,7 +111,7 @@ class Gateway:
                 },
             )
         except TransportError as exc:
-            self.routing.mark_down(zone)  # the breaker opens: no request goes there again
+            self.lost(zone, str(exc))  # refused: the breaker opens
             reason = f"zone worker lost: {exc}"
             return record | {"outcome": "failed", "reason": reason, "finished": self.now()}
         return record | {

@@ -132,8 +132,10 @@ class _ClientProtocol(asyncio.Protocol):
     """The client side of one connection: answers parsed as bytes arrive, matched in order to
     the requests waiting for them."""
 
-    def __init__(self, host: str):
+    def __init__(self, host: str, on_lost: Callable[[str], None] | None = None):
         self.host = host
+        self.on_lost = on_lost
+        self.closing = False
         self.buf = bytearray()
         self.waiting: deque[asyncio.Future[tuple[int, Any]]] = deque()
         self.transport: asyncio.Transport | None = None
@@ -149,6 +151,8 @@ class _ClientProtocol(asyncio.Protocol):
             fut = self.waiting.popleft()
             if not fut.done():
                 fut.set_exception(TransportError(self.lost))
+        if self.on_lost is not None and not self.closing:  # the peer went, not we
+            self.on_lost(self.lost)
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -174,11 +178,13 @@ class Connection:
         self.proto = proto
 
     @classmethod
-    async def open(cls, host: str, port: int) -> Connection:
+    async def open(
+        cls, host: str, port: int, on_lost: Callable[[str], None] | None = None
+    ) -> Connection:
         loop = asyncio.get_running_loop()
         try:
             _, proto = await loop.create_connection(
-                lambda: _ClientProtocol(f"{host}:{port}"), host, port
+                lambda: _ClientProtocol(f"{host}:{port}", on_lost), host, port
             )
         except OSError as exc:
             raise TransportError(f"{host}:{port}: {exc.strerror or exc}") from None
@@ -203,16 +209,18 @@ class Connection:
         return await fut
 
     def close(self) -> None:
+        self.proto.closing = True
         if self.proto.transport is not None:
             self.proto.transport.close()
 
 
 class Pool:
     """Keep-alive connections to one peer, opened on demand and reused: as many open at once
-    as requests in flight to it."""
+    as requests in flight to it. ``on_lost(why)`` is called when the peer drops any of them
+    (an idle one too: a process that dies closes its sockets, so the pool sees it at once)."""
 
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, on_lost: Callable[[str], None] | None = None):
+        self.host, self.port, self.on_lost = host, port, on_lost
         self._idle: list[Connection] = []
 
     async def request(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
@@ -220,7 +228,10 @@ class Pool:
         unreachable or drops the connection."""
         while self._idle and not self._idle[-1].usable:
             self._idle.pop()
-        conn = self._idle.pop() if self._idle else await Connection.open(self.host, self.port)
+        if self._idle:
+            conn = self._idle.pop()
+        else:
+            conn = await Connection.open(self.host, self.port, self.on_lost)
         try:
             result = await conn.request(method, path, payload)
         except asyncio.CancelledError:

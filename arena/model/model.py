@@ -231,13 +231,18 @@ class ArenaModel(ArenaBuild, mesa.Model):
         rows = st.ledger.append(text, self.source_labels[text], a.times[s])
         st.ledger.set(rows, input_tokens=a.input_tokens[s], output_tokens=a.output_tokens[s])
         st.arrived += m
-        sims = self.text_zone_sim[text].copy()
+        self.route(rows, self.text_zone_sim[text].copy(), self.text_in_scope[text])
+
+    def route(self, rows: np.ndarray, sims: np.ndarray, in_scope: np.ndarray) -> None:
+        """Route intents ``rows`` (``sims`` (m, Z) their zone similarities, overwritten;
+        ``in_scope`` (m,) their gate scores): the out-of-scope gate, then the router, each
+        routed intent handed to :meth:`admit`. The live gateway routes through here too."""
         if self.fallback_index >= 0:
             sims[:, self.fallback_index] = -np.inf
         # out of scope: the in-scope score (attraction.out_of_scope_score: the best routable
         # zone's, or 1 - the head's out-of-scope probability) is below the threshold; the
         # fallback zone is reached only through this gate
-        oos = self.text_in_scope[text] < self.physics.out_of_scope_threshold
+        oos = in_scope < self.physics.out_of_scope_threshold
         if oos.any():
             self._route_out_of_scope(rows[oos])
         keep = ~oos
@@ -249,9 +254,9 @@ class ArenaModel(ArenaBuild, mesa.Model):
             self._launch(rows, top.T, tsim.T)
             self._fly()
         else:
-            self._admit(rows, self._choose(sims, rows))
+            self.admit(rows, self._choose(sims, rows))
 
-    def _admit(
+    def admit(
         self,
         rows: np.ndarray,
         zones: np.ndarray,
@@ -303,7 +308,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         if self.fallback_index < 0:
             self.state.drop(rows, np.full(m, -1), "out_of_scope", self.ledger.arrival[rows])
         else:
-            self._admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
+            self.admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
 
     def _launch(self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray) -> None:
         m = len(rows)
@@ -334,7 +339,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         reached = d2 <= self.zone_radius2[fav]
         expired = ~reached & ((i - sw.born) >= self.physics.max_flight_steps)
         if reached.any():
-            self._admit(
+            self.admit(
                 sw.rid[reached],
                 fav[reached].astype(np.intp),
                 sw.cand[:, reached].astype(np.intp),

@@ -46,6 +46,7 @@ class ArenaBuild:
     registry: Registry
     physics: Physics
     rng: np.random.Generator
+    seed_value: int  # the run's seed (its service draws are keyed by it)
     steps: int
     rate_scale: float
     state: ArenaState  # set by the model once the zones are built

@@ -88,7 +88,7 @@ class LiveRouting(ArenaModel):
         rows = L.append(text, self.source_labels[text], now)
         L.set(rows, input_tokens=a.input_tokens[ids], output_tokens=a.output_tokens[ids])
         if len(self.routable_zones) == 0:
-            return Decisions(zone, cap, ["every zone is down"] * m)
+            return Decisions(zone, cap, ["zone_down"] * m)  # as the simulation drops them
         sims, best, in_scope = self.similarities(list(texts))  # route() masks the down zones
         self.tick_index = int(now / self.tick)
         self._chosen = []
@@ -102,6 +102,6 @@ class LiveRouting(ArenaModel):
             code = int(L.reason[rows[i]]) if L.state[rows[i]] == DROPPED else -1
             reason[i] = DROP_REASONS[code] if code >= 0 else "not routed"
         for i in np.flatnonzero(sent & self.down[np.maximum(zone, 0)]).tolist():
-            reason[i] = f"zone {self.zone_names[zone[i]]} is down"
+            reason[i] = "zone_down"
             zone[i] = -1
         return Decisions(zone, cap, reason)

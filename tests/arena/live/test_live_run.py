@@ -108,8 +108,10 @@ def test_a_worker_killed_mid_run_loses_nothing_and_is_routed_around(out):
     assert set(counts) <= {"ok", "degraded", "failed", "dropped"}
     failed = rows[rows["outcome"].isin(["failed", "dropped"])]
     assert failed["reason"].notna().all()
-    lost = rows[rows["reason"].fillna("").str.contains("worker lost")]
+    lost = rows[rows["reason"] == "zone_down"]  # as a simulated outage drops them
     assert len(lost) >= 1 and (lost["zone"] == "technical_support").all()
+    assert (lost["outcome"] == "dropped").all()
+    assert result.summary.dropped_by_reason["zone_down"] == len(lost)
     # after the breaker opened, nothing more was sent there
     opened = lost["finished"].min()
     later = rows[rows["routed"] > opened + 0.5]

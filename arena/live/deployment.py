@@ -30,8 +30,10 @@ from ..physics import LoadInfo
 from .http import Pool, TransportError, listening_socket
 from .lifecycle import scenario_args
 
-READY_S = 30.0  # every worker has reported to the board by then, or the start failed
-STARTUP_S = 60.0  # a process that has not said its port by then failed to start
+# bounds on starting: a process imports ~2 s of CPU (SciPy, Mesa, the engine), and thirty
+# workers share two cores with the gateway building its model
+READY_S = 60.0  # every worker has reported to the board by then, or the start failed
+STARTUP_S = 300.0  # a process that has not said its port by then failed to start
 INSTANT_PERIOD = 0.01  # load_info instant: workers report every 10 ms (scenario seconds)
 
 

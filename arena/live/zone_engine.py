@@ -12,6 +12,7 @@ sampled times, as in the simulation); the worker then *waits* the call's busy ti
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,8 @@ class ZoneEngine:
 
     def __init__(self, scenario: Scenario, seed: int, zone: int):
         self.clock = CallClock()
-        self.registry = build_registry(scenario, Registry())
+        # the examples only serve discovery (the gateway's): a worker does not load them
+        self.registry = build_registry(dataclasses.replace(scenario, examples=None), Registry())
         fault_rng = np.random.default_rng([seed, zone, 0xFA])
         for stream, spec in enumerate(scenario.capabilities):
             cap = self.registry.get(spec.name)

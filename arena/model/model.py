@@ -232,9 +232,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         m = s.stop - s.start
         if m <= 0:
             return
-        a = self.arrivals
-        text = a.text[s]
-        st = self.state
+        a, st, text = self.arrivals, self.state, self.arrivals.text[s]
         rows = st.ledger.append(text, self.source_labels[text], a.times[s])
         st.ledger.set(rows, input_tokens=a.input_tokens[s], output_tokens=a.output_tokens[s])
         st.arrived += m
@@ -254,10 +252,9 @@ class ArenaModel(ArenaBuild, mesa.Model):
         oos = in_scope < self.physics.out_of_scope_threshold
         if oos.any():
             self._route_out_of_scope(rows[oos])
-        keep = ~oos
-        if not keep.any():
+        if oos.all():
             return
-        rows, sims = rows[keep], sims[keep]
+        rows, sims = rows[~oos], sims[~oos]
         if self.router.uses_physics:
             top, tsim = top_candidates(sims, self.k)
             self._launch(rows, top.T, tsim.T)

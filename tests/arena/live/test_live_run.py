@@ -120,7 +120,8 @@ def test_a_worker_killed_mid_run_loses_nothing_and_is_routed_around(out):
     assert not any(alive(p) for p in started_pids(out))
 
 
-def test_ctrl_c_stops_every_process_it_started(out):
+@pytest.mark.parametrize("event", ["ctrl-c", "a worker dies"])
+def test_ctrl_c_or_a_dying_worker_stops_every_process_it_started(out, event):
     cmd = [sys.executable, "-m", "arena", "live", str(SCENARIO), "--out", str(out)]
     child = subprocess.Popen(cmd, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
     try:
@@ -130,9 +131,18 @@ def test_ctrl_c_stops_every_process_it_started(out):
         pids = started_pids(out)
         assert len(pids) == 4, child.stderr.read() if child.poll() is not None else "no pids"
         time.sleep(1.0)
-        child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=30)
-        assert child.returncode == 130 and "interrupted" in err
+        if event == "ctrl-c":
+            child.send_signal(signal.SIGINT)
+        else:  # not a planned --kill: the run must stop everything and say why
+            os.kill(
+                json.loads((out / "pids.json").read_text())["workers"]["intake"], signal.SIGKILL
+            )
+        _, err = child.communicate(timeout=60)
+        if event == "ctrl-c":
+            assert child.returncode == 130 and "interrupted" in err
+        else:
+            last = err.strip().splitlines()[-1]  # (the gateway may have logged the zone down)
+            assert child.returncode == 2 and "error: live:" in last and "intake" in last
         assert not any(alive(p) for p in pids)
     finally:
         child.kill()

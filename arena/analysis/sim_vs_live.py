@@ -216,7 +216,7 @@ def calibrate(
     path = out / "calibration.yaml"
     header = (
         f"# packetflow-arena calibrate {file} --speed {speed:g}: measured live at "
-        f"{CALIBRATION_LOAD:.0%} load, {figures['requests']} requests\n"
+        f"{CALIBRATION_LOAD:.0%} load, {int(figures['requests'])} requests\n"
         f"# network {figures['network_s'] * 1000:.3f} ms + scheduling "
         f"{figures['scheduling_s'] * 1000:.3f} ms (medians, scenario time) over the scenario's "
         f"{sc.network.base * 1000:g} ms; slot slack {figures['slot_slack_s'] * 1000:.3f} ms "

@@ -145,3 +145,22 @@ def test_kv_use_is_posted_on_a_board_as_stale_as_load_info():
     np.testing.assert_allclose(zones.view(rows).kv_utilisation, [0.2, 0.0, 0.0])
     zones.post(1.0, L, rows)
     np.testing.assert_allclose(zones.view(rows).kv_utilisation, [0.2, 0.0, 0.3])  # 48 tokens
+
+
+def test_the_physics_cache_force_raises_the_hit_rate_and_is_off_at_zero(tmp_path):
+    """On a fleet of equally similar replicas, the cache-affinity force sends conversations
+    back to the replica that holds them; at 0 the run is the plain physics run, draw for draw."""
+
+    def physics_run(**physics):
+        sc = llm_scenario(tmp_path, "physics")
+        # reach a replica within a step; a Gumbel draw breaks the tie of equal replicas
+        fast = {"candidates": 4, "attraction": 50.0, "max_speed": 60.0, "choice_noise": 1.0}
+        sc = sc.replace(physics=sc.physics.replace(**fast, **physics))
+        return run(sc)
+
+    plain = physics_run()
+    zero = physics_run(cache_affinity=0.0)
+    pulled = physics_run(cache_affinity=20.0)
+    np.testing.assert_array_equal(plain.ledger.zone, zero.ledger.zone)
+    hit = {n: m.summary().cache_hit_rate for n, m in (("plain", plain), ("pulled", pulled))}
+    assert hit["pulled"] > hit["plain"] + 0.1

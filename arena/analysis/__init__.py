@@ -4,7 +4,8 @@ for a scenario),
 ``out_of_scope_shift`` (:func:`leave_one_zone_out`: the gate on kinds of request it never
 saw), ``queueing`` (the discrete-time queueing theory the
 arena is checked against), ``sweep`` (parameter sweeps on processes or Dask), ``tuning`` (:func:`tune`: the physics
-searched against a stated objective on a sweep backend).
+searched against a stated objective on a sweep backend), ``llm_study`` (:func:`run_study`: LLM
+routers on the same arrivals, paired by seed, with intervals).
 
 ``sweep`` and ``queueing`` load eagerly; the rest (Mesa, matplotlib) on first use.
 """
@@ -25,6 +26,10 @@ _LAZY = {
     "Objective": ".tuning",
     "leave_one_zone_out": ".out_of_scope_shift",
     "ShiftData": ".out_of_scope_shift",
+    "run_study": ".llm_study",
+    "compare_routers": ".llm_study",
+    "staleness_effect": ".llm_study",
+    "summarise_routers": ".llm_study",
 }
 
 __all__ = [
@@ -35,11 +40,15 @@ __all__ = [
     "ShiftData",
     "TuneResult",
     "check_out_dir",
+    "compare_routers",
     "leave_one_zone_out",
     "local_cluster",
     "mmc",
     "plots",
     "run_scenario",
+    "run_study",
+    "staleness_effect",
+    "summarise_routers",
     "sweep",
     "tune",
     "write_outputs",

@@ -5,7 +5,8 @@ for a scenario),
 saw), ``queueing`` (the discrete-time queueing theory the
 arena is checked against), ``sweep`` (parameter sweeps on processes or Dask), ``tuning`` (:func:`tune`: the physics
 searched against a stated objective on a sweep backend), ``llm_study`` (:func:`run_study`: LLM
-routers on the same arrivals, paired by seed, with intervals).
+routers on the same arrivals, paired by seed, with intervals), ``llm_mixed``
+(:func:`mixed_fleet_front`: a small and a large model pool, quality against latency and cost).
 
 ``sweep`` and ``queueing`` load eagerly; the rest (Mesa, matplotlib) on first use.
 """
@@ -30,6 +31,8 @@ _LAZY = {
     "compare_routers": ".llm_study",
     "staleness_effect": ".llm_study",
     "summarise_routers": ".llm_study",
+    "mixed_fleet_front": ".llm_mixed",
+    "non_dominated": ".llm_mixed",
 }
 
 __all__ = [
@@ -43,7 +46,9 @@ __all__ = [
     "compare_routers",
     "leave_one_zone_out",
     "local_cluster",
+    "mixed_fleet_front",
     "mmc",
+    "non_dominated",
     "plots",
     "run_scenario",
     "run_study",

@@ -115,3 +115,16 @@ def test_a_comparison_without_common_seeds_has_no_interval():
     )
     c = compare_routers(rows, "a", "b", "1s")
     assert c["seeds"] == 0 and np.isnan(c["ttft_p99_change"]["mean"])
+
+
+def test_sweep_and_tune_rows_carry_ttft_and_the_hit_rate():
+    from arena.analysis.sweep import flatten_summary
+    from arena.analysis.tuning.objective import metric_names
+
+    row = flatten_summary(
+        {"ttft_ms": {"mean": 1.0, "p50": 2.0, "p95": 3.0, "p99": 4.0}, "cache_hit_rate": 0.5}
+    )
+    assert (row["ttft_p50"], row["ttft_p99"], row["cache_hit_rate"]) == (2.0, 4.0, 0.5)
+    bare = flatten_summary({"latency_ms": {"p99": 1.0}})  # a run without LLM zones
+    assert np.isnan(bare["ttft_p99"]) and np.isnan(bare["cache_hit_rate"])
+    assert {"ttft_p99", "cache_hit_rate"} <= set(metric_names())

@@ -54,7 +54,8 @@ class Physics:
         0.0,
         50.0,
         "logit bonus per unit of the share of the request's prompt blocks a zone's prefix "
-        "cache holds, read at arrival (LLM zones; 0 = off): cached context pulls",
+        "cache holds, read at arrival (LLM zones; 0 = off): cached context pulls; overflow "
+        "weighs it too (temperature x this x share, in similarity units)",
     )
     candidates: int = _param(
         3, 1, 64, "zones each intent considers: its top-k most similar", integer=True

@@ -3,6 +3,7 @@ the summary's ttft_ms and cache_hit_rate."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -164,3 +165,24 @@ def test_the_physics_cache_force_raises_the_hit_rate_and_is_off_at_zero(tmp_path
     np.testing.assert_array_equal(plain.ledger.zone, zero.ledger.zone)
     hit = {n: m.summary().cache_hit_rate for n, m in (("plain", plain), ("pulled", pulled))}
     assert hit["pulled"] > hit["plain"] + 0.1
+
+
+def test_with_a_cache_pull_the_overflow_margin_prices_a_lost_hit_against_a_wait(tmp_path):
+    """A full replica holding the prompt hands it to an idle one only within overflow_margin
+    of its similarity plus the cache pull: a narrow margin keeps conversations where their
+    context is (fewer overflows, more hits, longer waits), a wide one moves them."""
+
+    def busy_run(margin):
+        sc = llm_scenario(tmp_path, "physics", decode_per_token="40ms")
+        sc = sc.replace(zones=tuple(dataclasses.replace(z, capacity=1) for z in sc.zones))
+        fast = {"candidates": 4, "attraction": 50.0, "max_speed": 60.0, "choice_noise": 1.0}
+        return run(
+            sc.replace(
+                physics=sc.physics.replace(**fast, cache_affinity=20.0, overflow_margin=margin)
+            )
+        ).summary()
+
+    narrow, wide = busy_run(0.0), busy_run(2.0)
+    assert narrow.overflowed < wide.overflowed / 4
+    assert narrow.cache_hit_rate > wide.cache_hit_rate + 0.03
+    assert narrow.wait_ms.p99 > wide.wait_ms.p99

@@ -26,7 +26,6 @@ from mesa.experimental.continuous_space import ContinuousSpace
 
 from capabilities import Embedder, Engine, Registry
 
-from ..errors import RouterError
 from ..physics import (
     LoadBoard,
     Physics,
@@ -34,6 +33,7 @@ from ..physics import (
     RouterView,
     Swarm,
     Workspace,
+    checked_choice,
     choice_bias,
     make_router,
     top_candidates,
@@ -130,6 +130,9 @@ class ArenaModel(ArenaBuild, mesa.Model):
         self.tick_index = 0
         self.flight_steps = 0  # intent-steps the physics has flown (one intent moved once = 1)
         self.running = True
+        names = [z.name for z in scenario.zones]
+        self.outages = [(o.at, names.index(o.zone)) for o in scenario.outages]
+        self.down = np.zeros(len(names), dtype=bool)  # zones out of service (mark_down)
 
     def _bind_engine(self, embedder: Embedder | None, engine: Engine | None) -> None:
         """The registry of the scenario's capabilities (faults injected, policies on model
@@ -180,6 +183,10 @@ class ArenaModel(ArenaBuild, mesa.Model):
             st.advance(t0)
         self.board.post(t0)
         self.llm.post(t0, st.ledger, st.active_rows())
+        while self.outages and self.outages[0][0] < t1:  # a zone goes down within the tick
+            at, zone = self.outages.pop(0)
+            self._arrive(t0, max(at, t0))
+            self.mark_down(zone, max(at, t0))
         self._arrive(t0, t1)
         st.advance(t1)
         dry = self.arrivals.ran_dry_at
@@ -203,7 +210,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         """The next tick with work: the next arrival's, or the next board posting's while
         intents are in the system; when only service remains, the tick the last one ends."""
         nxt = self.tick_index + 1
-        upcoming = [self.arrivals.next_time()]
+        upcoming = [self.arrivals.next_time(), self.outages[0][0] if self.outages else None]
         if not self.idle:
             upcoming.append(self.board.next_post(t1))
             upcoming.append(self.state.last_end())
@@ -225,33 +232,37 @@ class ArenaModel(ArenaBuild, mesa.Model):
         m = s.stop - s.start
         if m <= 0:
             return
-        a = self.arrivals
-        text = a.text[s]
-        st = self.state
+        a, st, text = self.arrivals, self.state, self.arrivals.text[s]
         rows = st.ledger.append(text, self.source_labels[text], a.times[s])
         st.ledger.set(rows, input_tokens=a.input_tokens[s], output_tokens=a.output_tokens[s])
         st.arrived += m
-        sims = self.text_zone_sim[text].copy()
-        if self.fallback_index >= 0:
-            sims[:, self.fallback_index] = -np.inf
+        self.route(rows, self.text_zone_sim[text].copy(), self.text_in_scope[text])
+
+    def route(self, rows: np.ndarray, sims: np.ndarray, in_scope: np.ndarray) -> None:
+        """Route intents ``rows`` (``sims`` (m, Z) their zone similarities, overwritten;
+        ``in_scope`` (m,) their gate scores): the out-of-scope gate, then the router, each
+        routed intent handed to :meth:`admit`. The live gateway routes through here too."""
+        sims[:, ~self.routable_mask] = -np.inf  # the fallback zone and any zone that is down
+        if len(self.routable_zones) == 0:  # every zone is down
+            self.state.drop(rows, np.full(len(rows), -1), "zone_down", self.ledger.arrival[rows])
+            return
         # out of scope: the in-scope score (attraction.out_of_scope_score: the best routable
         # zone's, or 1 - the head's out-of-scope probability) is below the threshold; the
         # fallback zone is reached only through this gate
-        oos = self.text_in_scope[text] < self.physics.out_of_scope_threshold
+        oos = in_scope < self.physics.out_of_scope_threshold
         if oos.any():
             self._route_out_of_scope(rows[oos])
-        keep = ~oos
-        if not keep.any():
+        if oos.all():
             return
-        rows, sims = rows[keep], sims[keep]
+        rows, sims = rows[~oos], sims[~oos]
         if self.router.uses_physics:
             top, tsim = top_candidates(sims, self.k)
             self._launch(rows, top.T, tsim.T)
             self._fly()
         else:
-            self._admit(rows, self._choose(sims, rows))
+            self.admit(rows, self._choose(sims, rows))
 
-    def _admit(
+    def admit(
         self,
         rows: np.ndarray,
         zones: np.ndarray,
@@ -261,6 +272,16 @@ class ArenaModel(ArenaBuild, mesa.Model):
         """Intents reach their zones after the network delay and are admitted there."""
         reach = self.ledger.arrival[rows] + self.zone_delay[zones]
         self.service.admit(rows, zones, reach, alt, alt_sim)
+
+    def mark_down(self, zone: int, at: float | None = None) -> None:
+        """Take ``zone`` out of service: routers no longer see it and nothing more is admitted
+        there; with ``at`` (a simulated outage), what it holds then is dropped (``zone_down``).
+        The live gateway calls it when a worker dies."""
+        self.down[zone] = True
+        self.routable_mask[zone] = False
+        self.routable_zones = np.flatnonzero(self.routable_mask)
+        if at is not None:
+            self.state.close_zone(zone, at)
 
     def router_view(self, rows: np.ndarray | None = None) -> RouterView:
         """What a router may read this step (load as the board shows it; the prefix state of
@@ -281,20 +302,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
 
     def _choose(self, sims: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The router's zones for intents ``rows``, checked: one routable zone index each."""
-        zones = np.asarray(self.router.choose(self.router_view(rows), sims))
-        m = sims.shape[0]
-        if (
-            zones.shape != (m,)
-            or not np.issubdtype(zones.dtype, np.integer)
-            or (len(zones) and (zones.min() < 0 or zones.max() >= len(self.zones)))
-            or not self.routable_mask[zones].all()
-        ):
-            raise RouterError(
-                f"router {self.router.name!r}: choose() must return {m} routable zone indices "
-                f"(integers in {self.routable_zones.tolist()[:8]}...), got {zones.dtype} "
-                f"{zones.shape} {zones.tolist()[:8]}"
-            )
-        return zones.astype(np.intp)
+        return checked_choice(self.router, self.router_view(rows), sims, self.routable_mask)
 
     def _route_out_of_scope(self, rows: np.ndarray) -> None:
         """Out-of-scope intents go to the fallback zone, or are dropped when there is none."""
@@ -303,7 +311,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         if self.fallback_index < 0:
             self.state.drop(rows, np.full(m, -1), "out_of_scope", self.ledger.arrival[rows])
         else:
-            self._admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
+            self.admit(rows, np.full(m, self.fallback_index, dtype=np.intp))
 
     def _launch(self, rows: np.ndarray, cand: np.ndarray, csim: np.ndarray) -> None:
         m = len(rows)
@@ -337,7 +345,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         reached = d2 <= self.zone_radius2[fav]
         expired = ~reached & ((i - sw.born) >= self.physics.max_flight_steps)
         if reached.any():
-            self._admit(
+            self.admit(
                 sw.rid[reached],
                 fav[reached].astype(np.intp),
                 sw.cand[:, reached].astype(np.intp),
@@ -349,11 +357,6 @@ class ArenaModel(ArenaBuild, mesa.Model):
         sw.remove(reached | expired)
 
     # -- accounting ----------------------------------------------------------------------------
-    def zone_load(self) -> np.ndarray:
-        """(occupancy + queue) / capacity per zone, live (what the zones know of themselves)."""
-        st = self.state
-        return ((st.occupancy + st.queue_length) / self.zone_capacity).astype(np.float32)
-
     def counts(self) -> dict[str, int]:
         return self.state.counts(routing=len(self.swarm))
 

@@ -14,6 +14,8 @@ from .fit_cli import configure_parser as _configure_fit
 from .fit_cli import run_cli as _fit
 from .gate_cli import configure_parser as _configure_gate
 from .gate_cli import run_cli as _gate
+from .live_cli import configure_parser as _configure_live
+from .live_cli import run_cli as _live
 from .logs import LEVELS, LOG_LEVEL_ENV, default_level, logging_to_stderr
 from .mcp import scenario_mcp
 from .options import add_overlay_option, add_rate_scale_option, add_set_option
@@ -23,6 +25,10 @@ from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
 from .tune_cli import configure_parser as _configure_tune
 from .tune_cli import run_cli as _tune
+from .validate_cli import configure_calibrate as _configure_calibrate
+from .validate_cli import configure_validate as _configure_validate
+from .validate_cli import run_calibrate as _calibrate
+from .validate_cli import run_validate as _validate
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -112,6 +118,21 @@ def _mcp(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, Callable]] = {
     "run": ("run a scenario and write its summary and plots", _configure_run, _run),
+    "live": (
+        "run a scenario as a real deployment on this machine (gateway, zone workers)",
+        _configure_live,
+        _live,
+    ),
+    "validate": (
+        "simulate a scenario and run it live on the same arrivals; the error table per zone",
+        _configure_validate,
+        _validate,
+    ),
+    "calibrate": (
+        "measure a live deployment's own overheads and write them as a scenario overlay",
+        _configure_calibrate,
+        _calibrate,
+    ),
     "demo": ("tour of the capability engine", None, _demo),
     "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, _mcp),
     "sweep": (

@@ -17,6 +17,7 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "05_load_and_stale_information.ipynb": 3,
     "06_capacity_planning.ipynb": 3,
     "07_real_traffic.ipynb": 5,
+    "08_sim_vs_live.ipynb": 3,
     "09_llm_fleet.ipynb": 4,
 }
 

@@ -18,6 +18,7 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "06_capacity_planning.ipynb": 3,
     "07_real_traffic.ipynb": 5,
     "08_sim_vs_live.ipynb": 3,
+    "09_llm_fleet.ipynb": 4,
 }
 
 

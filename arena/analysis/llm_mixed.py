@@ -56,7 +56,7 @@ def run_mixed(
     from ..scenario import load_scenario
 
     sc = load_scenario(scenario, overrides=dict(overrides))
-    unknown = sorted({z.group for z in sc.zones if not z.fallback} - set(cost_per_second))
+    unknown = sorted({z.group_name for z in sc.zones if not z.fallback} - set(cost_per_second))
     if unknown:
         raise ValueError(f"cost_per_second: no cost for zone groups {unknown}")
     model = ArenaModel(sc, seed=seed, embedder=embedder)
@@ -64,7 +64,7 @@ def run_mixed(
     s = model.summary().to_dict()
     L = model.ledger
     done = L.state == COMPLETED
-    weight = np.array([cost_per_second.get(z.group, 0.0) for z in sc.zones])
+    weight = np.array([cost_per_second.get(z.group_name, 0.0) for z in sc.zones])
     busy = (L.end[done] - L.start[done]) * weight[L.zone[done].astype(np.intp)]
     return {
         "routing_accuracy": s.get("routing_accuracy", np.nan),

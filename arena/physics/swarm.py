@@ -192,7 +192,7 @@ def choice_bias(
         bias += (physics.choice_noise * rng.gumbel(size=cand.shape)).astype(np.float32)
     if physics.capacity_bias:
         bias += (physics.capacity_bias * np.log(capacity_share[cand])).astype(np.float32)
-    if cache:
+    if cache and cached_share is not None:
         intent = np.arange(cand.shape[1])[None, :]
         bias += (physics.cache_affinity * cached_share[intent, cand]).astype(np.float32)
     return bias

@@ -49,6 +49,7 @@ class Replay:
             tasks.discard(task)
             if not task.cancelled() and task.exception() is not None:
                 failures.append(task.exception())  # type: ignore[arg-type]
+
         wall = self.t0 + np.asarray(times, dtype=np.float64) / self.speed
         i, n = 0, len(wall)
         while i < n and not stop.is_set():

@@ -11,7 +11,7 @@ from fakes import BagOfWordsEmbedder
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arena.analysis import plots
+from arena.analysis import pareto_plot, plots
 from arena.model import ArenaModel
 
 
@@ -179,7 +179,7 @@ def test_pareto_without_a_separate_top_band_is_one_panel():
 
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
 def test_a_zoom_band_is_the_top_cluster_above_the_widest_gap(values):
-    band = plots.zoom_band(np.array(values))
+    band = pareto_plot.zoom_band(np.array(values))
     if band is None:
         return
     lo, hi = band
@@ -187,8 +187,8 @@ def test_a_zoom_band_is_the_top_cluster_above_the_widest_gap(values):
     assert hi == v.max() and lo <= hi
     below = v[v < lo]
     spread = v.max() - v.min()
-    assert below.size and lo - below.max() > plots.ZOOM_GAP * spread
-    assert hi - lo <= plots.ZOOM_BAND * spread  # narrow enough to be worth a zoom
+    assert below.size and lo - below.max() > pareto_plot.ZOOM_GAP * spread
+    assert hi - lo <= pareto_plot.ZOOM_BAND * spread  # narrow enough to be worth a zoom
 
 
 @given(
@@ -198,7 +198,7 @@ def test_a_zoom_band_is_the_top_cluster_above_the_widest_gap(values):
 )
 def test_pareto_front_is_exactly_the_undominated_points(pts):
     points = np.array(pts, dtype=float)
-    front = set(plots.pareto_front(points).tolist())
+    front = set(pareto_plot.pareto_front(points).tolist())
     for i, (w, a) in enumerate(points):
         dominated = any(
             (w2 <= w and a2 >= a) and (w2 < w or a2 > a) for j, (w2, a2) in enumerate(points)

@@ -38,7 +38,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     },
     "clinc150_replicated": {
         "file": "scenarios/clinc150_replicated.yaml",
-        "sets": ["load_info.period=500ms", "arrivals.repeat=true", "arrivals.schedule=[]"],
+        "sets": ["load_info.period=500ms", "arrivals.repeat=true"],
         "duration": 40.0,
         "speed": 10.0,
     },

@@ -177,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_size_options(parser, "the real sizes (about a minute)")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--router", default=None, help="override the scenario's (physics)")
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_echo:
@@ -192,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             {"id": i, "text": model.source_texts[int(t)]} for i, t in enumerate(a.text.tolist())
         ]
         period = report_period(sc.load_info)
-        dep = Deployment(str(path), [z.name for z in sc.zones], sc.seed, 1.0, period)
+        zones = [z.name for z in sc.zones]
+        dep = Deployment(str(path), zones, sc.seed, 1.0, period, router=args.router)
         echo: subprocess.Popen[str] | None = None
         try:
             dep.start()

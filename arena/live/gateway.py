@@ -26,7 +26,7 @@ import numpy as np
 
 from ..model import DROP_REASONS
 from .http import Pool, TransportError, serve
-from .lifecycle import add_scenario_args, die_with_parent, load_from_args
+from .lifecycle import add_scenario_args, announce_port, die_with_parent, load_from_args
 from .routing import LiveRouting
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ async def main_async(args: argparse.Namespace) -> None:
     if len(routing.arrivals):
         routing.route_batch(np.array([0]), [routing.source_texts[routing.arrivals.text[0]]], 0.0)
     server = await serve(gateway.handle, sock=socket.socket(fileno=args.fd))
-    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    announce_port(server.sockets[0].getsockname()[1])
     await server.serve_forever()
 
 

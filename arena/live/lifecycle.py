@@ -68,3 +68,10 @@ def override_strings(overrides: Mapping[str, Any] | Sequence[str]) -> list[str]:
     if isinstance(overrides, Mapping):
         return [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
     return [str(o) for o in overrides]
+
+
+def announce_port(port: int) -> None:
+    """Tell the parent where this process listens: ``PORT n`` on stdout, its pipe (the one
+    line of the startup protocol :class:`arena.live.Deployment` reads, not a log record)."""
+    sys.stdout.write(f"PORT {port}\n")
+    sys.stdout.flush()

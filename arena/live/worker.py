@@ -25,7 +25,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .http import Pool, TransportError, serve
-from .lifecycle import add_scenario_args, die_with_parent, load_from_args, parse_address
+from .lifecycle import (
+    add_scenario_args,
+    announce_port,
+    die_with_parent,
+    load_from_args,
+    parse_address,
+)
 from .zone_engine import ZoneEngine
 
 
@@ -107,7 +113,7 @@ async def main_async(args: argparse.Namespace) -> None:
     zone = Zone(engine, spec.capacity, spec.queue_limit, args.speed)
     server = await serve(zone.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
+    announce_port(port)
     host, board_port = parse_address(args.board)
     await report(zone, args.zone, port, Pool(host, board_port), args.period)
     server.close()

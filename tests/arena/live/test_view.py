@@ -57,7 +57,12 @@ def test_every_row_is_counted_once_and_no_figure_is_nan(specs):
     rows = frame(specs)
     n = len(rows)
     s = summarise(
-        LiveView(MODEL, rows, span=float(rows["finished"].max(skipna=True) or 1.0), sent=n)
+        LiveView(
+            MODEL,
+            rows,
+            span=float(np.nanmax(rows["finished"].to_numpy(float), initial=1.0)),
+            sent=n,
+        )
     )
     kinds = [x["kind"] for x in specs]
     dropped = sum(k.startswith("dropped") for k in kinds)

@@ -90,7 +90,7 @@ def arena_snapshot(model: ArenaModel, title: str | None = None) -> Figure:
     coloured by their preferred zone, each with a tail along its last move."""
     fig, ax = plt.subplots(figsize=(7, 7))
     cmap = plt.get_cmap("tab10" if len(model.zones) <= 10 else "tab20")
-    load = model.zone_load()
+    load = model.view.zone_load()
     max_cap = max(z.capacity for z in model.zones)
     for z in model.zones:
         colour = cmap(z.index % cmap.N)

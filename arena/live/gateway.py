@@ -112,8 +112,8 @@ class Gateway:
             )
         except TransportError as exc:
             self.lost(zone, str(exc))  # refused: the breaker opens
-            reason = f"zone worker lost: {exc}"
-            return record | {"outcome": "failed", "reason": reason, "finished": self.now()}
+            # what a simulated outage does to the requests a zone held: dropped, zone_down
+            return record | {"outcome": "dropped", "reason": "zone_down", "finished": self.now()}
         return record | {
             "outcome": answer["outcome"],
             "reason": answer.get("reason"),

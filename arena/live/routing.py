@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..model import DROP_REASONS, DROPPED, ArenaModel
-from ..physics import LoadBoard, LoadInfo, RouterView
+from ..physics import LoadBoard, LoadInfo
 from ..scenario import Scenario
 
 
@@ -49,7 +49,6 @@ class LiveRouting(ArenaModel):
         self.seen_occupancy = np.zeros(Z, dtype=np.int64)
         self.seen_queue = np.zeros(Z, dtype=np.int64)
         self.board = LoadBoard(LoadInfo(), self.seen_occupancy, self.seen_queue)
-        self.down = np.zeros(Z, dtype=bool)
         self._chosen: list[tuple[np.ndarray, np.ndarray]] = []
 
     def report(self, zone: int, occupancy: int, queue: int) -> None:
@@ -58,9 +57,10 @@ class LiveRouting(ArenaModel):
             self.seen_occupancy[zone] = occupancy
             self.seen_queue[zone] = queue
 
-    def mark_down(self, zone: int) -> None:
-        """The breaker opened: never route to ``zone`` again this run; it shows full."""
-        self.down[zone] = True
+    def mark_down(self, zone: int, at: float | None = None) -> None:
+        """The breaker opened: never route to ``zone`` again this run (the simulation's own
+        :meth:`ArenaModel.mark_down`, which a simulated outage calls too); it shows full."""
+        super().mark_down(zone, at)
         self.seen_occupancy[zone] = self.zone_capacity[zone]
         self.seen_queue[zone] = self.zone_queue_limit[zone]
 
@@ -73,13 +73,6 @@ class LiveRouting(ArenaModel):
     ) -> None:
         """Where the simulation admits routed intents, the gateway takes their zones."""
         self._chosen.append((np.asarray(rows), np.asarray(zones)))
-
-    def router_view(self, rows: np.ndarray | None = None) -> RouterView:
-        view = super().router_view(rows)
-        if not self.down.any():
-            return view
-        up = self.routable_zones[~self.down[self.routable_zones]]
-        return dataclasses.replace(view, routable_zones=up)
 
     def route_batch(self, ids: np.ndarray, texts: Sequence[str], now: float) -> Decisions:
         """Route the requests ``ids`` (arrival indices of the run) saying ``texts`` at ``now``
@@ -94,11 +87,9 @@ class LiveRouting(ArenaModel):
         L = self.state.ledger
         rows = L.append(text, self.source_labels[text], now)
         L.set(rows, input_tokens=a.input_tokens[ids], output_tokens=a.output_tokens[ids])
-        up = self.routable_zones[~self.down[self.routable_zones]]
-        if len(up) == 0:
-            return Decisions(zone, cap, ["every zone is down"] * m)
-        sims, best, in_scope = self.similarities(list(texts))
-        sims[:, self.down] = -np.inf
+        if len(self.routable_zones) == 0:
+            return Decisions(zone, cap, ["zone_down"] * m)  # as the simulation drops them
+        sims, best, in_scope = self.similarities(list(texts))  # route() masks the down zones
         self.tick_index = int(now / self.tick)
         self._chosen = []
         self.route(rows, sims, in_scope)
@@ -111,6 +102,6 @@ class LiveRouting(ArenaModel):
             code = int(L.reason[rows[i]]) if L.state[rows[i]] == DROPPED else -1
             reason[i] = DROP_REASONS[code] if code >= 0 else "not routed"
         for i in np.flatnonzero(sent & self.down[np.maximum(zone, 0)]).tolist():
-            reason[i] = f"zone {self.zone_names[zone[i]]} is down"
+            reason[i] = "zone_down"
             zone[i] = -1
         return Decisions(zone, cap, reason)

@@ -18,6 +18,7 @@ from .ledger import (
     Ledger,
 )
 from .model import ArenaModel
+from .requests import REQUEST_COLUMNS, REQUEST_OUTCOMES, requests_frame
 from .state import ArenaState
 from .summary import Millis, OutOfScope, RunSummary, format_summary, summarise
 from .view import ArenaView, zone_load_frame
@@ -30,6 +31,8 @@ __all__ = [
     "IN_SERVICE",
     "OUTCOMES",
     "QUEUED",
+    "REQUEST_COLUMNS",
+    "REQUEST_OUTCOMES",
     "STATE_NAMES",
     "ArenaModel",
     "ArenaState",
@@ -41,6 +44,7 @@ __all__ = [
     "RunSummary",
     "ZoneAgent",
     "format_summary",
+    "requests_frame",
     "summarise",
     "zone_layout",
     "zone_load_frame",

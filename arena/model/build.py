@@ -46,6 +46,7 @@ class ArenaBuild:
     registry: Registry
     physics: Physics
     rng: np.random.Generator
+    seed_value: int  # the run's seed (its service draws are keyed by it)
     steps: int
     rate_scale: float
     state: ArenaState  # set by the model once the zones are built
@@ -64,10 +65,12 @@ class ArenaBuild:
         """Each execution takes its sampled service time (plus the faults' extra time) on the
         call clock, so a policy's timeout sees it (see :mod:`arena.model.clock`)."""
         self.call_clock = CallClock()
-        for spec in self.scenario.capabilities:
+        for stream, spec in enumerate(self.scenario.capabilities):
             cap = self.registry.get(spec.name)
             extra = spec.faults.extra if spec.faults is not None else 0.0
-            sampler = ServiceSampler(spec.service_time, self.rng, self.call_clock, extra)
+            sampler = ServiceSampler(
+                spec.service_time, self.seed_value, stream, self.call_clock, extra
+            )
             timeout = getattr(cap.policy, "timeout", None)
             timed = with_service_time(cap, sampler, self.call_clock, timeout)
             self.registry.register(timed, replace=True)

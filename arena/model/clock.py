@@ -36,16 +36,25 @@ class CallClock:
         self.output_tokens = 0
         self.cached_blocks = 0  # its prefix hit on an LLM replica (the llm service model)
         self.first_token = math.nan  # seconds into the call of its first token (llm only)
+        self.request = 0  # the request's id: with the attempt, the key of its service draws
+        self.attempts = 0  # service times drawn in this call so far (retries, fallback)
 
     def __call__(self) -> float:
         return self.start + self.elapsed
 
     def begin(
-        self, start: float, input_tokens: int = 0, output_tokens: int = 0, cached_blocks: int = 0
+        self,
+        start: float,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_blocks: int = 0,
+        request: int = 0,
     ) -> None:
-        """A new call starts at ``start`` (seconds), serving a request of these tokens whose
-        ``cached_blocks`` leading prompt blocks the replica holds."""
+        """A new call starts at ``start`` (seconds), serving request ``request`` of these tokens
+        whose ``cached_blocks`` leading prompt blocks the replica holds."""
         self.start = float(start)
+        self.request = int(request)
+        self.attempts = 0
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.cached_blocks = cached_blocks

@@ -16,7 +16,7 @@ import numpy as np
 
 IN_FLIGHT, QUEUED, IN_SERVICE, COMPLETED, DROPPED = range(5)
 STATE_NAMES = ("in_flight", "queued", "in_service", "completed", "dropped")
-DROP_REASONS = ("out_of_scope", "queue_full", "expired")
+DROP_REASONS = ("out_of_scope", "queue_full", "expired", "zone_down")
 OUTCOMES = ("pending", "ok", "degraded", "failed")
 
 _COLUMNS: dict[str, tuple[type, float]] = {  # dtype, fill (ints and bools are floats to mypy)

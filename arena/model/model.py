@@ -26,7 +26,6 @@ from mesa.experimental.continuous_space import ContinuousSpace
 
 from capabilities import Embedder, Engine, Registry
 
-from ..errors import RouterError
 from ..physics import (
     LoadBoard,
     Physics,
@@ -34,6 +33,7 @@ from ..physics import (
     RouterView,
     Swarm,
     Workspace,
+    checked_choice,
     choice_bias,
     make_router,
     top_candidates,
@@ -130,6 +130,9 @@ class ArenaModel(ArenaBuild, mesa.Model):
         self.tick_index = 0
         self.flight_steps = 0  # intent-steps the physics has flown (one intent moved once = 1)
         self.running = True
+        names = [z.name for z in scenario.zones]
+        self.outages = [(o.at, names.index(o.zone)) for o in scenario.outages]
+        self.down = np.zeros(len(names), dtype=bool)  # zones out of service (mark_down)
 
     def _bind_engine(self, embedder: Embedder | None, engine: Engine | None) -> None:
         """The registry of the scenario's capabilities (faults injected, policies on model
@@ -180,6 +183,10 @@ class ArenaModel(ArenaBuild, mesa.Model):
             st.advance(t0)
         self.board.post(t0)
         self.llm.post(t0, st.ledger, st.active_rows())
+        while self.outages and self.outages[0][0] < t1:  # a zone goes down within the tick
+            at, zone = self.outages.pop(0)
+            self._arrive(t0, max(at, t0))
+            self.mark_down(zone, max(at, t0))
         self._arrive(t0, t1)
         st.advance(t1)
         dry = self.arrivals.ran_dry_at
@@ -203,7 +210,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
         """The next tick with work: the next arrival's, or the next board posting's while
         intents are in the system; when only service remains, the tick the last one ends."""
         nxt = self.tick_index + 1
-        upcoming = [self.arrivals.next_time()]
+        upcoming = [self.arrivals.next_time(), self.outages[0][0] if self.outages else None]
         if not self.idle:
             upcoming.append(self.board.next_post(t1))
             upcoming.append(self.state.last_end())
@@ -235,8 +242,10 @@ class ArenaModel(ArenaBuild, mesa.Model):
         """Route intents ``rows`` (``sims`` (m, Z) their zone similarities, overwritten;
         ``in_scope`` (m,) their gate scores): the out-of-scope gate, then the router, each
         routed intent handed to :meth:`admit`. The live gateway routes through here too."""
-        if self.fallback_index >= 0:
-            sims[:, self.fallback_index] = -np.inf
+        sims[:, ~self.routable_mask] = -np.inf  # the fallback zone and any zone that is down
+        if len(self.routable_zones) == 0:  # every zone is down
+            self.state.drop(rows, np.full(len(rows), -1), "zone_down", self.ledger.arrival[rows])
+            return
         # out of scope: the in-scope score (attraction.out_of_scope_score: the best routable
         # zone's, or 1 - the head's out-of-scope probability) is below the threshold; the
         # fallback zone is reached only through this gate
@@ -264,6 +273,16 @@ class ArenaModel(ArenaBuild, mesa.Model):
         reach = self.ledger.arrival[rows] + self.zone_delay[zones]
         self.service.admit(rows, zones, reach, alt, alt_sim)
 
+    def mark_down(self, zone: int, at: float | None = None) -> None:
+        """Take ``zone`` out of service: routers no longer see it and nothing more is admitted
+        there; with ``at`` (a simulated outage), what it holds then is dropped (``zone_down``).
+        The live gateway calls it when a worker dies."""
+        self.down[zone] = True
+        self.routable_mask[zone] = False
+        self.routable_zones = np.flatnonzero(self.routable_mask)
+        if at is not None:
+            self.state.close_zone(zone, at)
+
     def router_view(self, rows: np.ndarray | None = None) -> RouterView:
         """What a router may read this step (load as the board shows it; the prefix state of
         the intents ``rows`` on LLM zones)."""
@@ -283,20 +302,7 @@ class ArenaModel(ArenaBuild, mesa.Model):
 
     def _choose(self, sims: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The router's zones for intents ``rows``, checked: one routable zone index each."""
-        zones = np.asarray(self.router.choose(self.router_view(rows), sims))
-        m = sims.shape[0]
-        if (
-            zones.shape != (m,)
-            or not np.issubdtype(zones.dtype, np.integer)
-            or (len(zones) and (zones.min() < 0 or zones.max() >= len(self.zones)))
-            or not self.routable_mask[zones].all()
-        ):
-            raise RouterError(
-                f"router {self.router.name!r}: choose() must return {m} routable zone indices "
-                f"(integers in {self.routable_zones.tolist()[:8]}...), got {zones.dtype} "
-                f"{zones.shape} {zones.tolist()[:8]}"
-            )
-        return zones.astype(np.intp)
+        return checked_choice(self.router, self.router_view(rows), sims, self.routable_mask)
 
     def _route_out_of_scope(self, rows: np.ndarray) -> None:
         """Out-of-scope intents go to the fallback zone, or are dropped when there is none."""
@@ -348,11 +354,6 @@ class ArenaModel(ArenaBuild, mesa.Model):
         sw.remove(reached | expired)
 
     # -- accounting ----------------------------------------------------------------------------
-    def zone_load(self) -> np.ndarray:
-        """(occupancy + queue) / capacity per zone, live (what the zones know of themselves)."""
-        st = self.state
-        return ((st.occupancy + st.queue_length) / self.zone_capacity).astype(np.float32)
-
     def counts(self) -> dict[str, int]:
         return self.state.counts(routing=len(self.swarm))
 

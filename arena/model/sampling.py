@@ -1,11 +1,12 @@
-"""Service times drawn for capability calls: buffered, vectorised draws from a service model.
+"""Service times drawn for capability calls, keyed by (seed, capability, request, attempt).
 
-Why a buffer: a call asks for one service time, but drawing one number at a time through
-``scipy.stats`` costs tens of microseconds; drawing 4,096 at once from the model's RNG and
-handing them out in order costs a fraction of a microsecond per call and keeps runs
-reproducible for a seed. A model sized by tokens (``per_token``) is evaluated per call with the
-tokens of the request being served (the call clock carries them); an ``llm`` model also with
-the replica's prefix hit, and it notes the call's time to first token on the clock.
+Why keyed: a live deployment of the scenario (:mod:`arena.live`) must give a request the same
+service time as the simulation when the same capability serves it, whatever order requests
+were served in, so both draw through :func:`~arena.workload.keyed_service_time` (a counter-based
+uniform, then the model's quantile: ~3 us a call with a closed-form quantile). A model sized by
+tokens (``per_token``) is evaluated with the tokens of the request being served (the call clock
+carries them); an ``llm`` model also with the replica's prefix hit, and it notes the call's time
+to first token on the clock.
 """
 
 from __future__ import annotations
@@ -14,26 +15,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..workload import LLMService
+from ..workload import LLMService, keyed_service_time
 
 if TYPE_CHECKING:  # annotations only
     from .clock import CallClock
 
-BUFFER = 4096
-
 
 class ServiceSampler:
-    """``sampler()`` is the next service time in seconds of ``model`` (plus ``extra``)."""
+    """``sampler()`` is the service time in seconds of ``model`` (plus ``extra``) for the next
+    attempt of the call on ``clock``, drawn from stream ``stream`` of run ``seed``."""
 
-    def __init__(self, model: Any, rng: np.random.Generator, clock: CallClock, extra: float = 0.0):
+    def __init__(
+        self, model: Any, seed: int, stream: int, clock: CallClock, extra: float = 0.0
+    ) -> None:
         self.model = model
-        self.rng = rng
+        self.seed = int(seed)
+        self.stream = int(stream)
         self.clock = clock
         self.extra = float(extra)
-        self.by_tokens = bool(getattr(model, "needs_tokens", False))
         self.llm = isinstance(model, LLMService)
-        self._buffer = np.zeros(0)
-        self._next = 0
 
     def __call__(self) -> float:
         if self.llm:  # sized by tokens and the replica's prefix hit; its TTFT noted on the clock
@@ -41,17 +41,16 @@ class ServiceSampler:
             tin, tout = np.array([c.input_tokens]), np.array([c.output_tokens])
             c.first_token = c.elapsed + float(self.model.ttft(tin, c.cached_blocks)[0])
             return float(self.model.service(tin, tout, c.cached_blocks)[0]) + self.extra
-        if self.by_tokens:
-            value = self.model.sample(
-                self.rng,
-                1,
-                input_tokens=np.array([self.clock.input_tokens]),
-                output_tokens=np.array([self.clock.output_tokens]),
-            )[0]
-            return float(value) + self.extra
-        if self._next >= len(self._buffer):
-            self._buffer = np.asarray(self.model.sample(self.rng, BUFFER), dtype=np.float64)
-            self._next = 0
-        value = self._buffer[self._next]
-        self._next += 1
-        return float(value) + self.extra
+        c = self.clock
+        attempt = c.attempts
+        c.attempts += 1
+        seconds = keyed_service_time(
+            self.model,
+            self.seed,
+            self.stream,
+            c.request,
+            attempt,
+            input_tokens=c.input_tokens,
+            output_tokens=c.output_tokens,
+        )
+        return seconds + self.extra

@@ -164,7 +164,7 @@ class ZoneService:
         cap = int(self.text_best_cap[text, zone])
         tin = int(L.input_tokens[row])
         hit = self.llm.book(row, zone) if self.llm is not None else 0
-        self.clock.begin(start, tin, int(L.output_tokens[row]), hit)
+        self.clock.begin(start, tin, int(L.output_tokens[row]), hit, request=row)
         result = self.engine.run(self.capability_names[cap], {"text": self.texts[text]})
         end = start + self.clock.busy()
         if hit or np.isfinite(self.clock.first_token):  # an LLM call: its TTFT and its hit

@@ -16,6 +16,7 @@ time follow from its four times (see :meth:`ArenaState.advance`).
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 
 import numpy as np
@@ -68,7 +69,7 @@ class ArenaState:
     def __init__(self, capacity: np.ndarray, queue_limit: np.ndarray, ledger_size: int = 1024):
         Z = len(capacity)
         self.zone_capacity = np.asarray(capacity, dtype=np.int64)
-        self.zone_queue_limit = np.asarray(queue_limit, dtype=np.int64)
+        self.zone_queue_limit = np.array(queue_limit, dtype=np.int64)  # a zone's own: see close
         self.queues = ZoneQueues(self.zone_capacity)
         self.ledger = Ledger(ledger_size)
         self.now = 0.0
@@ -141,6 +142,22 @@ class ArenaState:
         z = zones[zones >= 0]
         if len(z):
             self.step_drops += np.bincount(z, minlength=self.n_zones)
+
+    def close_zone(self, zone: int, at: float) -> np.ndarray:
+        """Zone ``zone`` goes out of service at ``at``: whatever it holds then (on its way,
+        queued, or in service: every active row there that would end after ``at``) is dropped
+        (``zone_down``) at ``at``; its servers never free again and it queues nothing more.
+        Returns the rows dropped."""
+        a = self._active
+        L = self.ledger
+        hit = a[(L.zone[a] == zone) & (L.end[a] > at)]
+        L.set(hit, start=np.nan, end=np.nan)
+        self._active = a[~np.isin(a, hit)]
+        self.drop(hit, np.full(len(hit), zone, dtype=np.intp), "zone_down", np.full(len(hit), at))
+        self.queues.servers[zone] = [math.inf] * len(self.queues.servers[zone])
+        self.queues.waiting[zone].clear()
+        self.zone_queue_limit[zone] = 0
+        return hit
 
     def reset_step_counts(self) -> None:
         self.step_arrivals[:] = 0

@@ -124,6 +124,11 @@ class ArenaView:
     def dropped(self) -> np.ndarray:
         return self._m.state.dropped
 
+    def zone_load(self) -> np.ndarray:
+        """(occupancy + queue) / capacity per zone, live (what the zones know of themselves)."""
+        st = self._m.state
+        return ((st.occupancy + st.queue_length) / self.zone_capacity).astype(np.float32)
+
     def counts(self) -> Mapping[str, int]:
         return self._m.counts()
 

@@ -54,6 +54,7 @@ from .routers import (
     Router,
     RouterView,
     ZoneState,
+    checked_choice,
     register_router,
     router_names,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "accuracy_threshold",
     "affinity_keys",
     "binomial_interval",
+    "checked_choice",
     "choice_bias",
     "choose_threshold",
     "cross_validated_margin",

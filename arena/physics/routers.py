@@ -30,6 +30,8 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from ..errors import RouterError
+
 
 class ZoneState(Protocol):
     """What a router may read: the zone figures the routers need. The model hands routers a
@@ -121,6 +123,27 @@ class Router:
     def choose(self, model: ZoneState, sims: np.ndarray) -> np.ndarray:
         """Zone index for each of the ``m`` intents; ``sims`` is ``(m, Z)`` (ineligible zones are -inf)."""
         raise NotImplementedError
+
+
+def checked_choice(
+    router: Router, view: RouterView, sims: np.ndarray, routable_mask: np.ndarray
+) -> np.ndarray:
+    """``router``'s zones for the ``m`` intents of ``sims``, checked: one routable zone index
+    each, else a RouterError naming the router (a plug-in's mistake is caught where it is made)."""
+    zones = np.asarray(router.choose(view, sims))
+    m = sims.shape[0]
+    if (
+        zones.shape != (m,)
+        or not np.issubdtype(zones.dtype, np.integer)
+        or (len(zones) and (zones.min() < 0 or zones.max() >= len(routable_mask)))
+        or not routable_mask[zones].all()
+    ):
+        raise RouterError(
+            f"router {router.name!r}: choose() must return {m} routable zone indices "
+            f"(integers in {np.flatnonzero(routable_mask).tolist()[:8]}...), got {zones.dtype} "
+            f"{zones.shape} {zones.tolist()[:8]}"
+        )
+    return zones.astype(np.intp)
 
 
 class PhysicsRouter(Router):

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ScenarioError
 from .arrivals import check_arrival_weights, parse_arrivals
 from .files import read_yaml
+from .outages import parse_outages
 from .overlay import apply_overlays, owner_of, read_overlay
 from .reader import Bounds, Reader, apply_raw_overrides, duration_field, kind_of
 from .routing import parse_load_info, parse_router
@@ -56,6 +57,7 @@ TOP_KEYS = (
     "router_params",
     "load_info",
     "attraction",
+    "outages",
 )
 
 
@@ -133,6 +135,7 @@ def parse_scenario(raw: Any, *, file: str | None = None, base_dir: Path | None =
         examples=examples,
         attraction=attraction,
         description=r.str(top, "description", "", "", empty_ok=True),
+        outages=parse_outages(r, top.get("outages"), zones),
     )
 
 

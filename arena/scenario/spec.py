@@ -29,6 +29,14 @@ class FaultSpec:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """Zone ``zone`` goes out of service at ``at`` seconds (see :mod:`.outages`)."""
+
+    zone: str
+    at: float
+
+
+@dataclass(frozen=True)
 class ClockSpec:
     """The model's tick (the physics' step and the batch of arrivals routed together) and the
     interval of ``zone_load.csv``'s rows, in seconds. Events happen at their exact times
@@ -187,6 +195,7 @@ class Scenario:
     load_info: LoadInfo = dataclasses.field(default_factory=LoadInfo)
     clock: ClockSpec = dataclasses.field(default_factory=ClockSpec)
     network: NetworkSpec = dataclasses.field(default_factory=NetworkSpec)
+    outages: tuple[Outage, ...] = ()
 
     # -- derived views -------------------------------------------------------------------------
     def label_to_capability(self) -> dict[str, str]:

@@ -25,8 +25,10 @@ from .arrivals import (
 )
 from .fit import CANDIDATES, Candidate, FitReport, fit_latencies
 from .fit_plot import plot_fit
+from .keyed import keyed_service_time, keyed_uniform, keyed_uniforms
 from .latencies import read_latency_column
 from .llm_service import LLMService
+from .per_token import PerToken
 from .prefix_cache import MAX_FLEET_REPLICAS, PrefixCache, PrefixFleet
 from .service import (
     MIN_SERVICE_S,
@@ -37,7 +39,6 @@ from .service import (
     Geometric,
     LogNormal,
     Pareto,
-    PerToken,
     ServiceModel,
     Uniform,
     Weibull,
@@ -93,6 +94,9 @@ __all__ = [
     "fit_latencies",
     "format_duration",
     "format_rate",
+    "keyed_service_time",
+    "keyed_uniform",
+    "keyed_uniforms",
     "mmpp_times",
     "parse_arrival_process",
     "parse_duration",

@@ -91,6 +91,17 @@ class LLMService:
             raise ValueError(f"llm: {n} draws need {n} token counts, got {tin.shape}")
         return self.service(tin, tout)
 
+    def quantile(
+        self, u: np.ndarray, *, input_tokens: Tokens = None, output_tokens: Tokens = None
+    ) -> np.ndarray:
+        """Cold-cache service times (no randomness: ``u`` only sets how many)."""
+        return self.sample(
+            np.random.default_rng(0),
+            np.size(u),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+
     def mean(self, *, input_tokens: Tokens = None, output_tokens: Tokens = None) -> float:
         """Mean service time with a cold cache: an upper bound once prefixes hit."""
         tin, tout = self._tokens(input_tokens, output_tokens)

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
-from ..errors import ScenarioError
 from .units import MAX_DURATION_S, format_duration
 
 #: the shortest service time a draw can give (1 ns): zero would be no service at all
@@ -47,6 +46,10 @@ class ServiceModel(Protocol):
         output_tokens: Tokens = None,
     ) -> np.ndarray: ...
 
+    def quantile(
+        self, u: np.ndarray, *, input_tokens: Tokens = None, output_tokens: Tokens = None
+    ) -> np.ndarray: ...
+
     def mean(self, *, input_tokens: Tokens = None, output_tokens: Tokens = None) -> float: ...
 
     def describe(self) -> dict[str, Any]: ...
@@ -54,7 +57,8 @@ class ServiceModel(Protocol):
     def dist(self) -> Any: ...
 
 
-def _finish(x: np.ndarray) -> np.ndarray:
+def clip_service_times(x: np.ndarray) -> np.ndarray:
+    """Draws kept in ``[MIN_SERVICE_S, MAX_DURATION_S]`` as float64 (see the module's note)."""
     return np.clip(np.asarray(x, dtype=np.float64), MIN_SERVICE_S, MAX_DURATION_S)
 
 
@@ -85,7 +89,18 @@ class _ScipyModel:
         input_tokens: Tokens = None,
         output_tokens: Tokens = None,
     ) -> np.ndarray:
-        return _finish(self.dist().rvs(size=int(n), random_state=rng))
+        return clip_service_times(self.dist().rvs(size=int(n), random_state=rng))
+
+    def quantile(
+        self, u: np.ndarray, *, input_tokens: Tokens = None, output_tokens: Tokens = None
+    ) -> np.ndarray:
+        """The service times at probabilities ``u`` (inverse-transform sampling: keyed draws).
+        Subclasses with a closed form override :meth:`_ppf`; freezing and calling a scipy
+        distribution costs ~50 us a call, a closed form or a special function ~1 us."""
+        return clip_service_times(self._ppf(np.asarray(u, dtype=np.float64)))
+
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.asarray(self.dist().ppf(u))
 
     def mean(self, *, input_tokens: Tokens = None, output_tokens: Tokens = None) -> float:
         return float(self.dist().mean())
@@ -106,7 +121,12 @@ class Constant:
         input_tokens: Tokens = None,
         output_tokens: Tokens = None,
     ) -> np.ndarray:
-        return _finish(np.full(int(n), self.seconds))
+        return clip_service_times(np.full(int(n), self.seconds))
+
+    def quantile(
+        self, u: np.ndarray, *, input_tokens: Tokens = None, output_tokens: Tokens = None
+    ) -> np.ndarray:
+        return clip_service_times(np.full(np.shape(u), self.seconds))
 
     def mean(self, *, input_tokens: Tokens = None, output_tokens: Tokens = None) -> float:
         return self.seconds
@@ -126,6 +146,9 @@ class Exponential(_ScipyModel):
 
     def _make_dist(self) -> Any:
         return stats.expon(scale=self.mean_s)
+
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        return -self.mean_s * np.log1p(-u)
 
     def describe(self) -> dict[str, Any]:
         return {"distribution": "exponential", "mean": format_duration(self.mean_s)}
@@ -151,6 +174,9 @@ class LogNormal(_ScipyModel):
     def _make_dist(self) -> Any:
         return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
 
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.exp(self.mu + self.sigma * special.ndtri(u))
+
     def describe(self) -> dict[str, Any]:
         median = math.exp(self.mu)
         return {
@@ -174,6 +200,9 @@ class Gamma(_ScipyModel):
 
     def _make_dist(self) -> Any:
         return stats.gamma(a=self.shape, scale=self.scale)
+
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.scale * special.gammaincinv(self.shape, u)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -199,6 +228,9 @@ class Weibull(_ScipyModel):
 
     def _make_dist(self) -> Any:
         return stats.weibull_min(c=self.shape, scale=self.scale)
+
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.scale * (-np.log1p(-u)) ** (1.0 / self.shape)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -230,6 +262,9 @@ class Pareto(_ScipyModel):
             return math.inf
         return self.alpha * self.minimum / (self.alpha - 1)
 
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.minimum * (1.0 - u) ** (-1.0 / self.alpha)
+
     def describe(self) -> dict[str, Any]:
         return {
             "distribution": "pareto",
@@ -248,6 +283,9 @@ class Uniform(_ScipyModel):
     def _make_dist(self) -> Any:
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + u * (self.high - self.low)
+
     def describe(self) -> dict[str, Any]:
         return {
             "distribution": "uniform",
@@ -265,6 +303,12 @@ class Geometric(_ScipyModel):
 
     def _make_dist(self) -> Any:
         return stats.geom(p=1.0 / self.mean_s)
+
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        p = 1.0 / self.mean_s
+        if p >= 1.0:  # every service ends after its first second
+            return np.ones_like(u)
+        return np.maximum(np.ceil(np.log1p(-u) / math.log1p(-p)), 1.0)
 
     def describe(self) -> dict[str, Any]:
         return {"distribution": "geometric", "mean": format_duration(self.mean_s)}
@@ -289,7 +333,15 @@ class Empirical:
         input_tokens: Tokens = None,
         output_tokens: Tokens = None,
     ) -> np.ndarray:
-        return _finish(self.values[rng.integers(0, self.values.size, size=int(n))])
+        return clip_service_times(self.values[rng.integers(0, self.values.size, size=int(n))])
+
+    def quantile(
+        self, u: np.ndarray, *, input_tokens: Tokens = None, output_tokens: Tokens = None
+    ) -> np.ndarray:
+        """Row ``floor(u * n)`` of the measured values: each equally likely, like a resample."""
+        n = self.values.size
+        index = np.minimum((np.asarray(u) * n).astype(np.int64), n - 1)
+        return clip_service_times(self.values[index])
 
     def mean(self, *, input_tokens: Tokens = None, output_tokens: Tokens = None) -> float:
         return float(self.values.mean())
@@ -301,69 +353,6 @@ class Empirical:
             "column": self.column,
             "unit": self.unit,
         }
-
-    def dist(self) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class PerToken:
-    """The shape of an LLM call: ``base + input * input_tokens + output * output_tokens``
-    seconds (prefill is cheap per token, decoding is not), optionally times a lognormal
-    ``jitter`` multiplier of mean 1 and coefficient of variation ``jitter``."""
-
-    base: float
-    input: float
-    output: float
-    jitter: float = 0.0
-    needs_tokens: ClassVar[bool] = True
-
-    def _tokens(
-        self, n: int | None, input_tokens: Tokens, output_tokens: Tokens
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if input_tokens is None or output_tokens is None:
-            raise ScenarioError(
-                None,
-                "service_time.per_token",
-                "needs the input and output tokens of each request (arrivals from a trace)",
-            )
-        tin = np.asarray(input_tokens, dtype=np.float64)
-        tout = np.asarray(output_tokens, dtype=np.float64)
-        if n is not None and (tin.shape != (n,) or tout.shape != (n,)):
-            raise ValueError(f"per_token: {n} draws need {n} token counts, got {tin.shape}")
-        return tin, tout
-
-    def sample(
-        self,
-        rng: np.random.Generator,
-        n: int,
-        *,
-        input_tokens: Tokens = None,
-        output_tokens: Tokens = None,
-    ) -> np.ndarray:
-        tin, tout = self._tokens(int(n), input_tokens, output_tokens)
-        seconds = self.base + self.input * tin + self.output * tout
-        if self.jitter > 0:
-            sigma2 = math.log1p(self.jitter**2)
-            factor = stats.lognorm.rvs(
-                s=math.sqrt(sigma2), scale=math.exp(-sigma2 / 2), size=int(n), random_state=rng
-            )  # unfrozen: freezing a distribution per call would cost more than the draws
-            seconds = seconds * factor
-        return _finish(seconds)
-
-    def mean(self, *, input_tokens: Tokens = None, output_tokens: Tokens = None) -> float:
-        tin, tout = self._tokens(None, input_tokens, output_tokens)
-        return float(self.base + self.input * tin.mean() + self.output * tout.mean())
-
-    def describe(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {
-            "base": format_duration(self.base),
-            "input": format_duration(self.input),
-            "output": format_duration(self.output),
-        }
-        if self.jitter > 0:
-            spec["jitter"] = float(f"{self.jitter:.6g}")
-        return {"per_token": spec}
 
     def dist(self) -> None:
         return None

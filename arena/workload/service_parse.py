@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ScenarioError
 from .latencies import read_latency_column
 from .llm_service import LLMService
+from .per_token import PerToken
 from .service import (
     Constant,
     Empirical,
@@ -27,7 +28,6 @@ from .service import (
     Geometric,
     LogNormal,
     Pareto,
-    PerToken,
     ServiceModel,
     Uniform,
     Weibull,

@@ -19,10 +19,10 @@ import pytest
 from paths import REPO_ROOT, SCENARIOS_DIR
 
 from arena.live import parse_kill, run_live
-from arena.live.zone_engine import service_rng
 from arena.model import ArenaModel
 from arena.scenario import load_scenario
 from arena.ui.cli import main
+from arena.workload import keyed_service_time
 
 SCENARIO = SCENARIOS_DIR / "customer_support.yaml"
 
@@ -85,10 +85,10 @@ def test_a_live_run_serves_the_simulations_arrivals_and_accounts_for_each(out):
     t = ok[["sent", "routed", "queued", "started", "finished"]].to_numpy()
     assert (np.diff(t, axis=1) >= 0).all()
     caps = {c.name: c for c in sim.scenario.capabilities}
-    index = {name: i for i, name in enumerate(sim.capability_names)}
+    stream = {c.name: i for i, c in enumerate(sim.scenario.capabilities)}
     drawn = np.array(
         [
-            caps[c].service_time.sample(service_rng(sim.scenario.seed, index[c], int(i)), 1)[0]
+            keyed_service_time(caps[c].service_time, sim.scenario.seed, stream[c], int(i))
             for c, i in zip(ok["capability"], ok["id"])
         ]
     )
@@ -108,8 +108,10 @@ def test_a_worker_killed_mid_run_loses_nothing_and_is_routed_around(out):
     assert set(counts) <= {"ok", "degraded", "failed", "dropped"}
     failed = rows[rows["outcome"].isin(["failed", "dropped"])]
     assert failed["reason"].notna().all()
-    lost = rows[rows["reason"].fillna("").str.contains("worker lost")]
+    lost = rows[rows["reason"] == "zone_down"]  # as a simulated outage drops them
     assert len(lost) >= 1 and (lost["zone"] == "technical_support").all()
+    assert (lost["outcome"] == "dropped").all()
+    assert result.summary.dropped_by_reason["zone_down"] == len(lost)
     # after the breaker opened, nothing more was sent there
     opened = lost["finished"].min()
     later = rows[rows["routed"] > opened + 0.5]

@@ -106,7 +106,7 @@ def test_the_physics_repulsion_reads_the_same_stale_board():
     kernel = model._step_kernel
 
     def recording(arrays, load, *args):
-        seen.append((model.now, load.copy(), model.zone_load()))
+        seen.append((model.now, load.copy(), model.view.zone_load()))
         return kernel(arrays, load, *args)
 
     model._step_kernel = recording

@@ -30,7 +30,7 @@ from ..scenario import Scenario, check_run_options, load_scenario
 from ..workload import parse_duration
 from .client import Replay
 from .deployment import Deployment, DeploymentError, report_period
-from .lifecycle import override_strings
+from .lifecycle import override_strings, raise_fd_limit
 from .rows import RowStore, write_csv
 from .view import LiveView
 
@@ -95,6 +95,7 @@ def run_live(
     seconds), ``kill`` is ``ZONE@TIME``; ``router``, ``rate_scale``, ``overrides`` and
     ``overlays`` as for a simulated run. A :class:`Scenario` object must come from a file
     (the processes load it from there, with the same overrides and overlays)."""
+    raise_fd_limit()
     sets = override_strings(overrides)
     layers = [str(o) for o in overlays]
     if isinstance(scenario, Scenario):

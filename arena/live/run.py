@@ -135,13 +135,12 @@ def run_live(
         texts = [model.source_texts[int(t)] for t in a.text[:n]]
         replay = Replay(dep.gateway_port, t0, speed, store.add)
         died = asyncio.run(_drive(dep, replay, a.times[:n], texts, a.text[:n], killing, speed))
-    finally:  # also on Ctrl-C: every process stopped, the rows so far written
+    finally:  # also on Ctrl-C: every process stopped, the rows so far written and exported
         dep.stop()
         if store is not None:
-            store.flush()
-    rows = store.frame()
-    store.close()
-    write_csv(rows, out / "requests.csv")
+            rows = store.frame()
+            store.close()
+            write_csv(rows, out / "requests.csv")
     if died is not None:
         raise DeploymentError(f"live: {died}; stopped every process (rows in {db})")
     span = max(end, float(np.nanmax(rows["finished"].to_numpy(float), initial=0.0)))

@@ -14,6 +14,7 @@ p50 and p95 within 5%, p99 within 10%, drop rate within 0.5 points.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,81 +70,105 @@ def compare_requests(
     n_resamples: int = 999,
     seed: int = 0,
 ) -> Validation:
-    """Compare two request tables of the same arrivals (see the module's note)."""
+    """Compare two request tables of the same arrivals (see the module's note). When both hold
+    the same request ids (a validation: the same arrivals, simulated and live), the interval
+    resamples *requests*, each with its simulated and its live figures (a paired bootstrap):
+    what varies is which requests were sent, not two independent samples."""
     if not np.isfinite(duration_s) or duration_s <= 0:
         raise ValueError(
             f"compare_requests: duration_s must be a positive number, got {duration_s}"
         )
+    paired = (
+        len(sim) == len(live)
+        and sim["id"].is_unique
+        and live["id"].is_unique
+        and set(sim["id"]) == set(live["id"])
+    )
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     for zone in ["all", *capacity]:
         s = sim if zone == "all" else sim[sim["zone"] == zone]
         lv = live if zone == "all" else live[live["zone"] == zone]
         for metric, (values, statistic) in _metrics(zone, capacity, duration_s).items():
+            a, b = values(s, sim), values(lv, live)
+            if paired:
+                ids = a.index.union(b.index)
+                a, b = a.reindex(ids), b.reindex(ids)
             rows.append(
-                _row(zone, metric, values(s, sim), values(lv, live), statistic, n_resamples, rng)
+                _row(
+                    zone,
+                    metric,
+                    a.to_numpy(float),
+                    b.to_numpy(float),
+                    statistic,
+                    paired,
+                    n_resamples,
+                    rng,
+                )
             )
-    return Validation(rows=rows, routing_agreement=_agreement(sim, live))
+    return Validation(rows=rows, routing_agreement=_agreement(sim, live), meta={"paired": paired})
 
 
-Values = Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]
+Values = Callable[[pd.DataFrame, pd.DataFrame], pd.Series]
 Statistic = Callable[..., Any]
 
 
 def _metrics(
     zone: str, capacity: Mapping[str, int], duration_s: float
 ) -> dict[str, tuple[Values, Statistic]]:
-    """metric -> (its sample values from (rows of the zone, all rows), the statistic of them)."""
+    """metric -> (its values per request id from (rows of the zone, all rows), the statistic
+    of them, blind to NaN: a request without a value (not served) is left out)."""
     out: dict[str, tuple[Values, Statistic]] = {}
     for family, (later, earlier) in TIMES.items():
         values = _gaps(later, earlier)
         for name, q in PERCENTILES.items():
             out[f"{family}.{name}"] = (values, _percentile(q))
-        out[f"{family}.mean"] = (values, np.mean)
-    out["drop_rate"] = (_dropped_if_zone(zone), np.mean)
+        out[f"{family}.mean"] = (values, np.nanmean)
+    out["drop_rate"] = (_dropped, np.nanmean)
     cap = sum(capacity.values()) if zone == "all" else capacity[zone]
     out["utilisation"] = (
         _busy(duration_s),
-        lambda x, axis=-1: np.sum(x, axis) / (cap * duration_s),
+        lambda x, axis=-1: np.nansum(x, axis) / (cap * duration_s),
     )
     if zone != "all":
-        out["share"] = (lambda rows, every: (every["zone"] == zone).to_numpy(float), np.mean)
+        out["share"] = (lambda rows, every: _by_id(every, every["zone"] == zone), np.nanmean)
     return out
 
 
+def _by_id(rows: pd.DataFrame, values: Any) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=float), index=rows["id"].to_numpy())
+
+
 def _gaps(later: str, earlier: str) -> Values:
-    def values(rows: pd.DataFrame, every: pd.DataFrame) -> np.ndarray:
+    def values(rows: pd.DataFrame, every: pd.DataFrame) -> pd.Series:
         served = rows[rows["outcome"].isin(SERVED)]
-        gap = (served[later] - served[earlier]).to_numpy(float) * 1000.0
+        gap = _by_id(served, (served[later] - served[earlier]).to_numpy(float) * 1000.0)
         return gap[np.isfinite(gap)]
 
     return values
 
 
-def _dropped_if_zone(zone: str) -> Values:
+def _dropped(rows: pd.DataFrame, every: pd.DataFrame) -> pd.Series:
     """Per request, 1 if dropped: over all requests, or over those routed to the zone."""
-
-    def values(rows: pd.DataFrame, every: pd.DataFrame) -> np.ndarray:
-        return (rows["outcome"] == "dropped").to_numpy(float)
-
-    return values
+    return _by_id(rows, rows["outcome"] == "dropped")
 
 
 def _busy(duration_s: float) -> Values:
     """Per served request, the seconds of its service inside ``[0, duration_s]``."""
 
-    def values(rows: pd.DataFrame, every: pd.DataFrame) -> np.ndarray:
+    def values(rows: pd.DataFrame, every: pd.DataFrame) -> pd.Series:
         start = rows["started_s"].to_numpy(float)
         end = rows["finished_s"].to_numpy(float)
         ok = np.isfinite(start) & np.isfinite(end)
-        return np.clip(np.minimum(end[ok], duration_s) - np.maximum(start[ok], 0.0), 0.0, None)
+        busy = np.clip(np.minimum(end[ok], duration_s) - np.maximum(start[ok], 0.0), 0.0, None)
+        return _by_id(rows[ok], busy)
 
     return values
 
 
 def _percentile(q: float) -> Statistic:
     def statistic(x: np.ndarray, axis: int = -1) -> Any:
-        return np.percentile(x, q, axis=axis)
+        return np.nanpercentile(x, q, axis=axis)
 
     return statistic
 
@@ -154,18 +179,22 @@ def _row(
     sim_values: np.ndarray,
     live_values: np.ndarray,
     statistic: Statistic,
+    paired: bool,
     n_resamples: int,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
-    sim = float(statistic(sim_values)) if sim_values.size else None
-    live = float(statistic(live_values)) if live_values.size else None
+    n_sim = int(np.isfinite(sim_values).sum())
+    n_live = int(np.isfinite(live_values).sum())
+    with np.errstate(all="ignore"):
+        sim = float(statistic(sim_values)) if n_sim else None
+        live = float(statistic(live_values)) if n_live else None
     rel = abs_error = None
     if sim is not None and live is not None:
         abs_error = sim - live
         rel = abs_error / live if live != 0 else None
     ci = None
-    if rel is not None and min(sim_values.size, live_values.size) >= MIN_SAMPLES:
-        ci = _bootstrap_ci(sim_values, live_values, statistic, n_resamples, rng)
+    if rel is not None and min(n_sim, n_live) >= MIN_SAMPLES:
+        ci = _bootstrap_ci(sim_values, live_values, statistic, paired, n_resamples, rng)
     goal = GOALS.get(metric) if zone == "all" or metric in GOALS else None
     met = None
     if goal is not None:
@@ -185,19 +214,26 @@ def _row(
 
 
 def _bootstrap_ci(
-    sim: np.ndarray, live: np.ndarray, statistic: Statistic, n: int, rng: np.random.Generator
+    sim: np.ndarray,
+    live: np.ndarray,
+    statistic: Statistic,
+    paired: bool,
+    n: int,
+    rng: np.random.Generator,
 ) -> list[float] | None:
     def rel_error(a: np.ndarray, b: np.ndarray, axis: int = -1) -> Any:
         base = statistic(b, axis=axis)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (statistic(a, axis=axis) - base) / base
+        return (statistic(a, axis=axis) - base) / base
 
-    with np.errstate(all="ignore"):
+    if not paired:  # two samples: each resampled from its own values
+        sim, live = sim[np.isfinite(sim)], live[np.isfinite(live)]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN resample: a NaN statistic
         res = stats.bootstrap(
             (sim, live),
             rel_error,
             n_resamples=n,
-            paired=False,
+            paired=paired,
             vectorized=True,
             method="percentile",
             random_state=rng,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScenarioError
-from ..model import ArenaModel, RunSummary, summarise
+from ..model import ArenaModel, RunSummary, requests_frame, summarise
 from ..physics import make_router
 from ..scenario import Scenario, check_run_options, load_scenario
 from ..workload import parse_duration
@@ -45,7 +45,8 @@ class LiveResult:
     they were written (``summary.json``, ``requests.csv``, ``requests.sqlite``)."""
 
     summary: RunSummary
-    requests: pd.DataFrame
+    requests: pd.DataFrame  # the rows as recorded (requests.sqlite), reasons in full
+    table: pd.DataFrame  # the same requests in the simulation's columns (requests.csv)
     out: Path
     sent: int
 
@@ -145,20 +146,23 @@ def run_live(
         texts = [model.source_texts[int(t)] for t in a.text[:n]]
         replay = Replay(dep.gateway_port, t0, speed, store.add)
         died = asyncio.run(_drive(dep, replay, a.times[:n], texts, a.text[:n], killing, speed))
-    finally:  # also on Ctrl-C: every process stopped, the rows so far written and exported
+    finally:  # also on Ctrl-C: every process stopped, the rows so far written
         dep.stop()
         if store is not None:
-            rows = store.frame()
-            store.close()
-            write_csv(rows, out / "requests.csv")
+            store.flush()
+    rows = store.frame()
+    store.close()
+    span = max(end, float(np.nanmax(rows["finished"].to_numpy(float), initial=0.0)))
+    view = LiveView(model, rows, span, replay.sent)
+    table = requests_frame(view)  # the simulation's columns: validate compares them
+    write_csv(table, out / "requests.csv")
     if died is not None:
         raise DeploymentError(f"live: {died}; stopped every process (rows in {db})")
-    span = max(end, float(np.nanmax(rows["finished"].to_numpy(float), initial=0.0)))
-    summary = summarise(LiveView(model, rows, span, replay.sent))
+    summary = summarise(view)
     tmp = out / "summary.json.tmp"
     tmp.write_text(json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n")
     os.replace(tmp, out / "summary.json")
-    return LiveResult(summary=summary, requests=rows, out=out, sent=replay.sent)
+    return LiveResult(summary=summary, requests=rows, table=table, out=out, sent=replay.sent)
 
 
 async def _drive(

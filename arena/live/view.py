@@ -53,6 +53,7 @@ def ledger_from_rows(model: ArenaModel, rows: pd.DataFrame) -> Ledger:
         state=np.where(dropped, DROPPED, COMPLETED).astype(np.int8),
         zone=zone,
         capability=np.where(dropped, -1, cap),
+        routed=rows["routed"].to_numpy(float),
         reach=reach,
         start=np.where(dropped, np.nan, start),
         end=np.where(dropped, np.nan, at),

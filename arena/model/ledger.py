@@ -23,6 +23,7 @@ _COLUMNS: dict[str, tuple[type, float]] = {  # dtype, fill (ints and bools are f
     "text": (np.int32, -1),
     "label": (np.int32, -1),
     "arrival": (np.float64, np.nan),
+    "routed": (np.float64, np.nan),  # live runs: when the gateway chose the zone
     "reach": (np.float64, np.nan),
     "state": (np.int8, IN_FLIGHT),
     "zone": (np.int16, -1),

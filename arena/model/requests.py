@@ -7,7 +7,7 @@ rows, and both compute their :class:`~arena.model.summary.RunSummary` from the s
 
 Times are float seconds from the run's start: ``sent_s`` (the request reached the gateway),
 ``routed_s`` (its zone was chosen; in the simulation deliberation takes no time, so it equals
-``sent_s``), ``queued_s`` (it reached the zone), ``started_s`` and ``finished_s`` (service), and
+``sent_s``; a live run records it), ``queued_s`` (it reached the zone), ``started_s`` and ``finished_s`` (service), and
 ``first_token_s`` on an LLM replica. ``outcome`` is one of :data:`REQUEST_OUTCOMES`; ``reason``
 says why a request was dropped or failed ("" otherwise).
 """
@@ -68,7 +68,7 @@ def requests_frame(view: ArenaView) -> pd.DataFrame:
             "outcome": outcome,
             "reason": reason,
             "sent_s": L.arrival,
-            "routed_s": L.arrival,
+            "routed_s": np.where(np.isfinite(L.routed), L.routed, L.arrival),
             "queued_s": L.reach,
             "started_s": L.start,
             "finished_s": L.end,

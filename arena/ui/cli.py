@@ -25,6 +25,10 @@ from .sweep_cli import configure_parser as _configure_sweep
 from .sweep_cli import run_cli as _sweep
 from .tune_cli import configure_parser as _configure_tune
 from .tune_cli import run_cli as _tune
+from .validate_cli import configure_calibrate as _configure_calibrate
+from .validate_cli import configure_validate as _configure_validate
+from .validate_cli import run_calibrate as _calibrate
+from .validate_cli import run_validate as _validate
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -118,6 +122,16 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None,
         "run a scenario as a real deployment on this machine (gateway, zone workers)",
         _configure_live,
         _live,
+    ),
+    "validate": (
+        "simulate a scenario and run it live on the same arrivals; the error table per zone",
+        _configure_validate,
+        _validate,
+    ),
+    "calibrate": (
+        "measure a live deployment's own overheads and write them as a scenario overlay",
+        _configure_calibrate,
+        _calibrate,
     ),
     "demo": ("tour of the capability engine", None, _demo),
     "mcp": ("serve capabilities to AI agents over MCP", mcp_cli.configure_parser, _mcp),

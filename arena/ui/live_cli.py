@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import argparse
 
-from .args import DURATION, SEED, checked
-from .options import add_overlay_option, add_rate_scale_option, add_set_option
+from .args import DURATION, SEED
+from .options import (
+    add_overlay_option,
+    add_rate_scale_option,
+    add_set_option,
+    add_speed_option,
+)
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--out", default="out-live", help="directory for requests.csv, summary.json")
-    p.add_argument(
-        "--speed",
-        type=checked(float, minimum=0, exclusive_min=True, maximum=1000),
-        default=1.0,
-        help="run time this many times faster (services, board periods and arrivals alike); "
-        "times are reported in scenario seconds",
-    )
+    add_speed_option(p)
     p.add_argument("--duration", type=DURATION, help="send the arrivals of this long, e.g. 10s")
     p.add_argument("--seed", type=SEED, help="override the scenario's seed")
     p.add_argument("--router", help="override the scenario's router")

@@ -6,7 +6,7 @@ import argparse
 
 from ..analysis.sweep import BACKEND_ALIASES, BACKENDS
 from ..errors import ScenarioError
-from .args import RATE_SCALE, SEED, WORKERS, say
+from .args import RATE_SCALE, SEED, WORKERS, checked, say
 
 
 def add_set_option(p: argparse.ArgumentParser, example: str = "physics.temperature=0.05") -> None:
@@ -77,3 +77,15 @@ def parse_seeds(text: str) -> list[int]:
         return [SEED(s.strip()) for s in text.split(",") if s.strip()]
     except argparse.ArgumentTypeError as exc:
         raise ScenarioError(None, "--seeds", f"expected comma-separated seeds: {exc}") from None
+
+
+def add_speed_option(p: argparse.ArgumentParser) -> None:
+    """``--speed X``: a live run's time compressed X times (``live``, ``validate``,
+    ``calibrate``)."""
+    p.add_argument(
+        "--speed",
+        type=checked(float, minimum=0, exclusive_min=True, maximum=1000),
+        default=1.0,
+        help="run time this many times faster (services, board periods and arrivals alike); "
+        "times are reported in scenario seconds",
+    )

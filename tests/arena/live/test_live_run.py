@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from paths import REPO_ROOT, SCENARIOS_DIR
 
 from arena.live import parse_kill, run_live
-from arena.model import ArenaModel
+from arena.model import REQUEST_COLUMNS, ArenaModel
 from arena.scenario import load_scenario
 from arena.ui.cli import main
 from arena.workload import keyed_service_time
@@ -79,6 +80,10 @@ def test_a_live_run_serves_the_simulations_arrivals_and_accounts_for_each(out):
     assert s.arrived == s.completed + s.dropped == result.sent and s.lost == 0 and s.drained
     assert json.loads((out / "summary.json").read_text())["arrived"] == result.sent
     assert len((out / "requests.csv").read_text().splitlines()) == result.sent + 1
+    table = pd.read_csv(out / "requests.csv", keep_default_na=False)
+    assert list(table.columns) == list(REQUEST_COLUMNS)  # the simulation's own columns
+    assert (table["outcome"] == "dropped").sum() == s.dropped
+    assert table["routed_s"].astype(float).ge(table["sent_s"].astype(float)).all()
     # times in order, and each service lasted its keyed draw (it really elapsed)
     ok = rows[rows["outcome"] == "ok"]
     assert len(ok) > 10

@@ -2,7 +2,8 @@
 a bounded FIFO queue, executing the zone's capabilities through the capability engine.
 
 ``POST /call {id, cap, text, tin, tout}``: the request takes a free slot, else waits in the
-queue (at most ``queue_limit``), else is dropped (``queue_full``). In a slot, the engine runs
+queue (at most ``queue_limit``), else is dropped (``queue_full``); with ``if_free: true`` (the
+gateway trying an overflow) it takes a free slot or is answered ``busy`` at once. In a slot, the engine runs
 the call on the call clock (:mod:`arena.live.zone_engine`) and the worker then waits the call's
 busy time for real (``asyncio.sleep``, divided by the run's speed) before answering with its
 times on ``time.monotonic()``, which is one clock for every process on a Linux host (the run
@@ -60,6 +61,8 @@ class Zone:
         rid = int(body["id"])
         if self.busy < self.capacity:
             self.busy += 1
+        elif body.get("if_free"):  # an overflow probe: only an idle slot will do
+            return 200, {"id": rid, "outcome": "busy"}
         elif len(self.waiting) < self.queue_limit:
             slot = asyncio.get_running_loop().create_future()
             self.waiting.append(slot)

@@ -12,14 +12,15 @@ by ``kill`` is expected: the gateway's breaker handles it and the run goes on).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from .lifecycle import override_strings, raise_fd_limit
 from .rows import RowStore, write_csv
 from .view import LiveView
 
+T = TypeVar("T")
 DRAIN_S = 30.0  # wall seconds the client waits for answers after the last arrival (at most)
 MAX_SPEED = 1000.0
 
@@ -142,10 +144,10 @@ def run_live(
         n = int(np.searchsorted(a.times, end, side="left"))
         store = RowStore(db)
         dep.wait_listening()
-        t0 = asyncio.run(dep.start_clock(period / speed))
+        t0 = run_sync(dep.start_clock(period / speed))
         texts = [model.source_texts[int(t)] for t in a.text[:n]]
         replay = Replay(dep.gateway_port, t0, speed, store.add)
-        died = asyncio.run(_drive(dep, replay, a.times[:n], texts, a.text[:n], killing, speed))
+        died = run_sync(_drive(dep, replay, a.times[:n], texts, a.text[:n], killing, speed))
     finally:  # also on Ctrl-C: every process stopped, the rows so far written
         dep.stop()
         if store is not None:
@@ -163,6 +165,17 @@ def run_live(
     tmp.write_text(json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n")
     os.replace(tmp, out / "summary.json")
     return LiveResult(summary=summary, requests=rows, table=table, out=out, sent=replay.sent)
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion: on this thread, or — where an event loop already runs here
+    (Jupyter) — on a thread of its own, so ``run_live`` works from a notebook too."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _drive(

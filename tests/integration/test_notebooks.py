@@ -17,10 +17,11 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "05_load_and_stale_information.ipynb": 3,
     "06_capacity_planning.ipynb": 3,
     "07_real_traffic.ipynb": 5,
+    "08_sim_vs_live.ipynb": 3,
 }
 
 
-def test_the_seven_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert [p.name for p in ALL] == list(FIGURES)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from live_processes import alive, kill_started, started_pids
 from paths import REPO_ROOT, SCENARIOS_DIR
 
 from arena.live import parse_kill, run_live
@@ -28,23 +29,6 @@ from arena.workload import keyed_service_time
 SCENARIO = SCENARIOS_DIR / "customer_support.yaml"
 
 
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
-def started_pids(out: Path) -> list[int]:
-    f = out / "pids.json"
-    if not f.exists():
-        return []
-    data = json.loads(f.read_text())
-    return [p for p in [data["gateway"], *data["workers"].values()] if p]
-
-
 @pytest.fixture
 def out(tmp_path):
     """The run's folder; every process it started is SIGKILLed afterwards, pass or fail."""
@@ -52,9 +36,7 @@ def out(tmp_path):
     try:
         yield folder
     finally:
-        for pid in started_pids(folder):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_started(folder)
 
 
 def outcome_counts(out: Path) -> dict[str, int]:

@@ -113,3 +113,21 @@ async def test_the_gateway_overflows_to_a_candidate_only_when_its_zone_is_full()
             srv.close()
         for pool in gateway.pools.values():
             pool.close()
+
+
+async def test_a_delayed_board_shows_a_report_only_after_its_delay():
+    from arena.live.gateway import Gateway
+    from arena.live.routing import LiveRouting
+
+    delayed = load_scenario(
+        str(SCENARIOS_DIR / "customer_support.yaml"),
+        overrides=["load_info.mode=delayed", "load_info.delay=2s"],
+    )
+    gateway = Gateway(LiveRouting(delayed), t0=0.0, speed=10.0, batch_s=0.0)  # 2 s -> 0.2 s
+    seen = gateway.routing.seen_occupancy
+    gateway.board({"zone": "escalation", "port": 1, "occupancy": 4, "queue": 0})
+    assert seen[ESCALATION] == 0
+    await asyncio.sleep(0.1)
+    assert seen[ESCALATION] == 0
+    await asyncio.sleep(0.2)
+    assert seen[ESCALATION] == 4

@@ -4,7 +4,9 @@ for a scenario),
 ``out_of_scope_shift`` (:func:`leave_one_zone_out`: the gate on kinds of request it never
 saw), ``queueing`` (the discrete-time queueing theory the
 arena is checked against), ``sweep`` (parameter sweeps on processes or Dask), ``tuning`` (:func:`tune`: the physics
-searched against a stated objective on a sweep backend).
+searched against a stated objective on a sweep backend), ``llm_study`` (:func:`run_study`: LLM
+routers on the same arrivals, paired by seed, with intervals), ``llm_mixed``
+(:func:`mixed_fleet_front`: a small and a large model pool, quality against latency and cost).
 
 ``sweep`` and ``queueing`` load eagerly; the rest (Mesa, matplotlib) on first use.
 """
@@ -25,6 +27,12 @@ _LAZY = {
     "Objective": ".tuning",
     "leave_one_zone_out": ".out_of_scope_shift",
     "ShiftData": ".out_of_scope_shift",
+    "run_study": ".llm_study",
+    "compare_routers": ".llm_study",
+    "staleness_effect": ".llm_study",
+    "summarise_routers": ".llm_study",
+    "mixed_fleet_front": ".llm_mixed",
+    "non_dominated": ".llm_mixed",
 }
 
 __all__ = [
@@ -35,11 +43,17 @@ __all__ = [
     "ShiftData",
     "TuneResult",
     "check_out_dir",
+    "compare_routers",
     "leave_one_zone_out",
     "local_cluster",
+    "mixed_fleet_front",
     "mmc",
+    "non_dominated",
     "plots",
     "run_scenario",
+    "run_study",
+    "staleness_effect",
+    "summarise_routers",
     "sweep",
     "tune",
     "write_outputs",

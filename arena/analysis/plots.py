@@ -190,6 +190,9 @@ LABELS = {
     "latency_p95": "p95 latency (ms)",
     "latency_p99": "p99 latency (ms)",
     "latency_mean": "mean latency (ms)",
+    "ttft_p99": "p99 time to first token (ms)",
+    "ttft_p50": "median time to first token (ms)",
+    "cache_hit_rate": "prefix-cache hit rate",
     "dropped": "dropped intents",
     "utilisation_mean": "mean zone utilisation",
 }

@@ -43,6 +43,13 @@ class Replay:
         """Send every arrival at its time (until ``stop``), then wait at most ``drain_s`` wall
         seconds for the answers; what is still unanswered then ends ``failed``."""
         tasks: set[asyncio.Task[None]] = set()
+        failures: list[BaseException] = []  # a row that could not be recorded fails the run
+
+        def done(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failures.append(task.exception())  # type: ignore[arg-type]
+
         wall = self.t0 + np.asarray(times, dtype=np.float64) / self.speed
         i, n = 0, len(wall)
         while i < n and not stop.is_set():
@@ -50,7 +57,7 @@ class Replay:
             for k in range(i, j):
                 task = asyncio.create_task(self.send(k, texts[k], int(text_index[k])))
                 tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                task.add_done_callback(done)
             i = max(i, j)
             if i < n:
                 wait = max(0.0, min(wall[i] - time.monotonic(), 0.05))
@@ -62,6 +69,8 @@ class Replay:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         self.pool.close()
+        if failures:
+            raise failures[0]
 
     async def send(self, rid: int, text: str, text_index: int) -> None:
         sent = time.monotonic()

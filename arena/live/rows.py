@@ -48,7 +48,9 @@ class RowStore:
         self.path = Path(path)
         self.batch = batch
         self._buffer: list[tuple[Any, ...]] = []
-        self.db = sqlite3.connect(self.path)
+        # written by the replay (on a thread of its own under Jupyter: run_sync), read after it:
+        # one thread at a time, so the connection may cross threads
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(SCHEMA)

@@ -318,7 +318,9 @@ class ArenaModel(ArenaBuild, mesa.Model):
         x = np.full(m, self.entry[0], dtype=np.float32)
         y = np.full(m, self.entry[1], dtype=np.float32)
         share = self.zone_capacity / self.zone_capacity[self.routable_zones].max()
-        cbias = choice_bias(self.physics, self.rng, cand, share)
+        prefix = self.llm.view(rows) if self.physics.cache_affinity else None
+        cached = prefix.share() if prefix is not None else None  # cache contents at arrival
+        cbias = choice_bias(self.physics, self.rng, cand, share, cached)
         self.swarm.add(
             x, y, cand.astype(np.int16), csim.astype(np.float32), self.zone_xy, rows, 0, cbias
         )

@@ -86,6 +86,8 @@ class ZoneService:
         p = self.physics()
         # what the load board shows free (with live information: the zones' exact state)
         seen_free = st.zone_capacity - self.board.occupancy if self.board.info.stale else None
+        if alt is not None and alt_sim is not None:
+            alt, alt_sim = self._with_cache_pull(rows, alt, alt_sim, p)
         best = alt_sim.max(axis=0) if alt_sim is not None else None
         drops: list[tuple[int, int, float]] = []
         started: list[int] = []
@@ -116,6 +118,23 @@ class ZoneService:
         if drops:
             d = np.array(drops, dtype=np.float64)
             st.drop(d[:, 0].astype(np.int64), d[:, 1].astype(np.intp), "queue_full", d[:, 2])
+
+    def _with_cache_pull(
+        self, rows: np.ndarray, alt: np.ndarray, alt_sim: np.ndarray, p: Physics
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates (k, m) as the overflow walk weighs them. With a cache pull
+        (``cache_affinity``) on LLM zones, a candidate's similarity gains the force's bonus in
+        similarity units (``temperature * cache_affinity * share`` it holds now) and the walk
+        goes best first: a full replica holding the prompt hands it on only to one within
+        ``overflow_margin`` of it, so the margin prices a lost hit against a wait. Without a
+        pull, unchanged."""
+        if not p.cache_affinity or self.llm is None or not self.llm.enabled:
+            return alt, alt_sim
+        view = self.llm.view(rows)
+        share = view.share()[np.arange(len(rows))[None, :], alt]  # type: ignore[union-attr]
+        pulled = alt_sim + (p.temperature * p.cache_affinity * share).astype(alt_sim.dtype)
+        order = np.argsort(-pulled, axis=0, kind="stable")
+        return np.take_along_axis(alt, order, 0), np.take_along_axis(pulled, order, 0)
 
     def _overflow_zone(
         self,

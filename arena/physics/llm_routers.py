@@ -71,9 +71,7 @@ def llm_d_scores(view: ZoneState, cand: np.ndarray, ok: np.ndarray) -> dict[str,
     if pv is None:  # no caches: the prefix and kv scorers have nothing to see
         zero = np.zeros((m, k))
         return {"prefix": zero, "queue": q_score, "kv": zero}
-    blocks = np.asarray(pv.blocks, dtype=np.float64)[:, None]
-    matched = np.asarray(pv.matched, dtype=np.float64)[rows, cand]
-    p_score = np.where(blocks > 0, matched / np.where(blocks > 0, blocks, 1.0), 0.0)
+    p_score = pv.share()[rows, cand]
     kv_score = 1.0 - np.clip(np.asarray(pv.kv_utilisation, dtype=np.float64)[cand], 0.0, 1.0)
     return {"prefix": p_score, "queue": q_score, "kv": kv_score}
 

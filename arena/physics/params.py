@@ -49,6 +49,14 @@ class Physics:
         5.0,
         "logit bonus per unit of log(capacity / largest capacity): big zones pull more",
     )
+    cache_affinity: float = _param(
+        0.0,
+        0.0,
+        50.0,
+        "logit bonus per unit of the share of the request's prompt blocks a zone's prefix "
+        "cache holds, read at arrival (LLM zones; 0 = off): cached context pulls; overflow "
+        "weighs it too (temperature x this x share, in similarity units)",
+    )
     candidates: int = _param(
         3, 1, 64, "zones each intent considers: its top-k most similar", integer=True
     )

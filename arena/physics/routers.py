@@ -85,6 +85,14 @@ class PrefixView:
     head: np.ndarray
     kv_utilisation: np.ndarray
 
+    def share(self) -> np.ndarray:
+        """``(m, Z)`` the share of each intent's prompt blocks each zone holds as its leading
+        run (leading cached blocks / prompt blocks; 0 for a request without blocks): llm-d's
+        prefix score, and the physics' cache-affinity force."""
+        blocks = np.asarray(self.blocks, dtype=np.float64)[:, None]
+        matched = np.asarray(self.matched, dtype=np.float64)
+        return np.where(blocks > 0, matched / np.where(blocks > 0, blocks, 1.0), 0.0)
+
 
 @dataclass(frozen=True, slots=True)
 class RouterView:

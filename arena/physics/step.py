@@ -10,11 +10,13 @@ similarity, fixed at arrival). Every step, for intent *i* and candidate zone *j*
 
 so semantics pulls, load pushes away, nearer zones pull harder (which breaks ties between
 equally similar zones), and damping keeps motion smooth. ``bias_ij`` is fixed per intent at
-arrival (zero unless the physics sets ``choice_noise`` or ``capacity_bias``): a Gumbel draw
+arrival (zero unless the physics sets ``choice_noise``, ``capacity_bias`` or ``cache_affinity``): a Gumbel draw
 makes the favourite a *sample* of the softmax rather than its argmax (Gumbel-max), so intents
 launched on the same stale load board spread over equally good replicas instead of herding onto
 one, and ``capacity_bias * log(capacity_j / max capacity)`` makes that spread proportional to
-capacity. An intent inside the radius of its
+capacity, and ``cache_affinity * share_j`` (the share of the request's prompt blocks zone *j*'s
+prefix cache holds at arrival, LLM zones only) pulls a conversation back to the replica that
+holds its context. An intent inside the radius of its
 favourite zone (the argmax of ``w_i``) asks that zone to capture it; the model decides between
 capture, overflow, queueing and dropping (see :mod:`arena.model.service`).
 

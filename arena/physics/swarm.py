@@ -5,7 +5,7 @@ similarities and coordinates of its ``k`` candidate zones (candidate-major, ``(k
 physics operation runs over a contiguous row), the ledger row it belongs to and when it arrived.
 That is ``16 + k * 14 + 12`` bytes an intent: 1M intents with k = 3 take about 70 MB. A
 per-candidate preference bias (``cbias``, ``k * 4`` bytes more) is kept only once some intent
-carried one (``choice_noise`` / ``capacity_bias`` of the physics).
+carried one (``choice_noise`` / ``capacity_bias`` / ``cache_affinity`` of the physics).
 """
 
 from __future__ import annotations
@@ -172,16 +172,27 @@ class Swarm:
 
 
 def choice_bias(
-    physics: Physics, rng: np.random.Generator, cand: np.ndarray, capacity_share: np.ndarray
+    physics: Physics,
+    rng: np.random.Generator,
+    cand: np.ndarray,
+    capacity_share: np.ndarray,
+    cached_share: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The fixed per-candidate logit bias of newly launched intents (None: no bias): a Gumbel
-    draw scaled by ``choice_noise`` and ``capacity_bias * log(capacity share)`` (a zone's
-    capacity over the largest routable zone's)."""
-    if not (physics.choice_noise or physics.capacity_bias):
+    draw scaled by ``choice_noise``, ``capacity_bias * log(capacity share)`` (a zone's
+    capacity over the largest routable zone's) and ``cache_affinity * cached share``
+    (``cached_share`` ``(m, Z)``: the share of each intent's prompt blocks each zone's prefix
+    cache holds at arrival, :meth:`~arena.physics.routers.PrefixView.share`; None or all 0
+    off LLM zones). ``cand`` is ``(k, m)``."""
+    cache = physics.cache_affinity and cached_share is not None
+    if not (physics.choice_noise or physics.capacity_bias or cache):
         return None
     bias = np.zeros(cand.shape, dtype=np.float32)
     if physics.choice_noise:
         bias += (physics.choice_noise * rng.gumbel(size=cand.shape)).astype(np.float32)
     if physics.capacity_bias:
         bias += (physics.capacity_bias * np.log(capacity_share[cand])).astype(np.float32)
+    if cache and cached_share is not None:
+        intent = np.arange(cand.shape[1])[None, :]
+        bias += (physics.cache_affinity * cached_share[intent, cand]).astype(np.float32)
     return bias

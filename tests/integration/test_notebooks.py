@@ -18,6 +18,7 @@ FIGURES = {  # notebook -> figures it must show (plots are the point of the firs
     "06_capacity_planning.ipynb": 3,
     "07_real_traffic.ipynb": 5,
     "08_sim_vs_live.ipynb": 3,
+    "09_llm_fleet.ipynb": 4,
 }
 
 
@@ -52,5 +53,7 @@ def test_notebook_runs_headless(path, monkeypatch):
     client.execute()  # raises CellExecutionError naming the cell and its traceback
     outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    logged = [o.text for o in outputs if o.output_type == "stream" and "Traceback" in o.text]
+    assert not logged, f"{path.name} logged an exception: {logged[0][:2000]}"
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= FIGURES[path.name], f"{path.name} drew {len(images)} figures"

@@ -9,12 +9,14 @@ figure). See docs/capacity_planning.md.
 
 from .advice import miss_summary, plan_advice
 from .analytic import ZoneDemand, blocking_mmck, erlang_c_real, measure_demand, size_zone
+from .figures import Interval, interval
 from .overlay import capacity_overlay, load_with_overlay
 from .plan import Plan, Verdict, ZonePlan, plan_capacity, scale_load
 from .report import format_plan, plan_figure, plan_to_dict, write_plan
 from .slo import Objective, PlanError, parse_slo, parse_slos
 
 __all__ = [
+    "Interval",
     "Objective",
     "Plan",
     "PlanError",
@@ -25,6 +27,7 @@ __all__ = [
     "capacity_overlay",
     "erlang_c_real",
     "format_plan",
+    "interval",
     "load_with_overlay",
     "measure_demand",
     "miss_summary",

@@ -50,6 +50,11 @@ FIGURES = (
     "wait_p50",
     "wait_p95",
     "wait_p99",
+    "ttft_mean",
+    "ttft_p50",
+    "ttft_p95",
+    "ttft_p99",
+    "cache_hit_rate",
     "utilisation_mean",
     "utilisation_max",
     "oos_precision",
@@ -250,8 +255,8 @@ def flatten_summary(s: Mapping[str, Any]) -> dict[str, Any]:
     for reason, n in s.get("dropped_by_reason", {}).items():
         flat[f"dropped_{reason}"] = n
     flat["simulated_s"] = s.get("duration_s")  # model time (the row's duration_s is wall time)
-    for name in ("latency", "wait"):  # milliseconds
-        times = s.get(f"{name}_ms", {})
+    for name in ("latency", "wait", "ttft"):  # milliseconds (ttft: LLM zones only, else NaN)
+        times = s.get(f"{name}_ms") or {}
         for k in ("mean", "p50", "p95", "p99"):
             flat[f"{name}_{k}"] = times.get(k)
     flat["utilisation_mean"] = sum(u["mean"] for u in util) / len(util) if util else None

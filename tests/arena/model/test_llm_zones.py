@@ -3,6 +3,7 @@ the summary's ttft_ms and cache_hit_rate."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -145,3 +146,43 @@ def test_kv_use_is_posted_on_a_board_as_stale_as_load_info():
     np.testing.assert_allclose(zones.view(rows).kv_utilisation, [0.2, 0.0, 0.0])
     zones.post(1.0, L, rows)
     np.testing.assert_allclose(zones.view(rows).kv_utilisation, [0.2, 0.0, 0.3])  # 48 tokens
+
+
+def test_the_physics_cache_force_raises_the_hit_rate_and_is_off_at_zero(tmp_path):
+    """On a fleet of equally similar replicas, the cache-affinity force sends conversations
+    back to the replica that holds them; at 0 the run is the plain physics run, draw for draw."""
+
+    def physics_run(**physics):
+        sc = llm_scenario(tmp_path, "physics")
+        # reach a replica within a step; a Gumbel draw breaks the tie of equal replicas
+        fast = {"candidates": 4, "attraction": 50.0, "max_speed": 60.0, "choice_noise": 1.0}
+        sc = sc.replace(physics=sc.physics.replace(**fast, **physics))
+        return run(sc)
+
+    plain = physics_run()
+    zero = physics_run(cache_affinity=0.0)
+    pulled = physics_run(cache_affinity=20.0)
+    np.testing.assert_array_equal(plain.ledger.zone, zero.ledger.zone)
+    hit = {n: m.summary().cache_hit_rate for n, m in (("plain", plain), ("pulled", pulled))}
+    assert hit["pulled"] > hit["plain"] + 0.1
+
+
+def test_with_a_cache_pull_the_overflow_margin_prices_a_lost_hit_against_a_wait(tmp_path):
+    """A full replica holding the prompt hands it to an idle one only within overflow_margin
+    of its similarity plus the cache pull: a narrow margin keeps conversations where their
+    context is (fewer overflows, more hits, longer waits), a wide one moves them."""
+
+    def busy_run(margin):
+        sc = llm_scenario(tmp_path, "physics", decode_per_token="40ms")
+        sc = sc.replace(zones=tuple(dataclasses.replace(z, capacity=1) for z in sc.zones))
+        fast = {"candidates": 4, "attraction": 50.0, "max_speed": 60.0, "choice_noise": 1.0}
+        return run(
+            sc.replace(
+                physics=sc.physics.replace(**fast, cache_affinity=20.0, overflow_margin=margin)
+            )
+        ).summary()
+
+    narrow, wide = busy_run(0.0), busy_run(2.0)
+    assert narrow.overflowed < wide.overflowed / 4
+    assert narrow.cache_hit_rate > wide.cache_hit_rate + 0.03
+    assert narrow.wait_ms.p99 > wide.wait_ms.p99

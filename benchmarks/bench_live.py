@@ -13,7 +13,9 @@ same run, from the same client code (:mod:`arena.live.http`):
 - throughput: ``concurrency`` connections each sending as fast as answers come, for a while;
   requests/s through the gateway and through the bare echo server;
 - latency: one request at a time; p50/p99 of the gateway path and of the bare round trip, and
-  the gateway's added latency (the difference) and ratio.
+  the gateway's added latency (the difference) and ratio;
+- for the choice of HTTP stack: the same echo on uvicorn + starlette (h11 on the asyncio loop,
+  as installed here: no uvloop, no httptools), throughput and p50 from the same client.
 
 Goal: >= 2,000 requests/s through the gateway on this 2-core machine (shared: the client, the
 gateway and the workers all run on the same two cores).
@@ -73,6 +75,29 @@ def trivial_scenario(folder: Path) -> Path:
     return path
 
 
+def serve_uvicorn_echo() -> None:
+    """The same echo as uvicorn + starlette (h11, asyncio loop: uvloop and httptools are not
+    installed): what the live processes would cost on the usual stack."""
+    import socket
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def request(req: Request) -> JSONResponse:
+        body = await req.json()
+        return JSONResponse({"id": body.get("id") if isinstance(body, dict) else None})
+
+    app = Starlette(routes=[Route("/request", request, methods=["POST"])])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(app, loop="asyncio", http="h11", log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
 def serve_echo() -> None:
     """The bare baseline: the same HTTP code answering every request at once."""
 
@@ -121,9 +146,9 @@ async def latencies(port: int, bodies: list[dict[str, Any]], n: int) -> np.ndarr
     return out
 
 
-def start_echo() -> tuple[subprocess.Popen[str], int]:
+def start_echo(flag: str = "--serve-echo") -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_live", "--serve-echo"],
+        [sys.executable, "-m", "benchmarks.bench_live", flag],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -146,7 +171,13 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 async def measure(
-    dep: Deployment, echo: int, bodies: list[dict[str, Any]], seconds: float, conc: int, n: int
+    dep: Deployment,
+    echo: int,
+    uvi: int,
+    bodies: list[dict[str, Any]],
+    seconds: float,
+    conc: int,
+    n: int,
 ) -> dict[str, float]:
     gateway = dep.gateway_port
     await latencies(gateway, bodies, 50)  # warm both paths (connections, caches)
@@ -162,6 +193,10 @@ async def measure(
     for key, b, a in zip(("gateway", "workers", "client"), before, after):
         f[f"{key}_cpu_us_per_request"] = (a - b) / served * 1e6
     f["bare_requests_per_s"] = await throughput(echo, bodies, seconds, conc)
+    await latencies(uvi, bodies, 50)
+    f["uvicorn_echo_requests_per_s"] = await throughput(uvi, bodies, seconds, conc)
+    u = await latencies(uvi, bodies, n) * 1000
+    f["uvicorn_echo_p50_ms"] = float(np.percentile(u, 50))
     g = await latencies(gateway, bodies, n) * 1000
     b = await latencies(echo, bodies, n) * 1000
     f["gateway_p50_ms"], f["gateway_p99_ms"] = np.percentile(g, [50, 99]).tolist()
@@ -177,10 +212,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_size_options(parser, "the real sizes (about a minute)")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--router", default=None, help="override the scenario's (physics)")
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-uvicorn", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_echo:
         serve_echo()
+        return {}
+    if args.serve_uvicorn:
+        serve_uvicorn_echo()
         return {}
     seconds, n = by_size(args, (1.0, 100), (3.0, 500), (10.0, 3000))
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,19 +232,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             {"id": i, "text": model.source_texts[int(t)]} for i, t in enumerate(a.text.tolist())
         ]
         period = report_period(sc.load_info)
-        dep = Deployment(str(path), [z.name for z in sc.zones], sc.seed, 1.0, period)
+        zones = [z.name for z in sc.zones]
+        dep = Deployment(str(path), zones, sc.seed, 1.0, period, router=args.router)
         echo: subprocess.Popen[str] | None = None
+        uvi: subprocess.Popen[str] | None = None
         try:
             dep.start()
             echo, echo_port = start_echo()
+            uvi, uvi_port = start_echo("--serve-uvicorn")
             dep.wait_listening()
             asyncio.run(dep.start_clock(period))
-            figures = asyncio.run(measure(dep, echo_port, bodies, seconds, args.concurrency, n))
+            figures = asyncio.run(
+                measure(dep, echo_port, uvi_port, bodies, seconds, args.concurrency, n)
+            )
         finally:
             dep.stop()
-            if echo is not None:
-                echo.kill()
-                echo.wait()
+            for proc in (echo, uvi):
+                if proc is not None:
+                    proc.kill()
+                    proc.wait()
     figures["concurrency"] = float(args.concurrency)
     _print_table(figures)
     return figures
@@ -226,6 +272,11 @@ def _print_table(f: dict[str, float]) -> None:
         ),
         ("bare loopback echo (baseline)", f"{f['bare_requests_per_s']:,.0f} req/s", ""),
         ("gateway / bare", f"{f['gateway_vs_bare_throughput']:.2f}x", "two hops vs one"),
+        (
+            "uvicorn+starlette echo (h11)",
+            f"{f['uvicorn_echo_requests_per_s']:,.0f} req/s",
+            f"p50 {f['uvicorn_echo_p50_ms']:.3f} ms: the usual stack, same client",
+        ),
         (
             "latency p50 gateway / bare",
             f"{f['gateway_p50_ms']:.3f} / {f['bare_p50_ms']:.3f} ms",

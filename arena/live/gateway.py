@@ -26,10 +26,13 @@ import numpy as np
 
 from ..model import DROP_REASONS
 from .http import Pool, TransportError, serve
-from .lifecycle import add_scenario_args, die_with_parent, load_from_args
+from .lifecycle import add_scenario_args, announce_port, die_with_parent, load_from_args
 from .routing import LiveRouting
 
 log = logging.getLogger(__name__)
+
+#: a request's routing: zone (-1: none), capability, why not sent, overflow candidates
+Routed = tuple[int, int, str | None, list[tuple[int, int]]]
 
 
 class Gateway:
@@ -39,7 +42,7 @@ class Gateway:
         self.routing, self.t0, self.speed, self.batch_s = routing, t0, speed, batch_s
         self.zone_index = {n: i for i, n in enumerate(routing.zone_names)}
         self.pools: dict[int, Pool] = {}
-        self.pending: list[tuple[int, str, asyncio.Future[tuple[int, int, str | None]]]] = []
+        self.pending: list[tuple[int, str, asyncio.Future[Routed]]] = []
         info = routing.scenario.load_info
         self.delay = info.delay if info.mode == "delayed" else 0.0
 
@@ -79,9 +82,7 @@ class Gateway:
             log.warning("zone %s is down: %s", self.routing.zone_names[zone], why)
 
     async def request(self, rid: int, text: str) -> dict[str, Any]:
-        fut: asyncio.Future[tuple[int, int, str | None]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        fut: asyncio.Future[Routed] = asyncio.get_running_loop().create_future()
         if not self.pending:  # the batch: what arrives within batch_s (0: this loop pass)
             loop = asyncio.get_running_loop()
             if self.batch_s > 0:
@@ -89,38 +90,75 @@ class Gateway:
             else:
                 loop.call_soon(self.flush)
         self.pending.append((rid, text, fut))
-        zone, cap, reason = await fut
+        zone, cap, reason, alts = await fut
         routed = self.now()
         record: dict[str, Any] = {"id": rid, "routed": routed, "zone": None, "capability": None}
         if zone < 0:
             outcome = "dropped" if reason in DROP_REASONS else "failed"
             return record | {"outcome": outcome, "reason": reason, "finished": routed}
-        name = self.routing.capability_names[cap]
-        record |= {"zone": self.routing.zone_names[zone], "capability": name}
-        tokens = self.routing.arrivals
         try:
-            _, answer = await self.pools[zone].request(
-                "POST",
-                "/call",
-                {
-                    "id": rid,
-                    "cap": name,
-                    "text": text,
-                    "tin": int(tokens.input_tokens[rid]),
-                    "tout": int(tokens.output_tokens[rid]),
-                },
-            )
+            zone, cap, answer = await self.forward(rid, text, zone, cap, alts)
         except TransportError as exc:
             self.lost(zone, str(exc))  # refused: the breaker opens
             # what a simulated outage does to the requests a zone held: dropped, zone_down
+            record |= {"zone": self.routing.zone_names[zone]}
             return record | {"outcome": "dropped", "reason": "zone_down", "finished": self.now()}
         return record | {
+            "zone": self.routing.zone_names[zone],
+            "capability": self.routing.capability_names[cap],
             "outcome": answer["outcome"],
             "reason": answer.get("reason"),
             "queued": answer.get("reach"),
             "started": answer.get("start"),
             "finished": answer.get("end"),
+            "overflow": bool(answer.get("overflow")),
         }
+
+    async def call(
+        self, zone: int, cap: int, rid: int, text: str, if_free: bool = False
+    ) -> dict[str, Any]:
+        """One call to ``zone``'s worker (``if_free``: only if a slot is idle, else ``busy``)."""
+        a = self.routing.arrivals
+        body = {
+            "id": rid,
+            "cap": self.routing.capability_names[cap],
+            "text": text,
+            "tin": int(a.input_tokens[rid]),
+            "tout": int(a.output_tokens[rid]),
+        }
+        if if_free:
+            body["if_free"] = True
+        _, answer = await self.pools[zone].request("POST", "/call", body)
+        return dict(answer)
+
+    async def forward(
+        self, rid: int, text: str, zone: int, cap: int, alts: list[tuple[int, int]]
+    ) -> tuple[int, int, dict[str, Any]]:
+        """Serve the request at ``zone``; with overflow candidates ``alts``, as the simulation
+        admits it: an idle slot at its zone, else at the first candidate with one (that the
+        board shows free, when the board is stale), else its zone's queue. Returns the zone
+        and capability that served it and the worker's answer; TransportError if ``zone``'s
+        worker is gone."""
+        if not alts:
+            return zone, cap, await self.call(zone, cap, rid, text)
+        answer = await self.call(zone, cap, rid, text, if_free=True)
+        if answer["outcome"] != "busy":
+            return zone, cap, answer
+        r = self.routing
+        stale = r.scenario.load_info.stale
+        for cz, ccap in alts:
+            if r.down[cz] or cz not in self.pools:
+                continue
+            if stale and r.seen_occupancy[cz] >= r.zone_capacity[cz]:
+                continue
+            try:
+                other = await self.call(cz, ccap, rid, text, if_free=True)
+            except TransportError as exc:
+                self.lost(cz, str(exc))
+                continue
+            if other["outcome"] != "busy":
+                return cz, ccap, other | {"overflow": True}
+        return zone, cap, await self.call(zone, cap, rid, text)
 
     def flush(self) -> None:
         """Route every pending request in one call (a micro-batch: the live tick)."""
@@ -131,10 +169,11 @@ class Gateway:
             d = self.routing.route_batch(ids, [b[1] for b in batch], now)
         except Exception as exc:  # a router's error fails its batch, never the gateway
             for _, _, fut in batch:
-                fut.set_result((-1, -1, f"routing failed: {type(exc).__name__}: {exc}"))
+                fut.set_result((-1, -1, f"routing failed: {type(exc).__name__}: {exc}", []))
             return
         for i, (_, _, fut) in enumerate(batch):
-            fut.set_result((int(d.zone[i]), int(d.capability[i]), d.reason[i]))
+            alts = d.overflow[i] if d.overflow else []
+            fut.set_result((int(d.zone[i]), int(d.capability[i]), d.reason[i], alts))
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -145,7 +184,7 @@ async def main_async(args: argparse.Namespace) -> None:
     if len(routing.arrivals):
         routing.route_batch(np.array([0]), [routing.source_texts[routing.arrivals.text[0]]], 0.0)
     server = await serve(gateway.handle, sock=socket.socket(fileno=args.fd))
-    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    announce_port(server.sockets[0].getsockname()[1])
     await server.serve_forever()
 
 

@@ -4,6 +4,7 @@ the scenario exactly as the run loaded it (file, overrides, overlays, seed, spee
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import signal
@@ -21,6 +22,7 @@ def die_with_parent() -> None:
     worker or gateway never outlives the run that started it; and ignore Ctrl-C (SIGINT goes
     to the whole terminal's process group: the run stops its children itself, in order)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise_fd_limit()
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -68,3 +70,24 @@ def override_strings(overrides: Mapping[str, Any] | Sequence[str]) -> list[str]:
     if isinstance(overrides, Mapping):
         return [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
     return [str(o) for o in overrides]
+
+
+def announce_port(port: int) -> None:
+    """Tell the parent where this process listens: ``PORT n`` on stdout, its pipe (the one
+    line of the startup protocol :class:`arena.live.Deployment` reads, not a log record)."""
+    sys.stdout.write(f"PORT {port}\n")
+    sys.stdout.flush()
+
+
+def raise_fd_limit() -> None:
+    """Lift the soft limit on open files to the hard one: the client and the gateway keep one
+    connection per request in flight (a thousand queued requests are a thousand sockets each
+    way), and a soft limit of 1,024 is common."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

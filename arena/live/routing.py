@@ -24,11 +24,14 @@ from ..scenario import Scenario
 @dataclasses.dataclass(frozen=True)
 class Decisions:
     """Per request of a batch: its zone (-1: not sent anywhere), the capability to run there
-    (-1 for none) and why it was not sent (None when it was)."""
+    (-1 for none), why it was not sent (None when it was), and the ``(zone, capability)`` it may
+    overflow to, in order, should its zone have no idle slot (the simulation's overflow: the
+    router's candidates within ``physics.overflow_margin`` of the best; physics router only)."""
 
     zone: np.ndarray
     capability: np.ndarray
     reason: list[str | None]
+    overflow: list[list[tuple[int, int]]] = dataclasses.field(default_factory=list)
 
 
 class LiveRouting(ArenaModel):
@@ -49,7 +52,8 @@ class LiveRouting(ArenaModel):
         self.seen_occupancy = np.zeros(Z, dtype=np.int64)
         self.seen_queue = np.zeros(Z, dtype=np.int64)
         self.board = LoadBoard(LoadInfo(), self.seen_occupancy, self.seen_queue)
-        self._chosen: list[tuple[np.ndarray, np.ndarray]] = []
+        self._chosen: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]
+        self._chosen = []
 
     def report(self, zone: int, occupancy: int, queue: int) -> None:
         """A worker's load report (a down zone keeps showing full)."""
@@ -71,8 +75,9 @@ class LiveRouting(ArenaModel):
         alt: np.ndarray | None = None,
         alt_sim: np.ndarray | None = None,
     ) -> None:
-        """Where the simulation admits routed intents, the gateway takes their zones."""
-        self._chosen.append((np.asarray(rows), np.asarray(zones)))
+        """Where the simulation admits routed intents, the gateway takes their zones (and
+        their candidates ``alt``/``alt_sim``, (k, m), for overflow)."""
+        self._chosen.append((np.asarray(rows), np.asarray(zones), alt, alt_sim))
 
     def route_batch(self, ids: np.ndarray, texts: Sequence[str], now: float) -> Decisions:
         """Route the requests ``ids`` (arrival indices of the run) saying ``texts`` at ``now``
@@ -93,8 +98,11 @@ class LiveRouting(ArenaModel):
         self.tick_index = int(now / self.tick)
         self._chosen = []
         self.route(rows, sims, in_scope)
-        for r, z in self._chosen:
+        overflow: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        for r, z, alt, alt_sim in self._chosen:
             zone[r - rows[0]] = z
+            if alt is not None and alt_sim is not None:
+                self._overflow_candidates(r - rows[0], z, alt, alt_sim, best, overflow)
         sent = zone >= 0
         cap[sent] = best[np.flatnonzero(sent), zone[sent]]
         reason: list[str | None] = [None] * m
@@ -104,4 +112,23 @@ class LiveRouting(ArenaModel):
         for i in np.flatnonzero(sent & self.down[np.maximum(zone, 0)]).tolist():
             reason[i] = "zone_down"
             zone[i] = -1
-        return Decisions(zone, cap, reason)
+        return Decisions(zone, cap, reason, overflow)
+
+    def _overflow_candidates(
+        self,
+        idx: np.ndarray,
+        zones: np.ndarray,
+        alt: np.ndarray,
+        alt_sim: np.ndarray,
+        best: np.ndarray,
+        out: list[list[tuple[int, int]]],
+    ) -> None:
+        """Where each intent may overflow (the simulation's ``ZoneService._overflow_zone``
+        filter, but the zone's own state is the worker's to judge): its candidates other than
+        its zone, in similarity order, within ``overflow_margin`` of its best, not down."""
+        top = alt_sim.max(axis=0)
+        ok = (alt != zones[None, :]) & (alt_sim >= top[None, :] - self.physics.overflow_margin)
+        ok &= ~self.down[alt]
+        for j in np.flatnonzero(ok.any(axis=0)).tolist():
+            i = int(idx[j])
+            out[i] = [(int(cz), int(best[i, cz])) for cz in alt[ok[:, j], j].tolist()]

@@ -5,7 +5,8 @@ read them, and ``requests.csv`` is exported from them at the end. Times are scen
 from the run's start on the host's monotonic clock (see :mod:`arena.live.worker`): ``sent``
 (the client sent it), ``routed`` (the gateway chose its zone), ``queued`` (it reached the zone
 worker), ``started`` and ``finished`` (its service); ``outcome`` is ``ok``, ``degraded``,
-``failed`` or ``dropped``, with a ``reason`` for the last two.
+``failed`` or ``dropped``, with a ``reason`` for the last two; ``overflow`` is 1 when the
+request was served by a candidate zone because its own had no idle slot.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ COLUMNS = (
     "capability",
     "outcome",
     "reason",
+    "overflow",
 )
 OUTCOMES = ("ok", "degraded", "failed", "dropped")
 SCHEMA = f"""CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY, text INTEGER NOT NULL, sent REAL NOT NULL, routed REAL,
     queued REAL, started REAL, finished REAL, zone TEXT, capability TEXT,
-    outcome TEXT NOT NULL CHECK (outcome IN {OUTCOMES!r}), reason TEXT)"""
+    outcome TEXT NOT NULL CHECK (outcome IN {OUTCOMES!r}), reason TEXT,
+    overflow INTEGER NOT NULL DEFAULT 0)"""
 
 
 class RowStore:
@@ -54,7 +57,7 @@ class RowStore:
         self.db.commit()
 
     def add(self, row: Mapping[str, Any]) -> None:
-        self._buffer.append(tuple(row.get(c) for c in COLUMNS))
+        self._buffer.append((*(row.get(c) for c in COLUMNS[:-1]), int(bool(row.get("overflow")))))
         if len(self._buffer) >= self.batch:
             self.flush()
 

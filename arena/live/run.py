@@ -27,11 +27,12 @@ import pandas as pd
 
 from ..errors import ScenarioError
 from ..model import ArenaModel, RunSummary, requests_frame, summarise
+from ..physics import make_router
 from ..scenario import Scenario, check_run_options, load_scenario
 from ..workload import parse_duration
 from .client import Replay
 from .deployment import Deployment, DeploymentError, report_period
-from .lifecycle import override_strings
+from .lifecycle import override_strings, raise_fd_limit
 from .rows import RowStore, write_csv
 from .view import LiveView
 
@@ -98,6 +99,7 @@ def run_live(
     seconds), ``kill`` is ``ZONE@TIME``; ``router``, ``rate_scale``, ``overrides`` and
     ``overlays`` as for a simulated run. A :class:`Scenario` object must come from a file
     (the processes load it from there, with the same overrides and overlays)."""
+    raise_fd_limit()
     sets = override_strings(overrides)
     layers = [str(o) for o in overlays]
     if isinstance(scenario, Scenario):
@@ -111,11 +113,20 @@ def run_live(
     speed = check_speed(speed, sc.file)
     killing = parse_kill(kill, sc)
     seed = sc.seed if seed is None else int(seed)
+    if router is not None:  # a bad name fails here, in one line, before any process starts
+        make_router(router, sc.router_params.get(router), file=sc.file, field="--router")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DeploymentError(f"live: --out {out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     db = out / "requests.sqlite"
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        stale.unlink(missing_ok=True)
+    for stale in (
+        "requests.csv",
+        "summary.json",
+        "pids.json",
+        *(db.name + x for x in ("", "-wal", "-shm")),
+    ):
+        (out / stale).unlink(missing_ok=True)
     period = report_period(sc.load_info)
     dep = Deployment(
         file, [z.name for z in sc.zones], seed, speed, period, router, rate_scale, sets, layers

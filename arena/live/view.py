@@ -60,6 +60,8 @@ def ledger_from_rows(model: ArenaModel, rows: pd.DataFrame) -> Ledger:
         outcome=code,
         reason=reason,
     )
+    if "overflow" in rows:
+        L.set(ids, overflow=rows["overflow"].fillna(0).to_numpy(bool))
     return L
 
 

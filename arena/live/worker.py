@@ -2,7 +2,8 @@
 a bounded FIFO queue, executing the zone's capabilities through the capability engine.
 
 ``POST /call {id, cap, text, tin, tout}``: the request takes a free slot, else waits in the
-queue (at most ``queue_limit``), else is dropped (``queue_full``). In a slot, the engine runs
+queue (at most ``queue_limit``), else is dropped (``queue_full``); with ``if_free: true`` (the
+gateway trying an overflow) it takes a free slot or is answered ``busy`` at once. In a slot, the engine runs
 the call on the call clock (:mod:`arena.live.zone_engine`) and the worker then waits the call's
 busy time for real (``asyncio.sleep``, divided by the run's speed) before answering with its
 times on ``time.monotonic()``, which is one clock for every process on a Linux host (the run
@@ -25,7 +26,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .http import Pool, TransportError, serve
-from .lifecycle import add_scenario_args, die_with_parent, load_from_args, parse_address
+from .lifecycle import (
+    add_scenario_args,
+    announce_port,
+    die_with_parent,
+    load_from_args,
+    parse_address,
+)
 from .zone_engine import ZoneEngine
 
 
@@ -54,6 +61,8 @@ class Zone:
         rid = int(body["id"])
         if self.busy < self.capacity:
             self.busy += 1
+        elif body.get("if_free"):  # an overflow probe: only an idle slot will do
+            return 200, {"id": rid, "outcome": "busy"}
         elif len(self.waiting) < self.queue_limit:
             slot = asyncio.get_running_loop().create_future()
             self.waiting.append(slot)
@@ -107,7 +116,7 @@ async def main_async(args: argparse.Namespace) -> None:
     zone = Zone(engine, spec.capacity, spec.queue_limit, args.speed)
     server = await serve(zone.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
+    announce_port(port)
     host, board_port = parse_address(args.board)
     await report(zone, args.zone, port, Pool(host, board_port), args.period)
     server.close()

@@ -48,5 +48,13 @@ def run_cli(args: argparse.Namespace) -> int:
         overlays=args.overlays,
     )
     print(format_summary(result.summary))
+    rows = result.requests
+    ended = rows[rows["outcome"].isin(["failed", "dropped"])]
+    if len(ended):
+        reasons = ended.groupby(["outcome", "reason"], dropna=False).size()
+        print(
+            "failed or dropped: "
+            + ", ".join(f"{o} {n} ({r})" for (o, r), n in reasons.head(6).items())
+        )
     print(f"wrote {result.out}/summary.json, requests.csv, requests.sqlite")
     return 0 if result.summary.lost == 0 else 1

@@ -145,14 +145,25 @@ def test_ctrl_c_or_a_dying_worker_stops_every_process_it_started(out, event):
         (["--speed", "0"], "--speed"),
         (["--speed", "nan"], "--speed"),
         (["--speed", "-2"], "--speed"),
+        (["--router", "nosuch"], "--router"),
+        (["--duration", "0s"], "--duration"),
     ],
 )
 def test_bad_input_is_one_line_and_starts_nothing(out, capsys, args, field):
-    with pytest.raises(SystemExit) if field == "--speed" else contextlib.nullcontext():
+    argparse_field = field in ("--speed", "--duration")  # refused by the parser itself
+    with pytest.raises(SystemExit) if argparse_field else contextlib.nullcontext():
         assert main(["live", str(SCENARIO), "--out", str(out), *args]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and field in err
     assert not (out / "pids.json").exists()
+
+
+def test_an_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["live", str(SCENARIO), "--out", str(afile)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a folder" in err
 
 
 def test_the_api_refuses_a_bad_speed_in_one_line(out):

@@ -40,9 +40,9 @@ def frame(specs: list[dict]) -> pd.DataFrame:
             outcome = "ok" if s["kind"] == "served" else "failed"
             base |= dict(queued=queued, started=started, finished=finished, zone=z, capability=cap)
             base |= {"outcome": outcome, "reason": None if outcome == "ok" else "InjectedFault"}
-        elif s["kind"] == "lost":  # the worker died holding it: no service times
+        elif s["kind"] == "lost":  # failed before any worker served it: no service times
             base |= dict(zone=z, capability=cap, finished=queued, outcome="failed")
-            base["reason"] = "zone worker lost: connection lost"
+            base["reason"] = "routing failed: RouterError: ..."
         elif s["kind"] == "dropped_zone":
             base |= dict(queued=queued, zone=z, outcome="dropped", reason="queue_full")
         else:

@@ -67,3 +67,67 @@ def test_a_kill_spec_is_zone_at_time_or_a_one_line_error(text):
         assert "--kill" in str(exc) and "\n" not in str(exc)
         return
     assert zone in {z.name for z in SCENARIO.zones} and np.isfinite(at) and at >= 0
+
+
+async def test_an_overflow_probe_takes_an_idle_slot_or_is_answered_busy_at_once():
+    zone = Zone(ZoneEngine(SCENARIO, seed=7, zone=ESCALATION), 1, 5, speed=2000.0)
+    first = asyncio.ensure_future(zone.handle("POST", "/call", call(0)))
+    await asyncio.sleep(0)  # the first request holds the only slot
+    _, probe = await zone.handle("POST", "/call", call(1) | {"if_free": True})
+    assert probe == {"id": 1, "outcome": "busy"} and not zone.waiting
+    assert (await first)[1]["outcome"] == "ok"
+    _, taken = await zone.handle("POST", "/call", call(2) | {"if_free": True})
+    assert taken["outcome"] == "ok"
+
+
+async def test_the_gateway_overflows_to_a_candidate_only_when_its_zone_is_full():
+    from arena.live.gateway import Gateway
+    from arena.live.http import serve
+    from arena.live.routing import LiveRouting
+
+    routing = LiveRouting(SCENARIO)
+    gateway = Gateway(routing, t0=0.0, speed=1.0, batch_s=0.0)
+    zones = [Zone(ZoneEngine(SCENARIO, 7, z), 1, 5, speed=2000.0) for z in range(3)]
+    servers = [await serve(z.handle, "127.0.0.1", 0) for z in zones]
+    try:
+        for i, srv in enumerate(servers):
+            port = srv.sockets[0].getsockname()[1]
+            gateway.board({"zone": routing.zone_names[i], "port": port, "occupancy": 0, "queue": 0})
+        cap = {z: int(routing.zone_caps[z][0]) for z in range(3)}
+        # zone 2 idle: served there, no overflow
+        z, _, answer = await gateway.forward(10, "my card was stolen", 2, cap[2], [(1, cap[1])])
+        assert (z, answer["outcome"], answer.get("overflow")) == (2, "ok", None)
+        # zone 2 full: the candidate with an idle slot serves it, marked as an overflow
+        hold = asyncio.ensure_future(zones[2].handle("POST", "/call", call(11)))
+        await asyncio.sleep(0)
+        z, c, answer = await gateway.forward(12, "my card was stolen", 2, cap[2], [(1, cap[1])])
+        assert (z, c, answer["outcome"], answer["overflow"]) == (1, cap[1], "ok", True)
+        # no candidate: it queues at its own zone, as the simulation's admission does
+        hold2 = asyncio.ensure_future(zones[2].handle("POST", "/call", call(13)))
+        await asyncio.sleep(0)
+        z, _, answer = await gateway.forward(14, "my card was stolen", 2, cap[2], [])
+        assert z == 2 and answer["outcome"] == "ok" and answer["start"] > answer["reach"]
+        await asyncio.gather(hold, hold2)
+    finally:
+        for srv in servers:
+            srv.close()
+        for pool in gateway.pools.values():
+            pool.close()
+
+
+async def test_a_delayed_board_shows_a_report_only_after_its_delay():
+    from arena.live.gateway import Gateway
+    from arena.live.routing import LiveRouting
+
+    delayed = load_scenario(
+        str(SCENARIOS_DIR / "customer_support.yaml"),
+        overrides=["load_info.mode=delayed", "load_info.delay=2s"],
+    )
+    gateway = Gateway(LiveRouting(delayed), t0=0.0, speed=10.0, batch_s=0.0)  # 2 s -> 0.2 s
+    seen = gateway.routing.seen_occupancy
+    gateway.board({"zone": "escalation", "port": 1, "occupancy": 4, "queue": 0})
+    assert seen[ESCALATION] == 0
+    await asyncio.sleep(0.1)
+    assert seen[ESCALATION] == 0
+    await asyncio.sleep(0.2)
+    assert seen[ESCALATION] == 4

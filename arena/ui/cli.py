@@ -15,7 +15,6 @@ from .fit_cli import run_cli as _fit
 from .gate_cli import configure_parser as _configure_gate
 from .gate_cli import run_cli as _gate
 from .logs import LEVELS, LOG_LEVEL_ENV, default_level, logging_to_stderr
-from .mcp import scenario_mcp
 from .options import add_overlay_option, add_rate_scale_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
 from .plan_cli import run_cli as _plan
@@ -107,6 +106,10 @@ def _viz(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
+    # loaded on use: the MCP server stack (mcp, starlette, uvicorn...) costs ~1 s of start-up
+    # that every other command, `run` above all, would pay for nothing
+    from .mcp import scenario_mcp
+
     return mcp_cli.run(args, scenario_loader=scenario_mcp)
 
 

@@ -166,7 +166,7 @@ class OnnxMiniLMEmbedder:
         t1 = time.perf_counter()
         order = np.argsort(lengths, kind="stable")  # similar lengths share a batch: no padding
         workers = self.threads if self.parallel == "batches" else 1
-        size = max(1, min(self.batch_size, -(-len(texts) // workers)))  # every core gets work
+        size = batch_rows(len(texts), self.batch_size, workers)
         batches = [order[s : s + size] for s in range(0, len(texts), size)]
         model_s = [0.0]
         bar = _progress(len(texts))
@@ -296,6 +296,15 @@ class OnnxMiniLMEmbedder:
                         raise EmbeddingError(f"cannot load ONNX model {path}: {exc}") from exc
                     _SESSIONS[key] = sess
         return sess
+
+
+def batch_rows(n: int, batch_size: int, workers: int) -> int:
+    """Rows per batch for ``n`` texts: at most ``batch_size``, and as many batches as a
+    multiple of ``workers``, all nearly equal, so the cores finish together. (Cutting 300
+    texts into 64s for 2 cores gave 5 batches, 3 on one core and 2 on the other: the call
+    took 3 batches' time for 2.5 batches' work.)"""
+    rounds = -(-n // (batch_size * workers))  # batches each core runs
+    return max(1, -(-n // (rounds * workers)))
 
 
 def _progress(total: int):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +47,8 @@ def run_scenario(
     if duration is not None:
         check_run_options(sc.file, duration=duration)
         duration = parse_duration(duration, file=sc.file, field="duration", allow_zero=False)
+    if out is not None:
+        _load_plots_meanwhile()
     model = ArenaModel(sc, router=router, seed=seed, rate_scale=rate_scale)
     total = duration if duration is not None else sc.duration
     snapshot_at = total / 2
@@ -74,3 +79,19 @@ def run_scenario(
 
         write_outputs(model, out, summary, snapshot)
     return model, summary
+
+
+def _load_plots_meanwhile() -> None:
+    """Import the plots (matplotlib: ~0.6 s of CPU) on a side thread while the model is built.
+
+    Why: on a first run the build is mostly embedding, which waits in ONNX Runtime without the
+    GIL, so the import fits beside it; otherwise it sat on the critical path at the run's
+    snapshot. A failed import is left for the run to meet (and report) where it needs it.
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(".plots", __package__)
+
+    # not a daemon: the process never exits (or fails) midway through an import
+    threading.Thread(target=load, name="load-plots").start()

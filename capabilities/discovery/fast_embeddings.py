@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # the ``fast`` extra's packages, imported lazily at run time
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
-__all__ = ["FAST_REQUIREMENTS", "GRAPHS", "OnnxMiniLMEmbedder", "available_cores"]
+__all__ = ["FAST_REQUIREMENTS", "GRAPHS", "OnnxMiniLMEmbedder", "available_cores", "batch_rows"]
 
 GRAPHS = ("auto", "fp32", "int8")
 PARALLEL = ("batches", "ops")
@@ -299,10 +299,10 @@ class OnnxMiniLMEmbedder:
 
 
 def batch_rows(n: int, batch_size: int, workers: int) -> int:
-    """Rows per batch for ``n`` texts: at most ``batch_size``, and as many batches as a
-    multiple of ``workers``, all nearly equal, so the cores finish together. (Cutting 300
-    texts into 64s for 2 cores gave 5 batches, 3 on one core and 2 on the other: the call
-    took 3 batches' time for 2.5 batches' work.)"""
+    """Rows per batch for ``n`` texts on ``workers`` cores: at most ``batch_size``, spread
+    evenly over the fewest rounds (batches per core) that allow, so the cores finish
+    together. (Cutting 300 texts into 64s for 2 cores gave 5 batches, 3 on one core and 2 on
+    the other: the call took 3 batches' time for 2.5 batches' work; now 6 of 50.)"""
     rounds = -(-n // (batch_size * workers))  # batches each core runs
     return max(1, -(-n // (rounds * workers)))
 

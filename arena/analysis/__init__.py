@@ -16,6 +16,7 @@ from .sweep import local_cluster, sweep
 
 _LAZY = {
     "run_scenario": ".runner",
+    "load_plots_meanwhile": ".runner",
     "write_outputs": ".output",
     "check_out_dir": ".output",
     "OutputError": ".output",
@@ -36,6 +37,7 @@ __all__ = [
     "TuneResult",
     "check_out_dir",
     "leave_one_zone_out",
+    "load_plots_meanwhile",
     "local_cluster",
     "mmc",
     "plots",

@@ -47,8 +47,6 @@ def run_scenario(
     if duration is not None:
         check_run_options(sc.file, duration=duration)
         duration = parse_duration(duration, file=sc.file, field="duration", allow_zero=False)
-    if out is not None:
-        _load_plots_meanwhile()
     model = ArenaModel(sc, router=router, seed=seed, rate_scale=rate_scale)
     total = duration if duration is not None else sc.duration
     snapshot_at = total / 2
@@ -81,12 +79,14 @@ def run_scenario(
     return model, summary
 
 
-def _load_plots_meanwhile() -> None:
-    """Import the plots (matplotlib: ~0.6 s of CPU) on a side thread while the model is built.
+def load_plots_meanwhile() -> None:
+    """Import the plots (matplotlib: ~0.5 s of CPU) on a side thread, for the command line to
+    call as a run starts, so the import overlaps the model's build.
 
     Why: on a first run the build is mostly embedding, which waits in ONNX Runtime without the
     GIL, so the import fits beside it; otherwise it sat on the critical path at the run's
-    snapshot. A failed import is left for the run to meet (and report) where it needs it.
+    snapshot. Only the command line does this: a notebook's matplotlib set-up stays on its
+    main thread. A failed import is left for the run to meet (and report) where it needs it.
     """
 
     def load() -> None:

@@ -62,9 +62,10 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     # loaded on use, so `packetflow-arena --help` and `mcp` start without Mesa
-    from ..analysis.runner import run_scenario
+    from ..analysis.runner import load_plots_meanwhile, run_scenario
     from ..model import format_summary
 
+    load_plots_meanwhile()  # a first run embeds for seconds: the plots' import fits beside it
     _, summary = run_scenario(
         args.scenario,
         duration=args.duration,

@@ -15,13 +15,11 @@ machine's load moves every absolute figure):
    lowest cosine against the plain model's vectors, and the nearest-centroid accuracy on
    CLINC150 validation (centroids from TRAIN), by domain (= zone) and intent. Target: zone
    accuracy within 0.2 points of the plain model's.
-3. A first run on a data set never seen (``--first-run``): ~11,000 texts (HWU64's size) built
-   reproducibly from CLINC150 (the first 60 train rows of each intent as examples, the first
-   2,000 validation rows as arrivals, each rewritten with a fixed spoken-style prefix, so no
-   cache holds them), run with ``packetflow-arena run`` in a fresh process with an empty
-   ``PACKETFLOW_CACHE_DIR`` (its ONNX graphs already built): the default and the int8 path;
-   with ``--full`` also the plain model and the default building its graphs too (minutes).
-   Target: <= 15 s on 2 cores. It also runs the CLINC150 main job with each embedder.
+3. A first run on a data set never seen (``--first-run``, :mod:`benchmarks.first_run`): ~11,000
+   new texts run with ``python -m arena run`` in a fresh process, the default and the int8
+   path (``--full``: also the plain model, and the default building its graphs), with where
+   the default's time goes. Target: <= 15 s on 2 cores. It also runs the CLINC150 main job
+   with each embedder.
 
 Run: ``python -m benchmarks.bench_embeddings`` (a minute or two), ``--full``, ``--first-run``.
 """
@@ -31,11 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,7 +60,6 @@ HEADLINE = (
 )
 TARGET_PER_S = 1000.0
 TARGET_LOSS_POINTS = 0.2
-TARGET_FIRST_RUN_S = 15.0
 PATHS = ("plain", "int8", "default")
 LABELS = {
     "plain": "plain sentence-transformers MiniLM",
@@ -75,27 +67,6 @@ LABELS = {
     "default": "default: {name}",
 }
 FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
-PREFIXES = ("hey, ", "ok so ", "quick one: ", "hi there, ", "um, ", "so, ")
-FIRST_RUN_YAML = """\
-name: new_dataset
-description: a data set the project has never seen, from a YAML file alone
-seed: 1
-steps: 50
-zones_from:
-  file: domains.json
-  capacity: 20
-  queue_limit: 60
-  capability:
-    intent: "{label} ({zone})"
-    service_time: {distribution: geometric, mean: 4}
-examples:
-  source: {file: texts.json, split: [train]}
-  per_label: 60
-arrivals:
-  rate: 40
-  source: {file: texts.json, split: [test]}
-physics: {temperature: 0.05, repulsion: 0.0}
-"""
 
 
 def load_clinc150() -> tuple[dict[str, list], dict[str, str]]:
@@ -238,98 +209,6 @@ def centroid_accuracy(
     return float(np.mean(domain_ok)), float(np.mean(intent_ok))
 
 
-def write_new_dataset(directory: Path) -> int:
-    """The first-run scenario and its data under ``directory``; returns the distinct texts."""
-    data, _ = load_clinc150()
-    train = per_label_sample(data["train"], 60)
-    test = data["val"][:2000]
-    rows = [[PREFIXES[i % len(PREFIXES)] + t, lab] for i, (t, lab) in enumerate(train + test)]
-    directory.mkdir(parents=True, exist_ok=True)
-    split = {"train": rows[: len(train)], "test": rows[len(train) :]}
-    (directory / "texts.json").write_text(json.dumps(split))
-    shutil.copy(CLINC150 / "domains.json", directory / "domains.json")
-    (directory / "scenario.yaml").write_text(FIRST_RUN_YAML)
-    return len({t for t, _ in rows})
-
-
-def timed_first_run(scenario: Path, cache_dir: Path, embedder: str) -> tuple[float, float, dict]:
-    """Wall and CPU seconds of ``packetflow-arena run`` in a new process with this (fresh)
-    cache, and its summary. CPU seconds (user + system of the child) are what the run costs
-    on an idle machine's single thread: on the shared machine the wall time mostly waits for
-    a core."""
-    env = {**os.environ, "PACKETFLOW_CACHE_DIR": str(cache_dir), "PACKETFLOW_EMBEDDER": embedder}
-    env["HF_HUB_OFFLINE"] = "1"
-    out = cache_dir.parent / f"out-{cache_dir.name}"
-    cli = [sys.executable, "-m", "arena", "run", str(scenario), "--out", str(out)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(cli, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode != 0:
-        raise SystemExit(f"bench_embeddings: first run failed:\n{done.stderr[-2000:]}")
-    return elapsed, cpu, json.loads((out / "summary.json").read_text())
-
-
-def first_run_figures(full: bool) -> dict[str, float]:
-    """Time the first runs (see the module docstring) and the CLINC150 main job with each
-    embedder."""
-    runs = {}
-    with tempfile.TemporaryDirectory(prefix="pf-first-run-") as tmp:
-        root = Path(tmp)
-        n_texts = write_new_dataset(root / "data")
-        scenario = root / "data" / "scenario.yaml"
-        built = OnnxMiniLMEmbedder().artifact_path.parent  # graphs + choice as built here
-        OnnxMiniLMEmbedder(graph="int8").artifact_path  # noqa: B018 - built, not measured
-        kinds = [("default", "auto"), ("int8", "int8")]
-        if full:
-            kinds += [("plain", "plain"), ("default_build", "auto")]
-        for name, env in kinds:
-            cache = root / f"cache-{name}"
-            if name != "default_build":
-                (cache / "onnx").mkdir(parents=True)
-                shutil.copytree(built, cache / "onnx" / built.name)
-            runs[name] = timed_first_run(scenario, cache, env)
-    figures = {"first_run_texts": float(n_texts)}
-    for name, (seconds, cpu, summary) in runs.items():
-        figures[f"first_run_{name}_s"] = seconds
-        figures[f"first_run_{name}_cpu_s"] = cpu
-        figures[f"first_run_{name}_routing_accuracy"] = summary["routing_accuracy"]
-    print(
-        f"\nFirst run on a new data set: {n_texts:,} distinct texts never embedded (empty "
-        f"PACKETFLOW_CACHE_DIR), `packetflow-arena run` in a new process, load average "
-        f"{os.getloadavg()[0]:.1f}"
-    )
-    base = runs["default"]
-    for name, label in (
-        ("default", "default (graphs already built: a new data set)"),
-        ("int8", "int8 path (PACKETFLOW_EMBEDDER=int8)"),
-        ("plain", "plain sentence-transformers (PACKETFLOW_EMBEDDER=plain)"),
-        ("default_build", "default, building its graphs too (the very first run)"),
-    ):
-        if name not in runs:
-            continue
-        seconds, cpu, summary = runs[name]
-        print(
-            f"  {label:58s} {seconds:6.1f} s wall ({seconds / base[0]:4.2f}× default)  "
-            f"{cpu:6.1f} s CPU  routing accuracy {summary['routing_accuracy']:.2%}  "
-            f"({summary['embedder']})"
-        )
-    print(
-        f"Target: first run on new data ≤ {TARGET_FIRST_RUN_S:g} s on 2 cores: "
-        f"{'met' if base[0] <= TARGET_FIRST_RUN_S else 'NOT met'} ({base[0]:.1f} s wall, "
-        f"{base[1]:.1f} s CPU, load average {os.getloadavg()[0]:.1f})"
-    )
-    main_job = clinc150_main_job()
-    figures.update(main_job)
-    print(
-        "  CLINC150 main job routing accuracy: "
-        + ", ".join(f"{n} {main_job[f'clinc150_{n}_routing_accuracy']:.2%}" for n in PATHS)
-    )
-    return figures
-
-
 def clinc150_main_job() -> dict[str, float]:
     """The CLINC150 main job's routing with each path (cached vectors, a head per embedder):
     the default's summary should equal the plain model's, field for field."""
@@ -462,7 +341,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         f"{'met' if diff['default'] < VECTOR_TOLERANCE else 'NOT met'} ({diff['default']:.1e})"
     )
     if args.first_run:
+        from benchmarks.first_run import first_run_figures  # it imports this module's data
+
         figures.update(first_run_figures(args.full))
+        main_job = clinc150_main_job()
+        figures.update(main_job)
+        print(
+            "  CLINC150 main job routing accuracy: "
+            + ", ".join(f"{n} {main_job[f'clinc150_{n}_routing_accuracy']:.2%}" for n in PATHS)
+        )
     return figures
 
 

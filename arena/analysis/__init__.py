@@ -18,6 +18,7 @@ from .sweep import local_cluster, sweep
 
 _LAZY = {
     "run_scenario": ".runner",
+    "load_plots_meanwhile": ".runner",
     "write_outputs": ".output",
     "check_out_dir": ".output",
     "OutputError": ".output",
@@ -45,6 +46,7 @@ __all__ = [
     "check_out_dir",
     "compare_routers",
     "leave_one_zone_out",
+    "load_plots_meanwhile",
     "local_cluster",
     "mixed_fleet_front",
     "mmc",

@@ -17,7 +17,6 @@ from .gate_cli import run_cli as _gate
 from .live_cli import configure_parser as _configure_live
 from .live_cli import run_cli as _live
 from .logs import LEVELS, LOG_LEVEL_ENV, default_level, logging_to_stderr
-from .mcp import scenario_mcp
 from .options import add_overlay_option, add_rate_scale_option, add_set_option
 from .plan_cli import configure_parser as _configure_plan
 from .plan_cli import run_cli as _plan
@@ -69,9 +68,10 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     # loaded on use, so `packetflow-arena --help` and `mcp` start without Mesa
-    from ..analysis.runner import run_scenario
+    from ..analysis.runner import load_plots_meanwhile, run_scenario
     from ..model import format_summary
 
+    load_plots_meanwhile()  # a first run embeds for seconds: the plots' import fits beside it
     _, summary = run_scenario(
         args.scenario,
         duration=args.duration,
@@ -113,6 +113,10 @@ def _viz(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
+    # loaded on use: the MCP server stack (mcp, starlette, uvicorn...) costs ~1 s of start-up
+    # that every other command, `run` above all, would pay for nothing
+    from .mcp import scenario_mcp
+
     return mcp_cli.run(args, scenario_loader=scenario_mcp)
 
 

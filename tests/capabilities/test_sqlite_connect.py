@@ -38,3 +38,16 @@ def test_processes_opening_one_new_file_together_all_succeed(tmp_path: Path):
         assert db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 4
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert errors.empty(), errors.get()
+
+
+def test_page_size_applies_to_a_new_file_and_an_existing_one_keeps_its_own(tmp_path: Path):
+    path = tmp_path / "pages.sqlite"
+    db = connect(path, page_size=16384)
+    db.execute("CREATE TABLE t (x BLOB)")
+    db.execute("INSERT INTO t VALUES (zeroblob(3000))")
+    db.close()
+    again = connect(path, page_size=1024)  # too late for this file: it stays as it was made
+    assert again.execute("PRAGMA page_size").fetchone()[0] == 16384
+    assert again.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert again.execute("SELECT length(x) FROM t").fetchone()[0] == 3000
+    assert connect(tmp_path / "plain.sqlite").execute("PRAGMA page_size").fetchone()[0] == 4096

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -20,8 +25,8 @@ pytest.importorskip("onnx")
 from capabilities import CachedEmbedder, EmbeddingCache, EmbeddingError
 from capabilities.discovery import VECTOR_TOLERANCE, available_cores, vector_distance
 from capabilities.discovery.embeddings import SentenceTransformerEmbedder
-from capabilities.discovery.fast_embeddings import OnnxMiniLMEmbedder
-from capabilities.discovery.onnx_build import build_onnx_model
+from capabilities.discovery.fast_embeddings import OnnxMiniLMEmbedder, batch_rows
+from capabilities.discovery.onnx_build import build_onnx_model, graph_dir
 
 SENTENCES = [
     "what is my checking account balance",
@@ -149,3 +154,40 @@ def test_first_build_is_quiet_reproducible_and_measures_both_graphs(tmp_path, ca
     assert name == OnnxMiniLMEmbedder().name  # the default cache's build: the same bytes
     again = OnnxMiniLMEmbedder(cache_dir=tmp_path)
     assert again.name == name and capfd.readouterr().err == ""
+
+
+@given(st.integers(1, 20_000), st.integers(1, 256), st.integers(1, 16))
+def test_batches_are_cut_so_every_core_gets_the_same_number(n, batch_size, workers):
+    """At most ``batch_size`` rows a batch, and no core runs more batches than the work needs
+    (300 texts in 64s on 2 cores used to be 5 batches: one core ran 3, the other 2)."""
+    size = batch_rows(n, batch_size, workers)
+    batches = -(-n // size)
+    assert 1 <= size <= batch_size
+    fewest_rounds = -(-n // (batch_size * workers))
+    assert -(-batches // workers) == fewest_rounds  # the busiest core's batches: the fewest
+    assert batch_rows(300, 64, 2) == 50  # 6 batches, 3 a core
+
+
+def test_the_default_path_never_imports_torch(tmp_path):
+    """The fast embedder's graphs are built already (the fixtures above): encoding with the
+    default embedder in a new process loads ONNX Runtime and tokenizers, not PyTorch or
+    sentence-transformers (seconds of start-up, and ~1 GB of memory)."""
+    OnnxMiniLMEmbedder().name  # noqa: B018 - graphs built and chosen in the default cache
+    code = (
+        "import sys\n"
+        "from capabilities import default_embedder\n"
+        "v = default_embedder().encode(['book a table for two', 'what is my balance'])\n"
+        "assert v.shape == (2, 384), v.shape\n"
+        "print(default_embedder().name)\n"
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers')"
+        " if m in sys.modules))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PACKETFLOW_EMBEDDER": "auto"}
+    env["PACKETFLOW_CACHE_DIR"] = str(tmp_path)  # a fresh vector cache, the same graphs
+    built = graph_dir(out_dir=tmp_path / "onnx")
+    built.parent.mkdir()
+    built.symlink_to(OnnxMiniLMEmbedder().artifact_path.parent)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    name, loaded = done.stdout.splitlines()
+    assert name.startswith("all-MiniLM-L6-v2@onnx-fp32:") and loaded == "[]"

@@ -8,7 +8,7 @@ import json
 from paths import CLINC150_DIR
 
 from arena.scenario import load_scenario
-from benchmarks.bench_embeddings import write_new_dataset
+from benchmarks.first_run import write_new_dataset
 
 
 def test_the_new_data_set_is_hwu64_sized_unseen_and_reproducible(tmp_path):

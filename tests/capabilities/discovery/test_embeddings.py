@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 from fakes import BagOfWordsEmbedder, CountingEmbedder
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from killing import acks_in, kill_when
 
 from capabilities import (
     CachedEmbedder,
@@ -21,6 +27,8 @@ from capabilities import (
     default_embedder,
     normalise_rows,
 )
+
+SUPPORT = Path(__file__).resolve().parents[2] / "support"
 
 
 def cached(tmp_path, inner=None) -> tuple[CachedEmbedder, CountingEmbedder]:
@@ -172,3 +180,92 @@ def test_returned_vectors_are_copies_that_cannot_corrupt_the_cache(tmp_path, tex
     out = emb.encode(texts)
     out[:] = 0.0  # a caller normalising or scaling in place
     assert np.array_equal(emb.encode(["alpha", "beta"]), original)
+
+
+# -- the SQLite cache's file: page size, key order, atomic and durable writes ----------------
+
+
+def _rows(directory, model: str) -> dict[bytes, bytes]:
+    keys, matrix = EmbeddingCache(directory).load_all(model)
+    return {} if matrix is None else {k: v.tobytes() for k, v in zip(keys, matrix)}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.binary(min_size=16, max_size=16), min_size=1, max_size=40, unique=True),
+    st.randoms(use_true_random=False),
+)
+def test_put_many_stores_each_key_with_its_own_vector_in_any_order(keys, rnd):
+    """Rows are written in key order (faster), yet every key keeps the vector it came with;
+    a key stored twice keeps its first vector."""
+    with tempfile.TemporaryDirectory() as tmp:
+        vectors = np.arange(len(keys) * 4, dtype=np.float32).reshape(-1, 4)
+        cache = EmbeddingCache(tmp)
+        cache.put_many("m", keys, vectors)
+        shuffled = list(range(len(keys)))
+        rnd.shuffle(shuffled)
+        cache.put_many("m", [keys[i] for i in shuffled], -vectors[shuffled])  # ignored
+        assert _rows(tmp, "m") == {k: v.tobytes() for k, v in zip(keys, vectors)}
+
+
+def test_a_new_cache_file_has_8_kib_pages_and_an_old_4_kib_one_still_works(tmp_path):
+    """A row (1.5 KiB of float32) fits a page of 8 KiB but spills out of a 4 KiB one, so new
+    files are 8 KiB (a third of the size, several times faster to fill); files made before,
+    with SQLite's 4 KiB default, are read and extended as they are."""
+    new = EmbeddingCache(tmp_path / "new")
+    new.put_many("m", [b"k" * 16], np.ones((1, 384), np.float32))
+    page = sqlite3.connect(new.path).execute("PRAGMA page_size").fetchone()[0]
+    assert page == 8192
+    old_dir = tmp_path / "old"
+    old_dir.mkdir()
+    db = sqlite3.connect(old_dir / "embeddings.sqlite")
+    db.execute(
+        "CREATE TABLE embeddings (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL,"
+        " PRIMARY KEY (model, key)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO embeddings VALUES ('m', ?, ?)", (b"a" * 16, np.zeros(384, "f4").tobytes())
+    )
+    db.commit()
+    db.close()
+    old = EmbeddingCache(old_dir)
+    old.put_many("m", [b"b" * 16], np.ones((1, 384), np.float32))
+    assert sqlite3.connect(old.path).execute("PRAGMA page_size").fetchone()[0] == 4096
+    rows = _rows(old_dir, "m")
+    assert rows == {
+        b"a" * 16: np.zeros(384, "f4").tobytes(),
+        b"b" * 16: np.ones(384, "f4").tobytes(),
+    }
+
+
+def test_a_put_many_that_fails_midway_stores_nothing(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    db = sqlite3.connect(cache.path)
+    db.execute(  # the 30th row of the batch (in key order) is refused
+        "CREATE TRIGGER refuse BEFORE INSERT ON embeddings WHEN NEW.key = ? "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END".replace("?", "x'" + "1d" * 16 + "'")
+    )
+    db.commit()
+    keys = [bytes([i]) * 16 for i in range(60)]
+    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        cache.put_many("m", keys, np.ones((60, 384), np.float32))
+    assert cache.count("m") == 0
+    cache.put_many("m", keys[:29], np.ones((29, 384), np.float32))  # still usable
+    assert cache.count("m") == 29
+    with pytest.raises(EmbeddingError, match="2 keys for 1 vectors"):
+        cache.put_many("m", keys[:2], np.ones((1, 384), np.float32))
+
+
+def test_a_killed_writer_leaves_whole_batches_and_every_acknowledged_one(tmp_path):
+    """SIGKILL during a stream of writes: the file holds whole batches only (each put_many is
+    one transaction), including every batch whose put_many had returned."""
+    log, batch = tmp_path / "acks.log", 500
+    child = subprocess.Popen(
+        [sys.executable, str(SUPPORT / "cache_kill_child.py"), str(tmp_path), str(log), str(batch)],
+        stderr=subprocess.PIPE,
+    )
+    err = kill_when(child, lambda: acks_in(log) >= 4)
+    assert "Traceback" not in err, err
+    acked = acks_in(log)
+    stored = EmbeddingCache(tmp_path).count("kill-test")
+    assert stored % batch == 0 and stored >= acked * batch > 0

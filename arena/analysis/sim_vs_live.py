@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from ..model import ArenaModel, ArenaView, requests_frame
 from ..scenario import Scenario, load_scenario
 from .output import finite_json
 from .validation import Validation, compare_requests, rate_scale_for_load
+
+if TYPE_CHECKING:  # annotations only: the live rig loads on use
+    from ..live import LiveResult
 
 CALIBRATION_LOAD = 0.3  # light enough that a request rarely waits for a slot
 
@@ -65,6 +68,49 @@ def simulate_requests(
     return requests_frame(ArenaView(model)), scenario.duration
 
 
+def scale_for_load(
+    scenario: Scenario, load: float, *, seed: int | None, router: str | None
+) -> float:
+    """The arrival scale at which the simulated fleet of ``scenario`` is ``load`` busy."""
+    return rate_scale_for_load(
+        lambda s: simulate_requests(scenario, seed=seed, router=router, rate_scale=s),
+        sum(z.capacity for z in scenario.zones),
+        load,
+    )
+
+
+def _simulated_and_live(
+    file: str,
+    simulated: Scenario,
+    out: Path,
+    *,
+    speed: float,
+    seed: int | None,
+    router: str | None,
+    scale: float,
+    sets: Sequence[str],
+    layers: Sequence[str],
+    kill: str | None = None,
+) -> tuple[pd.DataFrame, float, LiveResult]:
+    """The same arrivals at ``scale``: the simulated request table and span, and the live run
+    (in ``out/live``; its processes load ``file`` with ``sets`` and ``layers``)."""
+    from ..live import run_live  # processes and HTTP only when comparing
+
+    sim, span = simulate_requests(simulated, seed=seed, router=router, rate_scale=scale)
+    live = run_live(
+        file,
+        out / "live",
+        speed=speed,
+        seed=seed,
+        router=router,
+        kill=kill,
+        rate_scale=scale,
+        overrides=sets,
+        overlays=layers,
+    )
+    return sim, span, live
+
+
 def validate(
     scenario: str | Path,
     out: str | Path,
@@ -80,36 +126,30 @@ def validate(
     n_resamples: int = 999,
 ) -> ValidationRun:
     """Simulate and run live, compare, write ``validation.json`` and ``validation.png``."""
-    from ..live import parse_kill, run_live  # processes and HTTP only when validating
+    from ..live import parse_kill
 
     file = str(scenario)
     layers = [str(o) for o in overlays]
     sc, sets = _scenario(file, duration, overrides, layers)
     killing = parse_kill(kill, sc)
-    sim_layers: list[Any] = list(layers)
+    sim_sc = sc
     if killing is not None:  # the same failure, simulated
-        sim_layers.append({"outages": [{"zone": killing[0], "at": killing[1]}]})
-    sim_sc, _ = _scenario(file, duration, overrides, sim_layers)
+        outage = {"outages": [{"zone": killing[0], "at": killing[1]}]}
+        sim_sc, _ = _scenario(file, duration, overrides, [*layers, outage])
     capacity = {z.name: z.capacity for z in sc.zones}
-    scale = 1.0
-    if load is not None:
-        scale = rate_scale_for_load(
-            lambda s: simulate_requests(sc, seed=seed, router=router, rate_scale=s),
-            sum(capacity.values()),
-            load,
-        )
-    sim, span = simulate_requests(sim_sc, seed=seed, router=router, rate_scale=scale)
+    scale = 1.0 if load is None else scale_for_load(sc, load, seed=seed, router=router)
     out = Path(out)
-    live = run_live(
+    sim, span, live = _simulated_and_live(
         file,
-        out / "live",
+        sim_sc,
+        out,
         speed=speed,
         seed=seed,
         router=router,
+        scale=scale,
+        sets=sets,
+        layers=layers,
         kill=kill,
-        rate_scale=scale,
-        overrides=sets,
-        overlays=layers,
     )
     v = compare_requests(
         sim, live.table, capacity=capacity, duration_s=span, n_resamples=n_resamples
@@ -185,28 +225,21 @@ def calibrate(
     overlays: Sequence[str | Path] = (),
 ) -> Calibration:
     """Run live at :data:`CALIBRATION_LOAD` and write ``calibration.yaml`` (an overlay)."""
-    from ..live import run_live
-
     file = str(scenario)
     layers = [str(o) for o in overlays]
     sc, sets = _scenario(file, duration, overrides, layers)
-    capacity = sum(z.capacity for z in sc.zones)
-    scale = rate_scale_for_load(
-        lambda s: simulate_requests(sc, seed=seed, router=router, rate_scale=s),
-        capacity,
-        CALIBRATION_LOAD,
-    )
-    sim, _ = simulate_requests(sc, seed=seed, router=router, rate_scale=scale)
+    scale = scale_for_load(sc, CALIBRATION_LOAD, seed=seed, router=router)
     out = Path(out)
-    live = run_live(
+    sim, _, live = _simulated_and_live(
         file,
-        out / "live",
+        sc,
+        out,
         speed=speed,
         seed=seed,
         router=router,
-        rate_scale=scale,
-        overrides=sets,
-        overlays=layers,
+        scale=scale,
+        sets=sets,
+        layers=layers,
     )
     figures = overheads(sim, live.table)
     network = figures["network_s"] + figures["scheduling_s"]
